@@ -1,0 +1,210 @@
+//! csrf: state-changing routes without CSRF protection, CSRF switched off in production, and
+//! forms without a token once protection is on.
+
+use std::collections::HashSet;
+
+use ruff_python_ast::{Expr, Stmt};
+
+use super::{Context, no_flask_app};
+use crate::finding::{CheckOutcome, Severity};
+use crate::python::expr::{
+    calls_in_body, dotted, last_segment, literal_truth, method_name, receiver,
+};
+use crate::python::facts::{Facts, Route};
+use crate::python::taint::REQUEST_SOURCES;
+
+const PROTECTORS: &[&str] = &[
+    "flask_wtf.CSRFProtect",
+    "flask_wtf.csrf.CSRFProtect",
+    "flask_wtf.CsrfProtect",
+    "flask_seasurf.SeaSurf",
+];
+
+pub fn check(ctx: &Context) -> CheckOutcome {
+    let facts = ctx.facts;
+    if !facts.has_flask() {
+        return no_flask_app();
+    }
+    let mut findings = Vec::new();
+    for w in facts.production_writes("WTF_CSRF_ENABLED") {
+        if literal_truth(facts.resolve_const(w.module, w.value)) == Some(false) {
+            findings.push(facts.module(w.module).finding(
+                "csrf/disabled",
+                Severity::High,
+                w.range,
+                "WTF_CSRF_ENABLED is false in the configuration production uses, so no form is \
+                 checked for a CSRF token; keep it to the testing config",
+            ));
+        }
+    }
+    if csrf_protect_enabled(facts) {
+        for t in &facts.templates {
+            for form in t.post_forms().into_iter().filter(|f| !f.has_token) {
+                findings.push(t.finding(
+                    "csrf/form-missing-token",
+                    Severity::Medium,
+                    form.range,
+                    "this form posts without a CSRF token, so CSRFProtect rejects it with 400; add \
+                     <input type=\"hidden\" name=\"csrf_token\" value=\"{{ csrf_token() }}\">",
+                ));
+            }
+        }
+    } else {
+        let forms = flask_form_classes(facts);
+        for route in facts.routes.iter().filter(|r| r.is_state_changing()) {
+            if facts.module(route.module).is_test || !csrf_prone(facts, route, &forms) {
+                continue;
+            }
+            let what = route
+                .path
+                .as_deref()
+                .map(|p| format!("route {p}"))
+                .unwrap_or_else(|| format!("view {}", route.class.as_deref().unwrap_or("")));
+            findings.push(facts.module(route.module).finding(
+                "csrf/missing-protect",
+                Severity::High,
+                route.range,
+                format!(
+                    "{} {what} ({}) changes state with no CSRF protection: any site the user visits \
+                     can submit it; enable Flask-WTF's CSRFProtect and add the token to its form",
+                    route.methods.join("/"),
+                    route.func.name
+                ),
+            ));
+        }
+    }
+    CheckOutcome::findings(findings)
+}
+
+/// `CSRFProtect(app)`, or `csrf = CSRFProtect()` with `csrf.init_app(app)` somewhere.
+pub fn csrf_protect_enabled(facts: &Facts) -> bool {
+    let mut unbound = HashSet::new();
+    let mut init_receivers = HashSet::new();
+    for (idx, module) in facts.modules.iter().enumerate() {
+        if module.is_test {
+            continue;
+        }
+        for stmt in module.body() {
+            if let Stmt::Assign(a) = stmt
+                && let Expr::Call(call) = a.value.as_ref()
+                && facts.imports[idx].is(&call.func, PROTECTORS)
+                && call.arguments.is_empty()
+                && let Some(name) = a.targets.first().and_then(dotted)
+            {
+                unbound.insert(name);
+            }
+        }
+        for call in calls_in_body(module.body()) {
+            if facts.imports[idx].is(&call.func, PROTECTORS) && !call.arguments.is_empty() {
+                return true;
+            }
+            if method_name(call) == Some("init_app")
+                && let Some(recv) = receiver(call).and_then(dotted)
+            {
+                // `from .extensions import csrf` keeps the name; `ext.csrf.init_app` ends in it.
+                init_receivers.insert(last_segment(&recv).to_string());
+            }
+        }
+    }
+    unbound
+        .iter()
+        .any(|n| init_receivers.contains(last_segment(n)))
+}
+
+/// Classes deriving from FlaskForm (directly or through the project's own base forms).
+fn flask_form_classes(facts: &Facts) -> HashSet<String> {
+    let mut forms: HashSet<String> = HashSet::new();
+    loop {
+        let before = forms.len();
+        for (idx, module) in facts.modules.iter().enumerate() {
+            for stmt in module.body() {
+                let Stmt::ClassDef(class) = stmt else {
+                    continue;
+                };
+                let is_form = class.bases().iter().any(|b| {
+                    facts.imports[idx].qualified(b).is_some_and(|q| {
+                        matches!(
+                            q.as_str(),
+                            "flask_wtf.FlaskForm" | "flask_wtf.Form" | "flask_wtf.form.FlaskForm"
+                        ) || forms.contains(last_segment(&q))
+                    })
+                });
+                if is_form {
+                    forms.insert(class.name.to_string());
+                }
+            }
+        }
+        if forms.len() == before {
+            return forms;
+        }
+    }
+}
+
+/// A state-changing view a cross-site form can trigger: not a JSON or raw-body endpoint, not
+/// authenticated by a header token, and not validating a FlaskForm (which carries a token).
+fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
+    let imports = &facts.imports[route.module];
+    let mut reads_form = false;
+    let mut reads_json_or_raw = false;
+    let mut header_auth = false;
+    let mut uses_flask_form = false;
+    for call in calls_in_body(&route.func.body) {
+        if let Some(q) = imports.qualified(&call.func)
+            && forms.contains(last_segment(&q))
+        {
+            uses_flask_form = true;
+        }
+    }
+    let mut visit = |expr: &Expr| {
+        let Some(q) = imports.qualified(expr) else {
+            return;
+        };
+        let Some(rest) = q.strip_prefix("flask.request.") else {
+            return;
+        };
+        let attr = rest.split('.').next().unwrap_or("");
+        match attr {
+            "form" | "values" | "files" => reads_form = true,
+            "json" | "get_json" | "data" | "get_data" | "stream" => reads_json_or_raw = true,
+            "headers" | "authorization" => header_auth = true,
+            a if REQUEST_SOURCES.contains(&a) => {}
+            _ => {}
+        }
+    };
+    walk_attrs(&route.func.body, &mut visit);
+    let decorated_with_token = route.func.decorator_list.iter().any(|d| {
+        let text = facts
+            .module(route.module)
+            .text(ruff_text_size::Ranged::range(d))
+            .to_ascii_lowercase();
+        text.contains("token")
+            || text.contains("jwt")
+            || text.contains("api_key")
+            || text.contains("apikey")
+            || text.contains("csrf.exempt")
+    });
+    if uses_flask_form || decorated_with_token || header_auth {
+        return false;
+    }
+    if reads_json_or_raw && !reads_form {
+        return false;
+    }
+    true
+}
+
+/// Call `f` on every attribute expression in a body (`request.form`, `request.headers`).
+fn walk_attrs(body: &[Stmt], f: &mut dyn FnMut(&Expr)) {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct V<'f> {
+        f: &'f mut dyn FnMut(&Expr),
+    }
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if matches!(expr, Expr::Attribute(_)) {
+                (self.f)(expr);
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    V { f }.visit_body(body);
+}

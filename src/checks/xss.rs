@@ -1,0 +1,247 @@
+//! xss: templates and code that bypass Jinja's autoescaping.
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, ExprCall, Operator, Stmt};
+
+use super::{Context, no_flask_app};
+use crate::finding::{CheckOutcome, Finding, Severity};
+use crate::python::Module;
+use crate::python::expr::{calls_in_body, calls_in_expr, is_constant, literal_truth, method_name};
+use crate::python::facts::Facts;
+use crate::python::imports::Imports;
+use crate::python::taint::{Event, Sink, view_flow, walk_function};
+
+const MARKUP: &[&str] = &[
+    "markupsafe.Markup",
+    "flask.Markup",
+    "jinja2.Markup",
+    "jinja2.utils.Markup",
+];
+const RENDER_STRING: &[&str] = &[
+    "flask.render_template_string",
+    "flask.templating.render_template_string",
+];
+
+pub fn check(ctx: &Context) -> CheckOutcome {
+    let facts = ctx.facts;
+    if !facts.has_flask() && facts.templates.is_empty() {
+        return no_flask_app();
+    }
+    let mut findings = Vec::new();
+    for t in &facts.templates {
+        for u in t.safe_uses() {
+            findings.push(t.finding(
+                "xss/safe-filter",
+                Severity::Medium,
+                u.range,
+                format!(
+                    "`{}|safe` renders the value as raw HTML; if users can influence it this is \
+                     stored XSS: drop |safe, or sanitize with nh3 in a |sanitize filter",
+                    u.expr
+                ),
+            ));
+        }
+        for r in t.autoescape_off() {
+            findings.push(t.finding(
+                "xss/autoescape-off",
+                Severity::Medium,
+                r,
+                "{% autoescape false %} renders every variable in the block as raw HTML; remove \
+                 the block and mark only sanitized values",
+            ));
+        }
+    }
+    for (idx, module) in facts.modules.iter().enumerate() {
+        if module.is_test {
+            continue;
+        }
+        for call in calls_in_body(module.body()) {
+            code_sink(&facts.imports[idx], module, call, &mut findings);
+        }
+        let mut assignments = AutoescapeAssignments::default();
+        assignments.visit_body(module.body());
+        for (value, range) in assignments.found {
+            if literal_truth(value) == Some(false) {
+                findings.push(module.finding(
+                    "xss/autoescape-off",
+                    Severity::Medium,
+                    range,
+                    "autoescaping is switched off for the app's templates; remove this line",
+                ));
+            }
+        }
+    }
+    view_findings(facts, &mut findings);
+    CheckOutcome::findings(findings)
+}
+
+/// `Markup(variable)` and `jinja2.Environment(...)` without autoescape, anywhere.
+fn code_sink(imports: &Imports, module: &Module, call: &ExprCall, out: &mut Vec<Finding>) {
+    let Some(callee) = imports.qualified(&call.func) else {
+        return;
+    };
+    if MARKUP.contains(&callee.as_str()) {
+        let Some(arg) = call.arguments.args.first() else {
+            return;
+        };
+        if is_constant(arg) || is_escaping_call(imports, arg) {
+            return;
+        }
+        out.push(module.finding(
+            "xss/markup",
+            Severity::Medium,
+            call.range(),
+            "Markup() marks this value as safe HTML, so Jinja will not escape it; use \
+             markupsafe.escape(), or sanitize user HTML with nh3 first",
+        ));
+    } else if matches!(
+        callee.as_str(),
+        "jinja2.Environment" | "jinja2.environment.Environment"
+    ) {
+        let autoescape = call.arguments.find_keyword("autoescape");
+        let off = match autoescape {
+            None => true,
+            Some(k) => literal_truth(&k.value) == Some(false),
+        };
+        if off {
+            out.push(module.finding(
+                "xss/autoescape-off",
+                Severity::Medium,
+                call.range(),
+                "a jinja2 Environment escapes nothing unless autoescape is set; pass \
+                 autoescape=select_autoescape() or autoescape=True",
+            ));
+        }
+    }
+}
+
+fn is_escaping_call(imports: &Imports, expr: &Expr) -> bool {
+    let Expr::Call(c) = expr else { return false };
+    imports.qualified(&c.func).is_some_and(|q| {
+        matches!(
+            q.rsplit('.').next(),
+            Some("escape" | "render_template" | "clean" | "sanitize" | "Markup")
+        )
+    })
+}
+
+/// Views that render request data as a template, or return HTML built from it.
+fn view_findings(facts: &Facts, out: &mut Vec<Finding>) {
+    for route in &facts.routes {
+        let module = facts.module(route.module);
+        if module.is_test {
+            continue;
+        }
+        let imports = &facts.imports[route.module];
+        let mut flow = view_flow(imports, &route.url_params);
+        walk_function(route.func, &mut flow, &mut |event, flow| {
+            let expr = match event {
+                Event::Expr(e) | Event::Return(e) => e,
+            };
+            for call in calls_in_expr(expr) {
+                if imports.is(&call.func, RENDER_STRING)
+                    && let Some(arg) = call.arguments.args.first()
+                    && let Some(src) = flow.source_of(arg, Sink::Code)
+                {
+                    out.push(module.finding(
+                        "xss/render-template-string",
+                        Severity::High,
+                        call.range(),
+                        format!(
+                            "render_template_string() compiles a template built from {src}: \
+                             that is server-side template injection (code execution) and XSS; \
+                             keep the template constant and pass the value as a variable"
+                        ),
+                    ));
+                }
+            }
+            if let Event::Return(ret) = event {
+                let body = response_body(imports, ret);
+                if builds_html(body)
+                    && let Some(src) = flow.source_of(body, Sink::Html)
+                {
+                    out.push(module.finding(
+                        "xss/html-from-request",
+                        Severity::High,
+                        ret.range(),
+                        format!(
+                            "the view returns HTML with {src} formatted into it, unescaped: \
+                             render a template with the value as a variable, or wrap it in \
+                             markupsafe.escape()"
+                        ),
+                    ));
+                }
+            }
+        });
+    }
+}
+
+use ruff_text_size::Ranged;
+
+/// The body of `make_response(body, ...)` / `Response(body)`, or the value itself.
+fn response_body<'e>(imports: &Imports, expr: &'e Expr) -> &'e Expr {
+    match expr {
+        Expr::Call(c)
+            if imports.qualified(&c.func).is_some_and(|q| {
+                matches!(
+                    q.as_str(),
+                    "flask.make_response"
+                        | "flask.Response"
+                        | "werkzeug.Response"
+                        | "werkzeug.wrappers.Response"
+                )
+            }) =>
+        {
+            c.arguments.args.first().unwrap_or(expr)
+        }
+        Expr::Tuple(t) => t.elts.first().unwrap_or(expr),
+        _ => expr,
+    }
+}
+
+/// A string built by formatting whose literal parts contain markup.
+fn builds_html(expr: &Expr) -> bool {
+    fn literal_has_tag(e: &Expr) -> bool {
+        match e {
+            Expr::StringLiteral(s) => s.value.to_str().contains('<'),
+            Expr::FString(f) => f.value.elements().any(|el| match el {
+                ruff_python_ast::InterpolatedStringElement::Literal(l) => l.value.contains('<'),
+                ruff_python_ast::InterpolatedStringElement::Interpolation(_) => false,
+            }),
+            Expr::BinOp(b) => literal_has_tag(&b.left) || literal_has_tag(&b.right),
+            _ => false,
+        }
+    }
+    match expr {
+        Expr::FString(_) => literal_has_tag(expr),
+        Expr::BinOp(b) if matches!(b.op, Operator::Mod | Operator::Add) => literal_has_tag(expr),
+        Expr::Call(c) if method_name(c) == Some("format") => {
+            matches!(c.func.as_ref(), Expr::Attribute(a) if literal_has_tag(&a.value))
+        }
+        _ => false,
+    }
+}
+
+/// `*.jinja_env.autoescape = value` assignments.
+#[derive(Default)]
+struct AutoescapeAssignments<'m> {
+    found: Vec<(&'m Expr, ruff_text_size::TextRange)>,
+}
+
+impl<'m> Visitor<'m> for AutoescapeAssignments<'m> {
+    fn visit_stmt(&mut self, stmt: &'m Stmt) {
+        if let Stmt::Assign(a) = stmt {
+            for t in &a.targets {
+                if let Expr::Attribute(attr) = t
+                    && attr.attr.id.as_str() == "autoescape"
+                    && matches!(attr.value.as_ref(), Expr::Attribute(j) if j.attr.id.as_str() == "jinja_env")
+                {
+                    self.found.push((&a.value, a.range));
+                }
+            }
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, _expr: &'m Expr) {}
+}

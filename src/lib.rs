@@ -1,0 +1,15 @@
+//! flask-harden: audit a Flask application's repository against a hardening checklist.
+//!
+//! Data flows one way: repo → scan → findings → fix plans → diff → accept → commit → rescan.
+//! `project` loads the repository, `python` parses it and computes the facts the detectors
+//! share, `checks` turns facts into findings, `report` renders them.
+#![forbid(unsafe_code)]
+
+pub mod checklist;
+pub mod checks;
+pub mod finding;
+pub mod project;
+pub mod python;
+pub mod report;
+pub mod scan;
+pub mod source;

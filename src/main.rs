@@ -1,0 +1,102 @@
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use flask_harden::report::{human, json, sarif};
+use flask_harden::scan::{ScanOptions, scan};
+
+#[derive(Parser)]
+#[command(
+    name = "flask-harden",
+    version,
+    about = "Audit a Flask application's repository against a hardening checklist",
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan a repository and report each checklist item as pass or fail (for CI).
+    ///
+    /// Exit codes: 0 every item passes, 1 an item fails, 2 the scan could not run.
+    Check {
+        /// The repository to scan.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Only this checklist item (repeatable): secret-key, debug, xss, csrf, session.
+        #[arg(long = "item", value_name = "ID")]
+        items: Vec<String>,
+        /// When to colour the human output (never with NO_COLOR set).
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            path,
+            format,
+            items,
+            color,
+        } => run_check(path, format, items, color),
+    }
+}
+
+fn run_check(path: PathBuf, format: Format, items: Vec<String>, color: ColorChoice) -> ExitCode {
+    let options = ScanOptions { items };
+    let result = match scan(&path, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let use_color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stdout().is_terminal(),
+        };
+    let text = match format {
+        Format::Human => human::render(&result, human::Style::new(use_color)),
+        Format::Json => json::render(&result),
+        Format::Sarif => sarif::render(&result),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
+        return ExitCode::from(2);
+    }
+    if result.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

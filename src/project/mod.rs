@@ -1,0 +1,310 @@
+//! Opening the user's repository: which files matter, read safely.
+//!
+//! The repository is untrusted input. The walk honours .gitignore, skips virtualenvs and build
+//! folders, never follows a symlink out of the repository, and turns every file it cannot use
+//! into a diagnostic instead of an error.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ignore::WalkBuilder;
+
+use crate::finding::Diagnostic;
+
+/// Files larger than this are not parsed: generated code or data, and a risk to memory.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Folder names never walked: environments, caches, build output, vendored packages.
+const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "site-packages",
+    "dist-packages",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".eggs",
+    "build",
+    "dist",
+    ".idea",
+    ".vscode",
+];
+
+const TEMPLATE_EXTENSIONS: &[&str] = &["html", "htm", "jinja", "jinja2", "j2", "xml", "xhtml"];
+
+/// The kind of file the scan cares about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Python,
+    Template,
+    Dependency,
+    EnvFile,
+}
+
+/// A file found in the repository.
+#[derive(Debug, Clone)]
+pub struct RepoFile {
+    /// Relative to the root, forward slashes.
+    pub rel: String,
+    pub abs: PathBuf,
+    pub kind: FileKind,
+    pub size: u64,
+}
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct ProjectFiles {
+    pub root: PathBuf,
+    pub files: Vec<RepoFile>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ProjectFiles {
+    pub fn of_kind(&self, kind: FileKind) -> impl Iterator<Item = &RepoFile> {
+        self.files.iter().filter(move |f| f.kind == kind)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}: no such directory")]
+    NotFound(PathBuf),
+    #[error("{0}: not a directory")]
+    NotADirectory(PathBuf),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Classify a path by its name. `None` for files the scan does not read.
+pub fn classify(rel: &str) -> Option<FileKind> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    if ext == "py" || ext == "pyw" {
+        return Some(FileKind::Python);
+    }
+    if is_dependency_file(&lower) {
+        return Some(FileKind::Dependency);
+    }
+    if is_env_file(&lower) {
+        return Some(FileKind::EnvFile);
+    }
+    let in_templates = rel
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|d| d == "templates" || d == "template");
+    if TEMPLATE_EXTENSIONS.contains(&ext) || (in_templates && !ext.is_empty() && ext != "py") {
+        return Some(FileKind::Template);
+    }
+    None
+}
+
+fn is_dependency_file(name: &str) -> bool {
+    (name.starts_with("requirements") && (name.ends_with(".txt") || name.ends_with(".in")))
+        || name.ends_with("-requirements.txt")
+        || name.ends_with("_requirements.txt")
+        || matches!(
+            name,
+            "pyproject.toml"
+                | "pipfile"
+                | "pipfile.lock"
+                | "poetry.lock"
+                | "uv.lock"
+                | "pylock.toml"
+        )
+        || (name.starts_with("pylock.") && name.ends_with(".toml"))
+}
+
+/// `.env`, `.flaskenv` and `.env.<stage>`, but not the examples people commit on purpose.
+pub fn is_env_file(name: &str) -> bool {
+    if name == ".env" || name == ".flaskenv" {
+        return true;
+    }
+    if let Some(stage) = name.strip_prefix(".env.") {
+        return !matches!(
+            stage,
+            "example" | "sample" | "template" | "dist" | "defaults" | "tpl" | "in"
+        );
+    }
+    false
+}
+
+/// Requirement files also live in folders named `requirements/` (`requirements/prod.txt`).
+fn is_requirements_dir_file(rel: &str) -> bool {
+    let mut parts = rel.rsplit('/');
+    let name = parts.next().unwrap_or("");
+    let parent = parts.next().unwrap_or("");
+    (parent == "requirements" || parent == "reqs")
+        && (name.ends_with(".txt") || name.ends_with(".in"))
+}
+
+/// Walk `root` and collect the files the scan reads.
+pub fn discover(root: &Path) -> Result<ProjectFiles, OpenError> {
+    let meta = fs::metadata(root).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            OpenError::NotFound(root.to_path_buf())
+        } else {
+            OpenError::Io {
+                path: root.to_path_buf(),
+                source: e,
+            }
+        }
+    })?;
+    if !meta.is_dir() {
+        return Err(OpenError::NotADirectory(root.to_path_buf()));
+    }
+    let root = fs::canonicalize(root).map_err(|e| OpenError::Io {
+        path: root.to_path_buf(),
+        source: e,
+    })?;
+
+    let mut out = ProjectFiles {
+        root: root.clone(),
+        ..ProjectFiles::default()
+    };
+
+    let walker = WalkBuilder::new(&root)
+        .hidden(false)
+        .follow_links(false)
+        .require_git(false)
+        .git_global(false)
+        .parents(false)
+        .filter_entry(|e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            if !is_dir || e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            !(SKIPPED_DIRS.contains(&name.as_ref())
+                || name.ends_with(".egg-info")
+                || e.path().join("pyvenv.cfg").exists())
+        })
+        .build();
+
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                out.diagnostics.push(Diagnostic {
+                    path: String::new(),
+                    message: format!("could not read part of the repository: {err}"),
+                });
+                continue;
+            }
+        };
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
+        if ft.is_dir() {
+            continue;
+        }
+        let Some(rel) = relative(&root, entry.path()) else {
+            continue;
+        };
+        let kind = match classify(&rel) {
+            Some(k) => k,
+            None if is_requirements_dir_file(&rel) => FileKind::Dependency,
+            None => continue,
+        };
+        let abs = if ft.is_symlink() {
+            // Follow a link only when it lands on a file inside the repository.
+            match fs::canonicalize(entry.path()) {
+                Ok(target) if target.starts_with(&root) && target.is_file() => target,
+                Ok(_) | Err(_) => {
+                    out.diagnostics.push(Diagnostic {
+                        path: rel,
+                        message:
+                            "symbolic link to outside the repository (or broken); not followed"
+                                .to_string(),
+                    });
+                    continue;
+                }
+            }
+        } else {
+            entry.path().to_path_buf()
+        };
+        let size = fs::metadata(&abs).map(|m| m.len()).unwrap_or(0);
+        out.files.push(RepoFile {
+            rel,
+            abs,
+            kind,
+            size,
+        });
+    }
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+/// `path` relative to `root` with forward slashes, or None when it is not inside.
+pub fn relative(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some(parts.join("/"))
+}
+
+/// Why a file's text could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("file is too large to analyse ({0} bytes; the limit is {MAX_FILE_BYTES})")]
+    TooLarge(u64),
+    #[error("not valid UTF-8 text (flask-harden reads UTF-8 source files)")]
+    NotUtf8,
+    #[error("could not read the file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Read a repository file as UTF-8 text, dropping a byte-order mark.
+pub fn read_text(file: &RepoFile) -> Result<String, ReadError> {
+    if file.size > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(file.size));
+    }
+    let bytes = fs::read(&file.abs)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    let mut text = String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)?;
+    if text.starts_with('\u{feff}') {
+        text.drain(..3);
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_the_files_the_scan_reads() {
+        assert_eq!(classify("app/app.py"), Some(FileKind::Python));
+        assert_eq!(
+            classify("app/templates/index.html"),
+            Some(FileKind::Template)
+        );
+        assert_eq!(classify("app/templates/mail.txt"), Some(FileKind::Template));
+        assert_eq!(classify("requirements-dev.txt"), Some(FileKind::Dependency));
+        assert_eq!(classify("sub/pyproject.toml"), Some(FileKind::Dependency));
+        assert_eq!(classify("Pipfile.lock"), Some(FileKind::Dependency));
+        assert_eq!(classify(".flaskenv"), Some(FileKind::EnvFile));
+        assert_eq!(classify(".env.production"), Some(FileKind::EnvFile));
+        assert_eq!(classify(".env.example"), None);
+        assert_eq!(classify("README.md"), None);
+        assert!(is_requirements_dir_file("requirements/prod.txt"));
+    }
+}

@@ -1,0 +1,114 @@
+//! Small questions about expressions that every detector asks.
+
+use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement};
+
+/// The value of a string (or bytes) literal, implicit concatenation included.
+pub fn str_value(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+        Expr::BytesLiteral(b) => {
+            let bytes: Vec<u8> = b.value.bytes().collect();
+            Some(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        _ => None,
+    }
+}
+
+/// A value fixed in the source: literals, and containers or f-strings made only of literals.
+pub fn is_constant(expr: &Expr) -> bool {
+    match expr {
+        Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_)
+        | Expr::NumberLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::EllipsisLiteral(_) => true,
+        Expr::FString(f) => f.value.elements().all(|e| match e {
+            InterpolatedStringElement::Literal(_) => true,
+            InterpolatedStringElement::Interpolation(i) => is_constant(&i.expression),
+        }),
+        Expr::Tuple(t) => t.elts.iter().all(is_constant),
+        Expr::List(l) => l.elts.iter().all(is_constant),
+        Expr::BinOp(b) => is_constant(&b.left) && is_constant(&b.right),
+        Expr::UnaryOp(u) => is_constant(&u.operand),
+        _ => false,
+    }
+}
+
+/// The truth of a literal, when it is one.
+pub fn literal_truth(expr: &Expr) -> Option<bool> {
+    match expr {
+        Expr::BooleanLiteral(b) => Some(b.value),
+        Expr::NoneLiteral(_) => Some(false),
+        Expr::NumberLiteral(n) => Some(match &n.value {
+            ruff_python_ast::Number::Int(i) => i.as_u64() != Some(0),
+            ruff_python_ast::Number::Float(f) => *f != 0.0,
+            ruff_python_ast::Number::Complex { .. } => true,
+        }),
+        Expr::StringLiteral(s) => Some(!s.value.is_empty()),
+        _ => None,
+    }
+}
+
+/// The method name of a call on an attribute: `app.config.update(...)` → `update`.
+pub fn method_name(call: &ExprCall) -> Option<&str> {
+    match call.func.as_ref() {
+        Expr::Attribute(a) => Some(a.attr.id.as_str()),
+        _ => None,
+    }
+}
+
+/// The receiver of a method call: `app.config.update(...)` → `app.config`.
+pub fn receiver(call: &ExprCall) -> Option<&Expr> {
+    match call.func.as_ref() {
+        Expr::Attribute(a) => Some(&a.value),
+        _ => None,
+    }
+}
+
+/// The last segment of a dotted name: `flask.Flask` → `Flask`.
+pub fn last_segment(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// `x.config` for any `x`: the expression a config write goes through.
+pub fn is_config_attr(expr: &Expr) -> bool {
+    matches!(expr, Expr::Attribute(a) if a.attr.id.as_str() == "config")
+}
+
+/// The simple name or dotted attribute path of an expression, as written (`self.app`).
+pub fn dotted(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Name(n) => Some(n.id.to_string()),
+        Expr::Attribute(a) => Some(format!("{}.{}", dotted(&a.value)?, a.attr.id)),
+        _ => None,
+    }
+}
+
+/// Every call in a list of statements, nested bodies included, in source order.
+pub fn calls_in_body(body: &[ruff_python_ast::Stmt]) -> Vec<&ExprCall> {
+    let mut c = CallCollector::default();
+    ruff_python_ast::visitor::Visitor::visit_body(&mut c, body);
+    c.calls
+}
+
+/// Every call inside an expression, the expression itself included.
+pub fn calls_in_expr(expr: &Expr) -> Vec<&ExprCall> {
+    let mut c = CallCollector::default();
+    ruff_python_ast::visitor::Visitor::visit_expr(&mut c, expr);
+    c.calls
+}
+
+#[derive(Default)]
+struct CallCollector<'m> {
+    calls: Vec<&'m ExprCall>,
+}
+
+impl<'m> ruff_python_ast::visitor::Visitor<'m> for CallCollector<'m> {
+    fn visit_expr(&mut self, expr: &'m Expr) {
+        if let Expr::Call(call) = expr {
+            self.calls.push(call);
+        }
+        ruff_python_ast::visitor::walk_expr(self, expr);
+    }
+}

@@ -1,0 +1,1263 @@
+//! Facts every detector shares, computed once per scan: Flask app objects, routes, every
+//! configuration source (see FLASK_FACTS.md "Where configuration comes from"), which config
+//! production uses, committed env files and templates.
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_python_ast::{CmpOp, Expr, ExprCall, Stmt, StmtClassDef, StmtFunctionDef, UnaryOp};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::Module;
+use super::expr::{
+    calls_in_expr, dotted, is_config_attr, last_segment, method_name, receiver, str_value,
+};
+use super::imports::Imports;
+use super::templates::Template;
+use crate::source::SourceText;
+
+/// A `Flask(...)` object.
+#[derive(Debug, Clone)]
+pub struct AppObject {
+    pub module: usize,
+    /// The name it is bound to (`app`), when it is bound to one.
+    pub var: Option<String>,
+    /// The function it is created in (an app factory), if any.
+    pub factory: Option<String>,
+    /// The `Flask(...)` call.
+    pub range: TextRange,
+}
+
+/// Where a config write applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteScope {
+    /// Written on the app object; `production` is false inside a branch that only runs in
+    /// development or testing (`if app.debug:`, `if test_config:`).
+    App { production: bool },
+    /// An attribute of a config class or config module (index into `Facts::classes`).
+    Class(usize),
+}
+
+/// `SECRET_KEY = value` through any of Flask's spellings.
+#[derive(Debug, Clone)]
+pub struct ConfigWrite<'m> {
+    pub module: usize,
+    pub key: String,
+    pub value: &'m Expr,
+    /// What a finding points at: the assignment, keyword or dict entry.
+    pub range: TextRange,
+    pub scope: WriteScope,
+}
+
+/// A class (or module) whose UPPERCASE attributes `from_object` copies into the config.
+#[derive(Debug, Clone)]
+pub struct ConfigClass<'m> {
+    pub module: usize,
+    pub name: String,
+    /// `module.Class`, or the module's name for a config module.
+    pub qualname: String,
+    /// Qualified names of the base classes.
+    pub bases: Vec<String>,
+    pub attrs: Vec<(String, &'m Expr, TextRange)>,
+    /// The class header (or the module's first line).
+    pub range: TextRange,
+    pub is_module: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadKind {
+    Object,
+    Pyfile,
+    Envvar,
+    PrefixedEnv,
+    File,
+}
+
+/// A `app.config.from_*` call.
+#[derive(Debug, Clone)]
+pub struct ConfigLoad {
+    pub module: usize,
+    pub kind: LoadKind,
+    pub range: TextRange,
+    /// For `from_object`: the config objects it may load, with the environment label of each
+    /// when it comes from a dict (`{'production': ProdConfig}`) or a fallback.
+    pub candidates: Vec<(Option<String>, usize)>,
+}
+
+/// A view function (or a method of a class-based view).
+#[derive(Debug, Clone)]
+pub struct Route<'m> {
+    pub module: usize,
+    pub func: &'m StmtFunctionDef,
+    /// The class of a class-based view.
+    pub class: Option<String>,
+    pub path: Option<String>,
+    /// Upper-case HTTP methods.
+    pub methods: Vec<String>,
+    /// The decorator (or `add_url_rule` call, or method header) that makes it a route.
+    pub range: TextRange,
+    /// `<converter:name>` parts of the path.
+    pub url_params: Vec<(String, Option<String>)>,
+}
+
+impl Route<'_> {
+    pub fn is_state_changing(&self) -> bool {
+        self.methods
+            .iter()
+            .any(|m| matches!(m.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+    }
+}
+
+/// A committed `.env` / `.flaskenv` file.
+#[derive(Debug, Clone)]
+pub struct EnvFile {
+    pub path: String,
+    pub source: SourceText,
+    /// Key, value (quotes removed), 1-based line.
+    pub entries: Vec<(String, String, usize)>,
+}
+
+impl EnvFile {
+    pub fn parse(path: &str, text: String) -> Self {
+        let mut entries = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
+            let key = k.trim().to_string();
+            let mut value = v.trim().to_string();
+            if let Some(q) = value.chars().next().filter(|c| *c == '"' || *c == '\'') {
+                value = value[1..].split(q).next().unwrap_or("").to_string();
+            } else if let Some((before, _)) = value.split_once(" #") {
+                value = before.trim().to_string();
+            }
+            entries.push((key, value, i + 1));
+        }
+        Self {
+            path: path.to_string(),
+            source: SourceText::new(text),
+            entries,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&(String, String, usize)> {
+        self.entries.iter().rev().find(|(k, _, _)| k == key)
+    }
+}
+
+/// Which extensions and features the code uses.
+#[derive(Debug, Clone, Default)]
+pub struct Uses {
+    pub session: bool,
+    pub flask_login: bool,
+    pub flask_wtf: bool,
+}
+
+pub struct Facts<'m> {
+    pub modules: &'m [Module],
+    pub imports: Vec<Imports>,
+    /// Module-level `NAME = value` bindings of each module, for resolving constants.
+    pub module_consts: Vec<HashMap<String, &'m Expr>>,
+    pub apps: Vec<AppObject>,
+    pub writes: Vec<ConfigWrite<'m>>,
+    pub classes: Vec<ConfigClass<'m>>,
+    pub loads: Vec<ConfigLoad>,
+    /// Indexes into `classes` of the config objects production loads.
+    pub production: Vec<usize>,
+    pub routes: Vec<Route<'m>>,
+    pub env_files: Vec<EnvFile>,
+    pub templates: Vec<Template>,
+    pub uses: Uses,
+}
+
+impl<'m> Facts<'m> {
+    pub fn compute(
+        modules: &'m [Module],
+        templates: Vec<Template>,
+        env_files: Vec<EnvFile>,
+    ) -> Self {
+        let imports: Vec<Imports> = modules
+            .iter()
+            .map(|m| Imports::collect(m.body(), &m.name, m.path.ends_with("__init__.py")))
+            .collect();
+        let module_consts = modules.iter().map(|m| module_bindings(m.body())).collect();
+        let mut facts = Facts {
+            modules,
+            imports,
+            module_consts,
+            apps: Vec::new(),
+            writes: Vec::new(),
+            classes: Vec::new(),
+            loads: Vec::new(),
+            production: Vec::new(),
+            routes: Vec::new(),
+            env_files,
+            templates,
+            uses: Uses::default(),
+        };
+        facts.collect_classes();
+        let flask_subclasses = facts.flask_subclasses();
+        let mut pending_objects = Vec::new();
+        for (idx, module) in modules.iter().enumerate() {
+            let imports = &facts.imports[idx];
+            facts.uses.session |= imports.get("session") == Some("flask.session");
+            facts.uses.flask_login |= imports.imports_from("flask_login");
+            facts.uses.flask_wtf |= imports.imports_from("flask_wtf");
+            let mut walker = ModuleWalker {
+                module_idx: idx,
+                imports,
+                flask_classes: &flask_subclasses,
+                functions: Vec::new(),
+                class_stack: Vec::new(),
+                production: true,
+                out_apps: Vec::new(),
+                out_writes: Vec::new(),
+                out_loads: Vec::new(),
+                out_routes: Vec::new(),
+            };
+            walker.walk_body(module.body());
+            facts.apps.extend(walker.out_apps);
+            facts.writes.extend(walker.out_writes);
+            facts.routes.extend(walker.out_routes);
+            pending_objects.extend(walker.out_loads);
+        }
+        facts.resolve_loads(pending_objects);
+        facts.choose_production();
+        facts
+    }
+
+    pub fn module(&self, idx: usize) -> &'m Module {
+        &self.modules[idx]
+    }
+
+    /// Modules of production code (not tests).
+    pub fn is_production_module(&self, idx: usize) -> bool {
+        !self.modules[idx].is_test
+    }
+
+    /// Whether the repository has a Flask application at all.
+    pub fn has_flask(&self) -> bool {
+        !self.apps.is_empty() || self.imports.iter().any(|i| i.imports_from("flask"))
+    }
+
+    /// Config comes (also) from a file or the environment that the repository does not show.
+    pub fn has_external_config(&self) -> bool {
+        self.loads.iter().any(|l| {
+            self.is_production_module(l.module)
+                && matches!(
+                    l.kind,
+                    LoadKind::Pyfile | LoadKind::Envvar | LoadKind::PrefixedEnv | LoadKind::File
+                )
+        })
+    }
+
+    /// Every write of `key` that takes effect in production: on the app outside dev/test
+    /// branches, and the effective value of `key` in each production config object.
+    pub fn production_writes(&self, key: &str) -> Vec<&ConfigWrite<'m>> {
+        let mut out: Vec<&ConfigWrite<'m>> = self
+            .writes
+            .iter()
+            .filter(|w| {
+                w.key == key
+                    && matches!(w.scope, WriteScope::App { production: true })
+                    && self.is_production_module(w.module)
+            })
+            .collect();
+        let mut seen = HashSet::new();
+        for &class in &self.production {
+            if let Some(w) = self.effective_write(class, key)
+                && seen.insert((w.module, w.range.start()))
+            {
+                out.push(w);
+            }
+        }
+        out
+    }
+
+    /// Every write of `key` anywhere in production code, whatever the environment.
+    pub fn all_writes(&self, key: &str) -> impl Iterator<Item = &ConfigWrite<'m>> {
+        self.writes
+            .iter()
+            .filter(move |w| w.key == key && self.is_production_module(w.module))
+    }
+
+    /// A write inside a development or testing config class that production does not load,
+    /// or inside a development-only branch.
+    pub fn is_dev_only(&self, w: &ConfigWrite) -> bool {
+        match w.scope {
+            WriteScope::App { production } => !production,
+            WriteScope::Class(c) => {
+                let reaches_production = self.production.iter().any(|p| self.mro(*p).contains(&c));
+                !reaches_production && env_kind(&self.classes[c].name) == EnvKind::Development
+            }
+        }
+    }
+
+    /// The write that gives `key` its value in config class `class`, through inheritance.
+    pub fn effective_write(&self, class: usize, key: &str) -> Option<&ConfigWrite<'m>> {
+        for c in self.mro(class) {
+            if let Some(w) = self
+                .writes
+                .iter()
+                .find(|w| w.scope == WriteScope::Class(c) && w.key == key)
+            {
+                return Some(w);
+            }
+        }
+        None
+    }
+
+    /// The class and its bases, depth first, left to right, each once.
+    pub fn mro(&self, class: usize) -> Vec<usize> {
+        let mut order = Vec::new();
+        let mut stack = vec![class];
+        while let Some(c) = stack.pop() {
+            if order.contains(&c) {
+                continue;
+            }
+            order.push(c);
+            for base in self.classes[c].bases.iter().rev() {
+                if let Some(b) = self.class_by_qualname(base, self.classes[c].module) {
+                    stack.push(b);
+                }
+            }
+        }
+        order
+    }
+
+    fn class_by_qualname(&self, qualname: &str, from_module: usize) -> Option<usize> {
+        self.classes
+            .iter()
+            .position(|c| c.qualname == qualname)
+            .or_else(|| {
+                // A base named without its module: look in the same module first.
+                let local = format!("{}.{}", self.modules[from_module].name, qualname);
+                self.classes.iter().position(|c| c.qualname == local)
+            })
+            .or_else(|| {
+                // Imports that the module-name guess did not resolve (a `src/` layout, a
+                // package imported under another root): match on the trailing segments.
+                let tail = last_segment(qualname);
+                let matches: Vec<usize> = self
+                    .classes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| {
+                        !c.is_module
+                            && c.name == tail
+                            && qualname.ends_with(&c.qualname[c.qualname.len() - c.name.len()..])
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                (matches.len() == 1).then(|| matches[0])
+            })
+    }
+
+    /// Resolve a qualified name to a config object: a class, or a module of UPPERCASE names.
+    fn config_object(&mut self, qualname: &str, from_module: usize) -> Option<usize> {
+        if let Some(c) = self.class_by_qualname(qualname, from_module) {
+            return Some(c);
+        }
+        let module = self
+            .modules
+            .iter()
+            .position(|m| m.name == qualname || m.name.ends_with(&format!(".{qualname}")))?;
+        if let Some(existing) = self
+            .classes
+            .iter()
+            .position(|c| c.is_module && c.module == module)
+        {
+            return Some(existing);
+        }
+        let body = self.modules[module].body();
+        let idx = self.classes.len();
+        let mut attrs = Vec::new();
+        for stmt in body {
+            for (name, value, range) in uppercase_assignments(stmt) {
+                attrs.push((name.clone(), value, range));
+                self.writes.push(ConfigWrite {
+                    module,
+                    key: name,
+                    value,
+                    range,
+                    scope: WriteScope::Class(idx),
+                });
+            }
+        }
+        let first = body.first().map(|s| s.range()).unwrap_or_default();
+        self.classes.push(ConfigClass {
+            module,
+            name: self.modules[module].name.clone(),
+            qualname: self.modules[module].name.clone(),
+            bases: Vec::new(),
+            attrs,
+            range: first,
+            is_module: true,
+        });
+        Some(idx)
+    }
+
+    fn collect_classes(&mut self) {
+        for (idx, module) in self.modules.iter().enumerate() {
+            for stmt in module.body() {
+                let Stmt::ClassDef(class) = stmt else {
+                    continue;
+                };
+                let attrs: Vec<_> = class.body.iter().flat_map(uppercase_assignments).collect();
+                let bases: Vec<String> = class
+                    .bases()
+                    .iter()
+                    .filter_map(|b| self.imports[idx].qualified(b))
+                    .collect();
+                let looks_like_config = !attrs.is_empty()
+                    || class.name.as_str().ends_with("Config")
+                    || class.name.as_str().ends_with("Settings");
+                if !looks_like_config {
+                    continue;
+                }
+                let class_idx = self.classes.len();
+                for (name, value, range) in &attrs {
+                    self.writes.push(ConfigWrite {
+                        module: idx,
+                        key: name.clone(),
+                        value,
+                        range: *range,
+                        scope: WriteScope::Class(class_idx),
+                    });
+                }
+                self.classes.push(ConfigClass {
+                    module: idx,
+                    name: class.name.to_string(),
+                    qualname: format!("{}.{}", module.name, class.name),
+                    bases,
+                    attrs,
+                    range: class_header(class),
+                    is_module: false,
+                });
+            }
+        }
+    }
+
+    /// Names of classes that subclass `flask.Flask`, qualified.
+    fn flask_subclasses(&self) -> HashSet<String> {
+        let mut out: HashSet<String> = ["flask.Flask".to_string(), "flask.app.Flask".to_string()]
+            .into_iter()
+            .collect();
+        for (idx, module) in self.modules.iter().enumerate() {
+            for stmt in module.body() {
+                if let Stmt::ClassDef(class) = stmt
+                    && class
+                        .bases()
+                        .iter()
+                        .any(|b| self.imports[idx].is(b, &["flask.Flask", "flask.app.Flask"]))
+                {
+                    out.insert(format!("{}.{}", module.name, class.name));
+                    out.insert(class.name.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    fn resolve_loads(&mut self, pending: Vec<PendingLoad<'m>>) {
+        for p in pending {
+            let mut candidates = Vec::new();
+            if p.kind == LoadKind::Object
+                && let Some(arg) = p.arg
+            {
+                self.object_candidates(
+                    p.module,
+                    arg,
+                    p.param_defaults.as_ref(),
+                    None,
+                    &mut candidates,
+                );
+            }
+            self.loads.push(ConfigLoad {
+                module: p.module,
+                kind: p.kind,
+                range: p.range,
+                candidates,
+            });
+        }
+    }
+
+    /// What `from_object(arg)` may load.
+    fn object_candidates(
+        &mut self,
+        module: usize,
+        arg: &'m Expr,
+        params: Option<&HashMap<String, Option<&'m Expr>>>,
+        label: Option<String>,
+        out: &mut Vec<(Option<String>, usize)>,
+    ) {
+        match arg {
+            Expr::StringLiteral(s) => {
+                if let Some(c) = self.config_object(s.value.to_str(), module) {
+                    out.push((label, c));
+                }
+            }
+            Expr::Name(n) => {
+                // A parameter of the enclosing factory: its default is what `create_app()` uses.
+                if let Some(params) = params
+                    && let Some(default) = params.get(n.id.as_str())
+                {
+                    if let Some(default) = default {
+                        self.object_candidates(module, default, None, label, out);
+                    } else {
+                        self.unresolved_candidates(out);
+                    }
+                    return;
+                }
+                if let Some(q) = self.imports[module].qualified(arg)
+                    && let Some(c) = self.config_object(&q, module)
+                {
+                    out.push((label, c));
+                    return;
+                }
+                if let Some(value) = self.module_consts[module].get(n.id.as_str()).copied()
+                    && !matches!(value, Expr::Name(v) if v.id == n.id)
+                {
+                    self.object_candidates(module, value, None, label, out);
+                    return;
+                }
+                self.unresolved_candidates(out);
+            }
+            Expr::Attribute(_) => {
+                if let Some(q) = self.imports[module].qualified(arg)
+                    && let Some(c) = self.config_object(&q, module)
+                {
+                    out.push((label, c));
+                } else {
+                    self.unresolved_candidates(out);
+                }
+            }
+            // `config[name]`, `config.get(name)`, `config.get(name, default)`.
+            Expr::Subscript(sub) => self.dict_candidates(module, &sub.value, out),
+            Expr::Call(call) => {
+                let callee = self.imports[module]
+                    .qualified(&call.func)
+                    .unwrap_or_default();
+                if matches!(
+                    callee.as_str(),
+                    "os.environ.get" | "os.getenv" | "getenv" | "environ.get"
+                ) {
+                    if let Some(fallback) = call.arguments.find_argument_value("default", 1) {
+                        self.object_candidates(
+                            module,
+                            fallback,
+                            params,
+                            Some("default".into()),
+                            out,
+                        );
+                    } else {
+                        self.unresolved_candidates(out);
+                    }
+                } else if method_name(call) == Some("get")
+                    && let Some(dict) = receiver(call)
+                {
+                    self.dict_candidates(module, dict, out);
+                } else {
+                    self.unresolved_candidates(out);
+                }
+            }
+            _ => self.unresolved_candidates(out),
+        }
+    }
+
+    fn dict_candidates(
+        &mut self,
+        module: usize,
+        dict: &'m Expr,
+        out: &mut Vec<(Option<String>, usize)>,
+    ) {
+        let dict_expr = match dict {
+            Expr::Dict(_) => Some((module, dict)),
+            Expr::Name(n) => self.module_consts[module]
+                .get(n.id.as_str())
+                .map(|v| (module, *v))
+                .or_else(|| {
+                    let q = self.imports[module].qualified(dict)?;
+                    let (m, name) = q.rsplit_once('.')?;
+                    let target = self
+                        .modules
+                        .iter()
+                        .position(|x| x.name == m || x.name.ends_with(&format!(".{m}")))?;
+                    self.module_consts[target].get(name).map(|v| (target, *v))
+                }),
+            _ => None,
+        };
+        let Some((dict_module, Expr::Dict(d))) = dict_expr else {
+            self.unresolved_candidates(out);
+            return;
+        };
+        for item in &d.items {
+            let label = item.key.as_ref().and_then(str_value);
+            self.object_candidates(dict_module, &item.value, None, label, out);
+        }
+    }
+
+    /// `from_object` with something we cannot follow: every config class may be the one.
+    fn unresolved_candidates(&self, out: &mut Vec<(Option<String>, usize)>) {
+        for (i, c) in self.classes.iter().enumerate() {
+            if !c.is_module && !self.modules[c.module].is_test {
+                out.push((None, i));
+            }
+        }
+    }
+
+    /// Which config objects production loads: the `production` entry, a `Prod*` class, the
+    /// default, or the only one.
+    fn choose_production(&mut self) {
+        let mut candidates: Vec<(Option<String>, usize)> = self
+            .loads
+            .iter()
+            .filter(|l| l.kind == LoadKind::Object && self.is_production_module(l.module))
+            .flat_map(|l| l.candidates.iter().cloned())
+            .collect();
+        candidates.dedup();
+        if candidates.is_empty() {
+            return;
+        }
+        let labelled_prod: Vec<usize> = candidates
+            .iter()
+            .filter(|(l, _)| {
+                l.as_deref()
+                    .is_some_and(|l| env_kind(l) == EnvKind::Production)
+            })
+            .map(|(_, c)| *c)
+            .collect();
+        let named_prod: Vec<usize> = candidates
+            .iter()
+            .filter(|(_, c)| env_kind(&self.classes[*c].name) == EnvKind::Production)
+            .map(|(_, c)| *c)
+            .collect();
+        let unique: Vec<usize> = {
+            let mut u: Vec<usize> = candidates.iter().map(|(_, c)| *c).collect();
+            u.sort_unstable();
+            u.dedup();
+            u
+        };
+        let chosen = if !labelled_prod.is_empty() {
+            labelled_prod
+        } else if !named_prod.is_empty() {
+            named_prod
+        } else if unique.len() == 1 {
+            unique
+        } else {
+            let defaults: Vec<usize> = candidates
+                .iter()
+                .filter(|(l, _)| l.as_deref() == Some("default"))
+                .map(|(_, c)| *c)
+                .collect();
+            if !defaults.is_empty() {
+                defaults
+            } else {
+                // None says which: production is any that is not clearly for development.
+                unique
+                    .into_iter()
+                    .filter(|c| env_kind(&self.classes[*c].name) == EnvKind::Other)
+                    .collect()
+            }
+        };
+        let mut chosen = chosen;
+        chosen.sort_unstable();
+        chosen.dedup();
+        self.production = chosen;
+    }
+
+    /// Resolve a name to a module-level constant of `module`, following imports once.
+    pub fn resolve_const(&self, module: usize, expr: &'m Expr) -> &'m Expr {
+        let Expr::Name(n) = expr else { return expr };
+        if let Some(v) = self.module_consts[module].get(n.id.as_str()) {
+            return v;
+        }
+        if let Some(q) = self.imports[module].get(n.id.as_str())
+            && let Some((m, name)) = q.rsplit_once('.')
+            && let Some(target) = self.modules.iter().position(|x| x.name == m)
+            && let Some(v) = self.module_consts[target].get(name)
+        {
+            return v;
+        }
+        expr
+    }
+}
+
+/// What an environment name or a class name says about where it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    Production,
+    Development,
+    Other,
+}
+
+pub fn env_kind(name: &str) -> EnvKind {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("prod") || lower.contains("production") || lower.contains("prodconfig") {
+        EnvKind::Production
+    } else if ["dev", "test", "local", "debug", "ci", "unittest"]
+        .iter()
+        .any(|w| {
+            lower.starts_with(w)
+                || lower.contains(&format!("_{w}"))
+                || lower.contains(&format!("{w}config"))
+                || lower.contains("testing")
+                || lower.contains("development")
+        })
+    {
+        EnvKind::Development
+    } else {
+        EnvKind::Other
+    }
+}
+
+fn class_header(class: &StmtClassDef) -> TextRange {
+    let end = class.body.first().map(|s| s.start()).unwrap_or(class.end());
+    let header = TextRange::new(class.start(), end);
+    // Up to the colon's line: the name is enough for a location.
+    TextRange::new(header.start(), class.name.end())
+}
+
+/// `NAME = value` at module level (the last binding wins).
+fn module_bindings(body: &[Stmt]) -> HashMap<String, &Expr> {
+    let mut out = HashMap::new();
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    if let Expr::Name(n) = t {
+                        out.insert(n.id.to_string(), a.value.as_ref());
+                    }
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let (Expr::Name(n), Some(v)) = (a.target.as_ref(), a.value.as_deref()) {
+                    out.insert(n.id.to_string(), v);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn is_config_key(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// UPPERCASE `NAME = value` assignments of a class body or module.
+fn uppercase_assignments(stmt: &Stmt) -> Vec<(String, &Expr, TextRange)> {
+    let mut out = Vec::new();
+    match stmt {
+        Stmt::Assign(a) => {
+            for t in &a.targets {
+                if let Expr::Name(n) = t
+                    && is_config_key(n.id.as_str())
+                {
+                    out.push((n.id.to_string(), a.value.as_ref(), a.range));
+                }
+            }
+        }
+        Stmt::AnnAssign(a) => {
+            if let (Expr::Name(n), Some(v)) = (a.target.as_ref(), a.value.as_deref())
+                && is_config_key(n.id.as_str())
+            {
+                out.push((n.id.to_string(), v, a.range));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+struct PendingLoad<'m> {
+    module: usize,
+    kind: LoadKind,
+    range: TextRange,
+    arg: Option<&'m Expr>,
+    param_defaults: Option<HashMap<String, Option<&'m Expr>>>,
+}
+
+struct ModuleWalker<'a, 'm> {
+    module_idx: usize,
+    imports: &'a Imports,
+    flask_classes: &'a HashSet<String>,
+    functions: Vec<&'m StmtFunctionDef>,
+    class_stack: Vec<&'m StmtClassDef>,
+    production: bool,
+    out_apps: Vec<AppObject>,
+    out_writes: Vec<ConfigWrite<'m>>,
+    out_loads: Vec<PendingLoad<'m>>,
+    out_routes: Vec<Route<'m>>,
+}
+
+impl<'a, 'm> ModuleWalker<'a, 'm> {
+    fn walk_body(&mut self, body: &'m [Stmt]) {
+        for stmt in body {
+            self.walk_stmt(stmt);
+        }
+    }
+
+    fn with_production<F: FnOnce(&mut Self)>(&mut self, production: bool, f: F) {
+        let saved = self.production;
+        self.production = saved && production;
+        f(self);
+        self.production = saved;
+    }
+
+    fn walk_stmt(&mut self, stmt: &'m Stmt) {
+        match stmt {
+            Stmt::FunctionDef(func) => {
+                for d in &func.decorator_list {
+                    self.scan_exprs(&d.expression);
+                }
+                self.route_from_decorators(func);
+                self.functions.push(func);
+                self.walk_body(&func.body);
+                self.functions.pop();
+            }
+            Stmt::ClassDef(class) => {
+                self.class_view_routes(class);
+                self.class_stack.push(class);
+                self.walk_body(&class.body);
+                self.class_stack.pop();
+            }
+            Stmt::If(if_stmt) => {
+                self.scan_exprs(&if_stmt.test);
+                let (body_prod, else_prod) = branch_environment(&if_stmt.test, self.imports);
+                self.with_production(body_prod, |w| w.walk_body(&if_stmt.body));
+                for clause in &if_stmt.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.scan_exprs(test);
+                        let (p, _) = branch_environment(test, self.imports);
+                        self.with_production(else_prod && p, |w| w.walk_body(&clause.body));
+                    } else {
+                        self.with_production(else_prod, |w| w.walk_body(&clause.body));
+                    }
+                }
+            }
+            Stmt::For(s) => {
+                self.scan_exprs(&s.iter);
+                self.walk_body(&s.body);
+                self.walk_body(&s.orelse);
+            }
+            Stmt::While(s) => {
+                self.scan_exprs(&s.test);
+                self.walk_body(&s.body);
+                self.walk_body(&s.orelse);
+            }
+            Stmt::With(s) => {
+                for item in &s.items {
+                    self.scan_exprs(&item.context_expr);
+                }
+                self.walk_body(&s.body);
+            }
+            Stmt::Try(s) => {
+                self.walk_body(&s.body);
+                for h in &s.handlers {
+                    let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                    self.walk_body(&h.body);
+                }
+                self.walk_body(&s.orelse);
+                self.walk_body(&s.finalbody);
+            }
+            Stmt::Match(s) => {
+                self.scan_exprs(&s.subject);
+                for case in &s.cases {
+                    self.walk_body(&case.body);
+                }
+            }
+            Stmt::Assign(a) => {
+                self.scan_exprs(&a.value);
+                for t in &a.targets {
+                    self.config_assignment(t, &a.value, a.range);
+                }
+                if let Expr::Call(call) = a.value.as_ref()
+                    && self.is_flask_call(call)
+                {
+                    let var = a.targets.first().and_then(dotted);
+                    self.push_app(var, call.range());
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(v) = &a.value {
+                    self.scan_exprs(v);
+                    self.config_assignment(&a.target, v, a.range);
+                    if let Expr::Call(call) = v.as_ref()
+                        && self.is_flask_call(call)
+                    {
+                        self.push_app(dotted(&a.target), call.range());
+                    }
+                }
+            }
+            Stmt::Return(r) => {
+                if let Some(v) = &r.value {
+                    self.scan_exprs(v);
+                }
+            }
+            Stmt::Expr(e) => self.scan_exprs(&e.value),
+            _ => {}
+        }
+    }
+
+    fn push_app(&mut self, var: Option<String>, range: TextRange) {
+        self.out_apps.push(AppObject {
+            module: self.module_idx,
+            var,
+            factory: self.functions.last().map(|f| f.name.to_string()),
+            range,
+        });
+    }
+
+    fn is_flask_call(&self, call: &ExprCall) -> bool {
+        self.imports
+            .qualified(&call.func)
+            .is_some_and(|q| self.flask_classes.contains(&q))
+    }
+
+    /// `x.config['K'] = v`, `app.secret_key = v`.
+    fn config_assignment(&mut self, target: &'m Expr, value: &'m Expr, range: TextRange) {
+        match target {
+            Expr::Subscript(sub) if is_config_attr(&sub.value) => {
+                if let Some(key) = str_value(&sub.slice) {
+                    self.push_write(key, value, range);
+                }
+            }
+            Expr::Attribute(attr) => {
+                let key = match attr.attr.id.as_str() {
+                    "secret_key" => "SECRET_KEY",
+                    "debug" => "DEBUG",
+                    "testing" => "TESTING",
+                    _ => return,
+                };
+                let Some(owner) = dotted(&attr.value) else {
+                    return;
+                };
+                if self.class_stack.is_empty() && owner.to_ascii_lowercase().contains("app") {
+                    self.push_write(key.to_string(), value, range);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push_write(&mut self, key: String, value: &'m Expr, range: TextRange) {
+        self.out_writes.push(ConfigWrite {
+            module: self.module_idx,
+            key,
+            value,
+            range,
+            scope: WriteScope::App {
+                production: self.production,
+            },
+        });
+    }
+
+    /// Look for config calls (`update`, `from_mapping`, `from_object`…) and app creation
+    /// anywhere inside an expression.
+    fn scan_exprs(&mut self, expr: &'m Expr) {
+        for call in calls_in_expr(expr) {
+            self.config_call(call);
+            if self.is_flask_call(call) && !self.out_apps.iter().any(|a| a.range == call.range()) {
+                self.push_app(None, call.range());
+            }
+        }
+    }
+
+    fn config_call(&mut self, call: &'m ExprCall) {
+        let Some(method) = method_name(call) else {
+            return;
+        };
+        let Some(recv) = receiver(call) else { return };
+        if !is_config_attr(recv) {
+            return;
+        }
+        match method {
+            "update" | "from_mapping" | "setdefault" => {
+                if method == "setdefault" {
+                    if let (Some(k), Some(v)) = (
+                        call.arguments.args.first().and_then(str_value),
+                        call.arguments.args.get(1),
+                    ) {
+                        self.push_write(k, v, call.range());
+                    }
+                    return;
+                }
+                for kw in &call.arguments.keywords {
+                    if let Some(arg) = &kw.arg {
+                        self.push_write(arg.id.to_string(), &kw.value, kw.range);
+                    }
+                }
+                for arg in &call.arguments.args {
+                    self.mapping_writes(arg);
+                }
+            }
+            "from_object" | "from_pyfile" | "from_envvar" | "from_prefixed_env" | "from_file" => {
+                let kind = match method {
+                    "from_object" => LoadKind::Object,
+                    "from_pyfile" => LoadKind::Pyfile,
+                    "from_envvar" => LoadKind::Envvar,
+                    "from_prefixed_env" => LoadKind::PrefixedEnv,
+                    _ => LoadKind::File,
+                };
+                let param_defaults = self.functions.last().map(|f| {
+                    f.parameters
+                        .iter_non_variadic_params()
+                        .map(|p| (p.parameter.name.to_string(), p.default.as_deref()))
+                        .collect()
+                });
+                self.out_loads.push(PendingLoad {
+                    module: self.module_idx,
+                    kind,
+                    range: call.range(),
+                    arg: call.arguments.args.first(),
+                    param_defaults,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// `{'K': v}` and `dict(K=v)` given to `update`/`from_mapping`.
+    fn mapping_writes(&mut self, arg: &'m Expr) {
+        match arg {
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(k) = item.key.as_ref().and_then(str_value) {
+                        let range = TextRange::new(
+                            item.key
+                                .as_ref()
+                                .map(|k| k.start())
+                                .unwrap_or(item.value.start()),
+                            item.value.end(),
+                        );
+                        self.push_write(k, &item.value, range);
+                    }
+                }
+            }
+            Expr::Call(c) if self.imports.qualified(&c.func).as_deref() == Some("dict") => {
+                for kw in &c.arguments.keywords {
+                    if let Some(a) = &kw.arg {
+                        self.push_write(a.id.to_string(), &kw.value, kw.range);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn route_from_decorators(&mut self, func: &'m StmtFunctionDef) {
+        for d in &func.decorator_list {
+            let Expr::Call(call) = &d.expression else {
+                continue;
+            };
+            let Some(method) = method_name(call) else {
+                continue;
+            };
+            let methods: Vec<String> = match method {
+                "route" => route_methods(call).unwrap_or_else(|| vec!["GET".to_string()]),
+                "get" | "post" | "put" | "patch" | "delete" => vec![method.to_ascii_uppercase()],
+                _ => continue,
+            };
+            let Some(path) = call.arguments.args.first().and_then(str_value) else {
+                continue;
+            };
+            if !path.starts_with('/') && method != "route" {
+                continue;
+            }
+            self.out_routes.push(Route {
+                module: self.module_idx,
+                func,
+                class: None,
+                url_params: url_params(&path),
+                path: Some(path),
+                methods,
+                range: d.range,
+            });
+        }
+        // `app.add_url_rule('/x', view_func=func, methods=[...])` is handled where the call is
+        // seen (below), by name.
+    }
+
+    fn class_view_routes(&mut self, class: &'m StmtClassDef) {
+        let is_view = class.bases().iter().any(|b| {
+            self.imports
+                .qualified(b)
+                .is_some_and(|q| matches!(last_segment(&q), "MethodView" | "View" | "Resource"))
+        });
+        if !is_view {
+            return;
+        }
+        for stmt in &class.body {
+            let Stmt::FunctionDef(func) = stmt else {
+                continue;
+            };
+            let name = func.name.as_str();
+            if !matches!(
+                name,
+                "get" | "post" | "put" | "patch" | "delete" | "dispatch_request"
+            ) {
+                continue;
+            }
+            let methods = if name == "dispatch_request" {
+                vec!["GET".to_string()]
+            } else {
+                vec![name.to_ascii_uppercase()]
+            };
+            self.out_routes.push(Route {
+                module: self.module_idx,
+                func,
+                class: Some(class.name.to_string()),
+                path: None,
+                methods,
+                range: TextRange::new(func.start(), func.name.end()),
+                url_params: Vec::new(),
+            });
+        }
+    }
+}
+
+/// `methods=['GET', 'POST']` of a `route` call.
+fn route_methods(call: &ExprCall) -> Option<Vec<String>> {
+    let kw = call.arguments.find_keyword("methods")?;
+    let elts = match &kw.value {
+        Expr::List(l) => &l.elts,
+        Expr::Tuple(t) => &t.elts,
+        Expr::Set(s) => &s.elts,
+        _ => return Some(vec!["GET".into(), "POST".into()]),
+    };
+    Some(
+        elts.iter()
+            .filter_map(str_value)
+            .map(|m| m.to_ascii_uppercase())
+            .collect(),
+    )
+}
+
+/// `<int:id>` → ("id", Some("int")); `<name>` → ("name", None).
+pub fn url_params(path: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else { break };
+        let inner = &after[..end];
+        match inner.split_once(':') {
+            Some((conv, name)) => {
+                let conv = conv.split('(').next().unwrap_or(conv);
+                out.push((name.trim().to_string(), Some(conv.trim().to_string())));
+            }
+            None => out.push((inner.trim().to_string(), None)),
+        }
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// Whether the body and the else branch of an `if` run in production. `if app.debug:`,
+/// `if config_name == 'development':` and `if test_config:` guard development-only code;
+/// `if test_config is None:` guards production code.
+fn branch_environment(test: &Expr, imports: &Imports) -> (bool, bool) {
+    match dev_condition(test, imports) {
+        Some(true) => (false, true),
+        Some(false) => (true, false),
+        None => (true, true),
+    }
+}
+
+/// Some(true) when the condition holds only in development or testing, Some(false) when it
+/// holds only outside them, None when it says nothing about the environment.
+fn dev_condition(test: &Expr, imports: &Imports) -> Option<bool> {
+    match test {
+        Expr::UnaryOp(u) if u.op == UnaryOp::Not => dev_condition(&u.operand, imports).map(|b| !b),
+        Expr::Compare(c) if c.ops.len() == 1 => {
+            let right = &c.comparators[0];
+            let negated = matches!(c.ops[0], CmpOp::NotEq | CmpOp::IsNot | CmpOp::NotIn);
+            if matches!(right, Expr::NoneLiteral(_)) {
+                // `test_config is None` holds when there is no test config.
+                return mentions_dev(&c.left).then_some(negated);
+            }
+            if let Some(s) = str_value(right).or_else(|| str_value(&c.left)) {
+                return match env_kind(&s) {
+                    EnvKind::Development => Some(!negated),
+                    EnvKind::Production => Some(negated),
+                    EnvKind::Other => None,
+                };
+            }
+            None
+        }
+        Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) | Expr::Call(_) => {
+            let _ = imports;
+            mentions_dev(test).then_some(true)
+        }
+        _ => None,
+    }
+}
+
+fn mentions_dev(expr: &Expr) -> bool {
+    let text = match expr {
+        Expr::Subscript(s) => str_value(&s.slice).or_else(|| dotted(&s.value)),
+        Expr::Call(c) => c
+            .arguments
+            .args
+            .first()
+            .and_then(str_value)
+            .or_else(|| dotted(&c.func)),
+        other => dotted(other),
+    };
+    text.is_some_and(|t| {
+        let last = t.rsplit('.').next().unwrap_or(&t).to_ascii_lowercase();
+        last.contains("debug")
+            || last.contains("test")
+            || last.starts_with("dev")
+            || last.contains("development")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_params_with_converters() {
+        assert_eq!(
+            url_params("/u/<int:id>/<name>/<path:p>"),
+            vec![
+                ("id".to_string(), Some("int".to_string())),
+                ("name".to_string(), None),
+                ("p".to_string(), Some("path".to_string())),
+            ]
+        );
+    }
+
+    #[test]
+    fn env_names() {
+        assert_eq!(env_kind("ProductionConfig"), EnvKind::Production);
+        assert_eq!(env_kind("production"), EnvKind::Production);
+        assert_eq!(env_kind("DevelopmentConfig"), EnvKind::Development);
+        assert_eq!(env_kind("TestingConfig"), EnvKind::Development);
+        assert_eq!(env_kind("Config"), EnvKind::Other);
+        assert_eq!(env_kind("default"), EnvKind::Other);
+    }
+
+    #[test]
+    fn env_file_values() {
+        let f = EnvFile::parse(
+            ".env",
+            "# c\nexport FLASK_DEBUG=1\nSECRET_KEY='abc' \nX=y # note\n".into(),
+        );
+        assert_eq!(f.get("FLASK_DEBUG").map(|e| e.1.as_str()), Some("1"));
+        assert_eq!(
+            f.get("SECRET_KEY").map(|e| (e.1.as_str(), e.2)),
+            Some(("abc", 3))
+        );
+        assert_eq!(f.get("X").map(|e| e.1.as_str()), Some("y"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Import resolution: which qualified name a local name stands for in a module.
+
+use std::collections::HashMap;
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, Stmt};
+
+/// Local name → qualified name (`F` → `flask.Flask`, `req` → `flask.request`).
+#[derive(Debug, Default, Clone)]
+pub struct Imports {
+    names: HashMap<String, String>,
+}
+
+impl Imports {
+    /// Collect every import of a module, wherever it stands (app factories import inside
+    /// functions). `module` is the importing module's dotted name, `is_package` whether it is an
+    /// `__init__.py`, for relative imports.
+    pub fn collect(body: &[Stmt], module: &str, is_package: bool) -> Self {
+        let mut c = Collector {
+            imports: Imports::default(),
+            module,
+            is_package,
+        };
+        c.visit_body(body);
+        c.imports
+    }
+
+    pub fn get(&self, local: &str) -> Option<&str> {
+        self.names.get(local).map(String::as_str)
+    }
+
+    /// The qualified name an expression refers to: `request.args` → `flask.request.args`.
+    /// Names that are not imported stay bare (`open`, a local function).
+    pub fn qualified(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Name(n) => Some(
+                self.names
+                    .get(n.id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| n.id.to_string()),
+            ),
+            Expr::Attribute(a) => {
+                let base = self.qualified(&a.value)?;
+                Some(format!("{base}.{}", a.attr.id))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `expr` names one of `targets` (qualified names).
+    pub fn is(&self, expr: &Expr, targets: &[&str]) -> bool {
+        self.qualified(expr)
+            .is_some_and(|q| targets.iter().any(|t| *t == q))
+    }
+
+    /// Whether any import of the module comes from `prefix` (`flask_login`).
+    pub fn imports_from(&self, prefix: &str) -> bool {
+        self.names
+            .values()
+            .any(|q| q == prefix || q.starts_with(&format!("{prefix}.")))
+    }
+}
+
+struct Collector<'a> {
+    imports: Imports,
+    module: &'a str,
+    is_package: bool,
+}
+
+impl Collector<'_> {
+    fn resolve_relative(&self, level: u32, module: Option<&str>) -> String {
+        let mut parts: Vec<&str> = self.module.split('.').collect();
+        if !self.is_package {
+            parts.pop();
+        }
+        for _ in 1..level {
+            parts.pop();
+        }
+        let mut base = parts.join(".");
+        if let Some(m) = module {
+            if !base.is_empty() {
+                base.push('.');
+            }
+            base.push_str(m);
+        }
+        base
+    }
+}
+
+impl<'a> Visitor<'a> for Collector<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(imp) => {
+                for alias in &imp.names {
+                    let full = alias.name.id.to_string();
+                    match &alias.asname {
+                        Some(as_name) => {
+                            self.imports.names.insert(as_name.id.to_string(), full);
+                        }
+                        None => {
+                            let head = full.split('.').next().unwrap_or(&full).to_string();
+                            self.imports.names.insert(head.clone(), head);
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(imp) => {
+                let module = imp.module.as_ref().map(|m| m.id.as_str());
+                let base = if imp.level > 0 {
+                    self.resolve_relative(imp.level, module)
+                } else {
+                    module.unwrap_or("").to_string()
+                };
+                for alias in &imp.names {
+                    if alias.name.id.as_str() == "*" {
+                        continue;
+                    }
+                    let local = alias
+                        .asname
+                        .as_ref()
+                        .map(|a| a.id.to_string())
+                        .unwrap_or_else(|| alias.name.id.to_string());
+                    let full = if base.is_empty() {
+                        alias.name.id.to_string()
+                    } else {
+                        format!("{base}.{}", alias.name.id)
+                    };
+                    self.imports.names.insert(local, full);
+                }
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, _expr: &'a Expr) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn imports(src: &str, module: &str, is_package: bool) -> Imports {
+        let parsed = ruff_python_parser::parse_module(src).expect("valid python");
+        Imports::collect(&parsed.syntax().body, module, is_package)
+    }
+
+    #[test]
+    fn resolves_aliases_and_relative_imports() {
+        let i = imports(
+            "import flask as fl\nfrom flask import request as req\nfrom .config import Prod\nfrom ..models import db\nimport os.path\ndef f():\n    from flask_wtf.csrf import CSRFProtect\n",
+            "app.views.auth",
+            false,
+        );
+        assert_eq!(i.get("fl"), Some("flask"));
+        assert_eq!(i.get("req"), Some("flask.request"));
+        assert_eq!(i.get("Prod"), Some("app.views.config.Prod"));
+        assert_eq!(i.get("db"), Some("app.models.db"));
+        assert_eq!(i.get("os"), Some("os"));
+        assert_eq!(i.get("CSRFProtect"), Some("flask_wtf.csrf.CSRFProtect"));
+        let pkg = imports("from . import views\n", "app", true);
+        assert_eq!(pkg.get("views"), Some("app.views"));
+    }
+}

@@ -1,0 +1,177 @@
+//! Python sources: parsing with ruff's parser, and the semantic facts detectors share.
+
+pub mod expr;
+pub mod facts;
+pub mod imports;
+pub mod taint;
+pub mod templates;
+
+use ruff_python_ast::ModModule;
+use ruff_python_parser::{Mode, ParseOptions, Parsed};
+use ruff_text_size::TextRange;
+
+use crate::finding::{Diagnostic, Finding, Severity};
+use crate::source::SourceText;
+
+/// A parsed Python file of the repository.
+pub struct Module {
+    /// Relative path, forward slashes.
+    pub path: String,
+    /// Dotted module name (`app.views.auth`; a package's `__init__.py` is the package).
+    pub name: String,
+    pub source: SourceText,
+    pub parsed: Parsed<ModModule>,
+    /// Tests, fixtures and conftest files: not production code.
+    pub is_test: bool,
+}
+
+impl Module {
+    pub fn body(&self) -> &[ruff_python_ast::Stmt] {
+        &self.parsed.syntax().body
+    }
+
+    pub fn text(&self, range: TextRange) -> &str {
+        self.source
+            .text
+            .get(range.start().to_usize()..range.end().to_usize())
+            .unwrap_or("")
+    }
+
+    /// A finding at `range` of this module.
+    pub fn finding(
+        &self,
+        rule: &str,
+        severity: Severity,
+        range: TextRange,
+        message: impl Into<String>,
+    ) -> Finding {
+        let span = self.source.span(range);
+        Finding {
+            rule: rule.to_string(),
+            path: self.path.clone(),
+            line: span.start.line,
+            end_line: span.end.line,
+            column: span.start.column,
+            end_column: span.end.column,
+            code: self.source.lines_text(span.start.line, span.end.line),
+            message: message.into(),
+            severity,
+        }
+    }
+}
+
+/// Parse a file. A file with syntax errors is not analysed (its recovered tree would give
+/// findings on code Python would never run); it becomes a diagnostic.
+pub fn parse(path: &str, text: String) -> Result<Module, Diagnostic> {
+    let parsed = ruff_python_parser::parse_unchecked(&text, ParseOptions::from(Mode::Module));
+    let source = SourceText::new(text);
+    if let Some(err) = parsed.errors().first() {
+        let pos = source.lines.position(&source.text, err.location.start());
+        let py2 = looks_like_python2(&source.text);
+        let message = if py2 {
+            format!(
+                "syntax error at line {}: {} (this looks like Python 2, which flask-harden does not analyse)",
+                pos.line, err.error
+            )
+        } else {
+            format!(
+                "syntax error at line {}:{}: {}; file not analysed",
+                pos.line, pos.column, err.error
+            )
+        };
+        return Err(Diagnostic {
+            path: path.to_string(),
+            message,
+        });
+    }
+    let parsed = match parsed.try_into_module() {
+        Some(m) => m,
+        None => {
+            return Err(Diagnostic {
+                path: path.to_string(),
+                message: "not a Python module".to_string(),
+            });
+        }
+    };
+    Ok(Module {
+        path: path.to_string(),
+        name: module_name(path),
+        is_test: is_test_path(path),
+        source,
+        parsed,
+    })
+}
+
+fn looks_like_python2(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim_start();
+        (t.starts_with("print ") && !t.starts_with("print (") && !t.contains("print ="))
+            || t.starts_with("exec ")
+            || (t.starts_with("except ")
+                && t.contains(", ")
+                && t.ends_with(':')
+                && !t.contains('('))
+            || t.contains("ur\"")
+            || t.contains(" <> ")
+    })
+}
+
+/// Dotted module name of a path: `app/views/auth.py` → `app.views.auth`,
+/// `app/__init__.py` → `app`. A leading `src/` folder is dropped.
+pub fn module_name(path: &str) -> String {
+    let trimmed = path.strip_prefix("src/").unwrap_or(path);
+    let without_ext = trimmed
+        .strip_suffix(".py")
+        .or_else(|| trimmed.strip_suffix(".pyw"))
+        .unwrap_or(trimmed);
+    let without_init = without_ext.strip_suffix("/__init__").unwrap_or(without_ext);
+    without_init.replace('/', ".")
+}
+
+/// Test code: a `tests`/`test` folder, `test_*.py`, `*_test.py`, `conftest.py`.
+pub fn is_test_path(path: &str) -> bool {
+    let mut parts = path.split('/').rev();
+    let name = parts.next().unwrap_or("");
+    if name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || name == "conftest.py"
+        || name == "tests.py"
+    {
+        return true;
+    }
+    parts.any(|d| d == "tests" || d == "test" || d == "testing")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names() {
+        assert_eq!(module_name("app/views/auth.py"), "app.views.auth");
+        assert_eq!(module_name("app/__init__.py"), "app");
+        assert_eq!(module_name("src/pkg/config.py"), "pkg.config");
+        assert_eq!(module_name("wsgi.py"), "wsgi");
+    }
+
+    #[test]
+    fn python2_file_is_a_diagnostic() {
+        let err = parse("old.py", "print 'hello'\n".to_string())
+            .err()
+            .map(|d| d.message);
+        assert!(err.is_some_and(|m| m.contains("Python 2")));
+    }
+
+    #[test]
+    fn python312_fstrings_parse() {
+        let m = parse("new.py", "x = f\"{'a' + f\"{1}\"}\"\n".to_string());
+        assert!(m.is_ok());
+    }
+
+    #[test]
+    fn test_paths() {
+        assert!(is_test_path("tests/test_app.py"));
+        assert!(is_test_path("app/conftest.py"));
+        assert!(!is_test_path("app/testimonials.py"));
+    }
+}

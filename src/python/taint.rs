@@ -1,0 +1,466 @@
+//! Values derived from the request inside a view: where they come from and where they go.
+//!
+//! The walk goes through a view's statements in order, keeping the names that hold request
+//! data. Each expression a statement evaluates is handed to the caller together with the state
+//! at that point, so a detector asks "is this argument request data, and from where?".
+
+use std::collections::HashMap;
+
+use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Stmt, StmtFunctionDef};
+
+use super::expr::{last_segment, method_name, receiver};
+use super::imports::Imports;
+
+/// Attributes of `flask.request` that carry what the client sent.
+pub const REQUEST_SOURCES: &[&str] = &[
+    "args",
+    "form",
+    "values",
+    "json",
+    "get_json",
+    "data",
+    "get_data",
+    "cookies",
+    "headers",
+    "files",
+    "view_args",
+    "stream",
+    "query_string",
+    "url",
+    "full_path",
+    "path",
+    "referrer",
+];
+
+/// What a value flows into; sanitisers differ by sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    Html,
+    Sql,
+    Path,
+    Shell,
+    Url,
+    Code,
+    Any,
+}
+
+/// Calls whose result carries no request data, whatever they are given.
+const CASTS: &[&str] = &[
+    "int",
+    "float",
+    "bool",
+    "len",
+    "abs",
+    "round",
+    "hash",
+    "isinstance",
+    "uuid.UUID",
+    "UUID",
+    "decimal.Decimal",
+    "datetime.date.fromisoformat",
+    "datetime.datetime.fromisoformat",
+];
+
+fn sanitises(callee: &str, sink: Sink) -> bool {
+    if CASTS.contains(&callee) {
+        return true;
+    }
+    let last = last_segment(callee);
+    match sink {
+        Sink::Html => {
+            matches!(
+                callee,
+                "markupsafe.escape"
+                    | "flask.escape"
+                    | "html.escape"
+                    | "jinja2.escape"
+                    | "nh3.clean"
+                    | "bleach.clean"
+                    | "werkzeug.utils.escape"
+                    | "escape"
+                    | "markupsafe.Markup.escape"
+            ) || last == "render_template"
+        }
+        Sink::Path => matches!(
+            callee,
+            "werkzeug.utils.secure_filename"
+                | "secure_filename"
+                | "werkzeug.security.safe_join"
+                | "flask.safe_join"
+                | "safe_join"
+                | "os.path.basename"
+        ),
+        Sink::Shell => matches!(callee, "shlex.quote" | "pipes.quote" | "quote"),
+        Sink::Url => matches!(callee, "url_for" | "flask.url_for"),
+        Sink::Sql | Sink::Code | Sink::Any => false,
+    }
+}
+
+/// The flow state at a point of a view: which local names hold request data.
+#[derive(Debug, Clone)]
+pub struct RequestFlow<'a> {
+    imports: &'a Imports,
+    names: HashMap<String, String>,
+}
+
+impl<'a> RequestFlow<'a> {
+    pub fn new(imports: &'a Imports) -> Self {
+        Self {
+            imports,
+            names: HashMap::new(),
+        }
+    }
+
+    /// Seed a name as request data (a URL parameter, a parameter fed by a caller).
+    pub fn taint(&mut self, name: &str, source: impl Into<String>) {
+        self.names.insert(name.to_string(), source.into());
+    }
+
+    pub fn is_tainted_name(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    /// Where the request data in `expr` comes from (`request.args`, `URL parameter id`),
+    /// or None when `expr` carries none that reaches `sink` unsanitised.
+    pub fn source_of(&self, expr: &Expr, sink: Sink) -> Option<String> {
+        match expr {
+            Expr::Name(n) => self.names.get(n.id.as_str()).cloned(),
+            Expr::Attribute(a) => {
+                if let Some(src) = self.request_attr(expr) {
+                    return Some(src);
+                }
+                self.source_of(&a.value, sink)
+            }
+            Expr::Subscript(s) => self.source_of(&s.value, sink),
+            Expr::Call(call) => self.call_source(call, sink),
+            Expr::BinOp(b) => self
+                .source_of(&b.left, sink)
+                .or_else(|| self.source_of(&b.right, sink)),
+            Expr::BoolOp(b) => b.values.iter().find_map(|v| self.source_of(v, sink)),
+            Expr::If(i) => self
+                .source_of(&i.body, sink)
+                .or_else(|| self.source_of(&i.orelse, sink)),
+            Expr::FString(f) => f.value.elements().find_map(|e| match e {
+                InterpolatedStringElement::Interpolation(i) => self.source_of(&i.expression, sink),
+                InterpolatedStringElement::Literal(_) => None,
+            }),
+            Expr::List(l) => l.elts.iter().find_map(|e| self.source_of(e, sink)),
+            Expr::Tuple(t) => t.elts.iter().find_map(|e| self.source_of(e, sink)),
+            Expr::Set(s) => s.elts.iter().find_map(|e| self.source_of(e, sink)),
+            Expr::Dict(d) => d.items.iter().find_map(|i| self.source_of(&i.value, sink)),
+            Expr::Starred(s) => self.source_of(&s.value, sink),
+            Expr::Named(n) => self.source_of(&n.value, sink),
+            Expr::ListComp(c) => self.source_of(&c.elt, sink).or_else(|| {
+                c.generators
+                    .iter()
+                    .find_map(|g| self.source_of(&g.iter, sink))
+            }),
+            Expr::Generator(c) => self.source_of(&c.elt, sink).or_else(|| {
+                c.generators
+                    .iter()
+                    .find_map(|g| self.source_of(&g.iter, sink))
+            }),
+            _ => None,
+        }
+    }
+
+    /// `request.args`, `request.form['x']`'s base, `request.get_json`.
+    fn request_attr(&self, expr: &Expr) -> Option<String> {
+        let q = self.imports.qualified(expr)?;
+        let rest = q.strip_prefix("flask.request.")?;
+        let attr = rest.split('.').next()?;
+        REQUEST_SOURCES
+            .contains(&attr)
+            .then(|| format!("request.{attr}"))
+    }
+
+    fn call_source(&self, call: &ExprCall, sink: Sink) -> Option<String> {
+        let callee = self.imports.qualified(&call.func).unwrap_or_default();
+        if sanitises(&callee, sink) {
+            return None;
+        }
+        // `request.args.get('n', type=int)` converts before it returns.
+        if call
+            .arguments
+            .find_keyword("type")
+            .is_some_and(|k| matches!(&k.value, Expr::Name(n) if matches!(n.id.as_str(), "int" | "float" | "bool")))
+        {
+            return None;
+        }
+        if let Some(src) = self.request_attr(&call.func) {
+            return Some(if src.ends_with("get_json") || src.ends_with("get_data") {
+                format!("{src}()")
+            } else {
+                src
+            });
+        }
+        if let Some(recv) = receiver(call) {
+            // A method of request data returns request data (`.strip()`, `.get('k')`); a
+            // method of a literal passes on its arguments (`", ".join(x)`, `"{}".format(x)`).
+            if let Some(src) = self.source_of(recv, sink) {
+                return Some(src);
+            }
+            let passes_args = matches!(
+                method_name(call),
+                Some("join" | "format" | "format_map" | "replace")
+            ) || matches!(
+                callee.as_str(),
+                "os.path.join" | "posixpath.join" | "pathlib.Path" | "Path"
+            );
+            if passes_args {
+                return self.args_source(call, sink);
+            }
+            return None;
+        }
+        if matches!(
+            callee.as_str(),
+            "str"
+                | "format"
+                | "dict"
+                | "list"
+                | "tuple"
+                | "set"
+                | "sorted"
+                | "reversed"
+                | "bytes"
+                | "json.loads"
+                | "pathlib.Path"
+                | "Path"
+                | "os.path.join"
+                | "urllib.parse.unquote"
+                | "base64.b64decode"
+        ) {
+            return self.args_source(call, sink);
+        }
+        None
+    }
+
+    fn args_source(&self, call: &ExprCall, sink: Sink) -> Option<String> {
+        call.arguments
+            .args
+            .iter()
+            .find_map(|a| self.source_of(a, sink))
+            .or_else(|| {
+                call.arguments
+                    .keywords
+                    .iter()
+                    .find_map(|k| self.source_of(&k.value, sink))
+            })
+    }
+
+    /// Bind `target` to `value`'s taint. Inside a branch an assignment only adds taint (the
+    /// other branch may have kept it); at the top level it replaces it.
+    fn assign(&mut self, target: &Expr, source: Option<String>, strong: bool) {
+        match target {
+            Expr::Name(n) => match source {
+                Some(s) => {
+                    self.names.insert(n.id.to_string(), s);
+                }
+                None if strong => {
+                    self.names.remove(n.id.as_str());
+                }
+                None => {}
+            },
+            Expr::Tuple(t) => t
+                .elts
+                .iter()
+                .for_each(|e| self.assign(e, source.clone(), strong)),
+            Expr::List(l) => l
+                .elts
+                .iter()
+                .for_each(|e| self.assign(e, source.clone(), strong)),
+            Expr::Starred(s) => self.assign(&s.value, source, strong),
+            _ => {}
+        }
+    }
+}
+
+/// One place a view evaluates an expression.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'m> {
+    /// An expression evaluated by a statement (a call, an assignment's value, a condition).
+    Expr(&'m Expr),
+    /// The value a view returns.
+    Return(&'m Expr),
+}
+
+/// Walk a view's body in order, calling `visit` with each expression it evaluates and the
+/// flow state just before it. `seed` sets up the state (URL parameters and the like).
+pub fn walk_function<'m, 'a>(
+    func: &'m StmtFunctionDef,
+    flow: &mut RequestFlow<'a>,
+    visit: &mut dyn FnMut(Event<'m>, &RequestFlow<'a>),
+) {
+    walk_body(&func.body, flow, 0, visit);
+}
+
+fn walk_body<'m, 'a>(
+    body: &'m [Stmt],
+    flow: &mut RequestFlow<'a>,
+    depth: usize,
+    visit: &mut dyn FnMut(Event<'m>, &RequestFlow<'a>),
+) {
+    for stmt in body {
+        walk_stmt(stmt, flow, depth, visit);
+    }
+}
+
+fn walk_stmt<'m, 'a>(
+    stmt: &'m Stmt,
+    flow: &mut RequestFlow<'a>,
+    depth: usize,
+    visit: &mut dyn FnMut(Event<'m>, &RequestFlow<'a>),
+) {
+    let strong = depth == 0;
+    match stmt {
+        Stmt::Assign(a) => {
+            visit(Event::Expr(&a.value), flow);
+            let src = flow.source_of(&a.value, Sink::Any);
+            for t in &a.targets {
+                flow.assign(t, src.clone(), strong);
+            }
+        }
+        Stmt::AnnAssign(a) => {
+            if let Some(v) = &a.value {
+                visit(Event::Expr(v), flow);
+                let src = flow.source_of(v, Sink::Any);
+                flow.assign(&a.target, src, strong);
+            }
+        }
+        Stmt::AugAssign(a) => {
+            visit(Event::Expr(&a.value), flow);
+            if let Some(src) = flow.source_of(&a.value, Sink::Any) {
+                flow.assign(&a.target, Some(src), false);
+            }
+        }
+        Stmt::Expr(e) => visit(Event::Expr(&e.value), flow),
+        Stmt::Return(r) => {
+            if let Some(v) = &r.value {
+                visit(Event::Return(v), flow);
+            }
+        }
+        Stmt::If(s) => {
+            visit(Event::Expr(&s.test), flow);
+            walk_body(&s.body, flow, depth + 1, visit);
+            for clause in &s.elif_else_clauses {
+                if let Some(t) = &clause.test {
+                    visit(Event::Expr(t), flow);
+                }
+                walk_body(&clause.body, flow, depth + 1, visit);
+            }
+        }
+        Stmt::For(s) => {
+            visit(Event::Expr(&s.iter), flow);
+            let src = flow.source_of(&s.iter, Sink::Any);
+            flow.assign(&s.target, src, false);
+            // Twice, so that taint assigned late in the loop reaches its start.
+            for _ in 0..2 {
+                walk_body(&s.body, flow, depth + 1, visit);
+            }
+            walk_body(&s.orelse, flow, depth + 1, visit);
+        }
+        Stmt::While(s) => {
+            visit(Event::Expr(&s.test), flow);
+            walk_body(&s.body, flow, depth + 1, visit);
+            walk_body(&s.orelse, flow, depth + 1, visit);
+        }
+        Stmt::With(s) => {
+            for item in &s.items {
+                visit(Event::Expr(&item.context_expr), flow);
+                if let Some(v) = &item.optional_vars {
+                    let src = flow.source_of(&item.context_expr, Sink::Any);
+                    flow.assign(v, src, strong);
+                }
+            }
+            walk_body(&s.body, flow, depth, visit);
+        }
+        Stmt::Try(s) => {
+            walk_body(&s.body, flow, depth + 1, visit);
+            for h in &s.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                walk_body(&h.body, flow, depth + 1, visit);
+            }
+            walk_body(&s.orelse, flow, depth + 1, visit);
+            walk_body(&s.finalbody, flow, depth, visit);
+        }
+        Stmt::Match(s) => {
+            visit(Event::Expr(&s.subject), flow);
+            for case in &s.cases {
+                walk_body(&case.body, flow, depth + 1, visit);
+            }
+        }
+        Stmt::Raise(r) => {
+            if let Some(e) = &r.exc {
+                visit(Event::Expr(e), flow);
+            }
+        }
+        // Nested functions and classes run later, if at all; their bodies are not this flow.
+        _ => {}
+    }
+}
+
+/// A flow seeded with a route's URL parameters (`<int:id>` is converted, so not seeded).
+pub fn view_flow<'a>(
+    imports: &'a Imports,
+    url_params: &[(String, Option<String>)],
+) -> RequestFlow<'a> {
+    let mut flow = RequestFlow::new(imports);
+    for (name, conv) in url_params {
+        let converted = matches!(conv.as_deref(), Some("int" | "float" | "uuid"));
+        if !converted {
+            flow.taint(name, format!("URL parameter `{name}`"));
+        }
+    }
+    flow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flows(src: &str) -> Vec<(String, Option<String>)> {
+        let parsed = ruff_python_parser::parse_module(src).expect("valid python");
+        let body = &parsed.syntax().body;
+        let imports = Imports::collect(body, "app", false);
+        let Some(Stmt::FunctionDef(func)) = body.iter().find(|s| matches!(s, Stmt::FunctionDef(_)))
+        else {
+            return Vec::new();
+        };
+        let mut flow = view_flow(&imports, &[("slug".to_string(), None)]);
+        let mut out = Vec::new();
+        walk_function(func, &mut flow, &mut |ev, st| {
+            if let Event::Return(e) = ev {
+                out.push((format!("{:?}", e.range()), st.source_of(e, Sink::Html)));
+            }
+        });
+        out
+    }
+
+    use ruff_text_size::Ranged;
+
+    #[test]
+    fn tracks_assignments_formatting_and_casts() {
+        let out = flows(
+            "from flask import request\ndef v(slug):\n    name = request.args.get('n', '')\n    greeting = f'<p>{name}</p>'\n    return greeting\n",
+        );
+        assert_eq!(out[0].1.as_deref(), Some("request.args"));
+        let out = flows(
+            "from flask import request\ndef v(slug):\n    n = int(request.args['n'])\n    return '<p>%s</p>' % n\n",
+        );
+        assert_eq!(out[0].1, None);
+        let out = flows("def v(slug):\n    return 'x' + slug\n");
+        assert_eq!(out[0].1.as_deref(), Some("URL parameter `slug`"));
+        let out = flows(
+            "from flask import request\nfrom markupsafe import escape\ndef v(slug):\n    return '<p>{}</p>'.format(escape(request.form['q']))\n",
+        );
+        assert_eq!(out[0].1, None);
+    }
+
+    #[test]
+    fn reassignment_to_clean_value_clears() {
+        let out = flows(
+            "from flask import request\ndef v(slug):\n    x = request.args['a']\n    x = 'fixed'\n    return x\n",
+        );
+        assert_eq!(out[0].1, None);
+    }
+}

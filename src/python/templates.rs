@@ -1,0 +1,205 @@
+//! Jinja templates: the uses that bypass autoescaping, and the forms they post.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use ruff_text_size::{TextRange, TextSize};
+
+use crate::finding::{Finding, Severity};
+use crate::source::SourceText;
+
+pub struct Template {
+    pub path: String,
+    pub source: SourceText,
+    /// The text with Jinja comments blanked out (same offsets), which is what detectors read.
+    pub code: String,
+}
+
+/// A `|safe` filter on a value.
+pub struct SafeUse {
+    pub range: TextRange,
+    /// The expression the filter applies to, as written.
+    pub expr: String,
+}
+
+/// A `<form method="post">`.
+pub struct PostForm {
+    /// The opening tag.
+    pub range: TextRange,
+    pub has_token: bool,
+}
+
+static COMMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)\{#.*?#\}").expect("valid regex"));
+static BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").expect("valid regex"));
+static SAFE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\|\s*safe\b").expect("valid regex"));
+static AUTOESCAPE_OFF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{%-?\s*autoescape\s+(?:false|False|0)\s*-?%\}").expect("valid regex")
+});
+static FORM_OPEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?is)<form\b[^>]*>").expect("valid regex"));
+static FORM_CLOSE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)</form\s*>").expect("valid regex"));
+static METHOD_POST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\bmethod\s*=\s*["']?\s*(post|put|patch|delete)\b"#).expect("valid regex")
+});
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"csrf_token|hidden_tag\s*\(|quick_form|render_form|render_hidden_errors|form\.csrf")
+        .expect("valid regex")
+});
+
+impl Template {
+    pub fn new(path: &str, text: String) -> Self {
+        let code = COMMENT
+            .replace_all(&text, |c: &regex::Captures| blank(&c[0]))
+            .into_owned();
+        Self {
+            path: path.to_string(),
+            source: SourceText::new(text),
+            code,
+        }
+    }
+
+    /// `{{ value|safe }}` where the value is not a string literal.
+    pub fn safe_uses(&self) -> Vec<SafeUse> {
+        let mut out = Vec::new();
+        for block in BLOCK.find_iter(&self.code) {
+            let inner = block.as_str();
+            for m in SAFE.find_iter(inner) {
+                let before = &inner[..m.start()];
+                let expr = before
+                    .trim_start_matches("{{")
+                    .trim_start_matches("{%")
+                    .trim_start_matches('-')
+                    .trim();
+                // The filtered value is the last pipeline segment's head; a literal is safe.
+                let head = expr.rsplit('|').last().unwrap_or(expr).trim();
+                let head = head
+                    .rsplit(|c: char| c == '(' || c == ',' || c == '=')
+                    .next()
+                    .unwrap_or(head)
+                    .trim();
+                if is_string_literal(head) {
+                    continue;
+                }
+                let start = block.start() + m.start();
+                out.push(SafeUse {
+                    range: range(start, block.start() + m.end()),
+                    expr: head.to_string(),
+                });
+            }
+        }
+        out
+    }
+
+    /// `{% autoescape false %}` blocks.
+    pub fn autoescape_off(&self) -> Vec<TextRange> {
+        AUTOESCAPE_OFF
+            .find_iter(&self.code)
+            .map(|m| range(m.start(), m.end()))
+            .collect()
+    }
+
+    /// Forms that post, and whether each carries a CSRF token.
+    pub fn post_forms(&self) -> Vec<PostForm> {
+        let mut out = Vec::new();
+        for open in FORM_OPEN.find_iter(&self.code) {
+            if !METHOD_POST.is_match(open.as_str()) {
+                continue;
+            }
+            let body_end = FORM_CLOSE
+                .find_at(&self.code, open.end())
+                .map(|m| m.start())
+                .unwrap_or(self.code.len());
+            let body = &self.code[open.end()..body_end];
+            out.push(PostForm {
+                range: range(open.start(), open.end()),
+                has_token: TOKEN.is_match(body),
+            });
+        }
+        out
+    }
+
+    pub fn finding(
+        &self,
+        rule: &str,
+        severity: Severity,
+        range: TextRange,
+        message: impl Into<String>,
+    ) -> Finding {
+        let span = self.source.span(range);
+        Finding {
+            rule: rule.to_string(),
+            path: self.path.clone(),
+            line: span.start.line,
+            end_line: span.end.line,
+            column: span.start.column,
+            end_column: span.end.column,
+            code: self.source.lines_text(span.start.line, span.end.line),
+            message: message.into(),
+            severity,
+        }
+    }
+}
+
+/// Spaces in place of every character but newlines, byte for byte, so offsets still match.
+fn blank(s: &str) -> String {
+    s.chars()
+        .map(|ch| {
+            if ch == '\n' {
+                "\n".to_string()
+            } else {
+                " ".repeat(ch.len_utf8())
+            }
+        })
+        .collect()
+}
+
+fn range(start: usize, end: usize) -> TextRange {
+    TextRange::new(TextSize::from(start as u32), TextSize::from(end as u32))
+}
+
+fn is_string_literal(s: &str) -> bool {
+    let s = s.trim();
+    s.len() >= 2
+        && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_on_variables_not_literals_or_comments() {
+        let t = Template::new(
+            "t.html",
+            "{{ bio|safe }}\n{{ '<b>x</b>'|safe }}\n{# {{ old|safe }} #}\n{{ post.body | markdown | safe }}\n".into(),
+        );
+        let uses = t.safe_uses();
+        assert_eq!(uses.len(), 2);
+        assert_eq!(uses[0].expr, "bio");
+        assert_eq!(t.source.span(uses[1].range).start.line, 4);
+    }
+
+    #[test]
+    fn forms_and_tokens() {
+        let t = Template::new(
+            "f.html",
+            "<form method=\"post\"><input name=a></form>\n<FORM METHOD='POST'>{{ form.hidden_tag() }}</FORM>\n<form method=get></form>".into(),
+        );
+        let forms = t.post_forms();
+        assert_eq!(forms.len(), 2);
+        assert!(!forms[0].has_token);
+        assert!(forms[1].has_token);
+    }
+
+    #[test]
+    fn autoescape_false() {
+        let t = Template::new(
+            "a.html",
+            "{% autoescape false %}{{ x }}{% endautoescape %}".into(),
+        );
+        assert_eq!(t.autoescape_off().len(), 1);
+    }
+}

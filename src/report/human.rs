@@ -1,0 +1,148 @@
+//! The report for people: each item with its status, then its findings as
+//! `path:line:col rule message` with the code under it, then a summary.
+
+use std::fmt::Write;
+
+use crate::finding::{Severity, Status};
+use crate::scan::ScanResult;
+
+/// ANSI styles, or nothing when colour is off.
+#[derive(Clone, Copy)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub fn new(color: bool) -> Self {
+        Self { color }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn status_label(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::NotApplicable => "N/A ",
+        Status::Error => "ERR ",
+    }
+}
+
+fn status_color(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "1;32",
+        Status::Fail => "1;31",
+        Status::NotApplicable => "2",
+        Status::Error => "1;33",
+    }
+}
+
+fn severity_color(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+    }
+}
+
+pub fn render(result: &ScanResult, style: Style) -> String {
+    let mut out = String::new();
+    for r in &result.items {
+        let status = r.status();
+        let count = match r.outcome.findings.len() {
+            0 => String::new(),
+            1 => " (1 finding)".to_string(),
+            n => format!(" ({n} findings)"),
+        };
+        let _ = writeln!(
+            out,
+            "{} {} — {}{}",
+            style.paint(status_color(status), status_label(status)),
+            style.paint("1", &r.item.id),
+            r.item.title,
+            count
+        );
+        if let Some(reason) = &r.outcome.not_applicable
+            && status == Status::NotApplicable
+        {
+            let _ = writeln!(out, "     {}", style.paint("2", reason));
+        }
+        if let Some(err) = &r.outcome.error {
+            let _ = writeln!(out, "     error: {err}");
+        }
+        for note in &r.outcome.notes {
+            let _ = writeln!(out, "     {}", style.paint("2", note));
+        }
+        for f in &r.outcome.findings {
+            let _ = writeln!(
+                out,
+                "  {}:{}:{} {} {}",
+                f.path,
+                f.line,
+                f.column,
+                style.paint(severity_color(f.severity), &f.rule),
+                f.message
+            );
+            for (i, line) in f.code.lines().take(3).enumerate() {
+                let _ = writeln!(
+                    out,
+                    "     {:>5} | {}",
+                    f.line + i,
+                    style.paint("2", line.trim_end())
+                );
+            }
+        }
+    }
+    if !result.diagnostics.is_empty() {
+        let _ = writeln!(out, "\n{}", style.paint("1", "Files not analysed:"));
+        for d in &result.diagnostics {
+            let path = if d.path.is_empty() {
+                "(repository)"
+            } else {
+                &d.path
+            };
+            let _ = writeln!(out, "  {path}: {}", d.message);
+        }
+    }
+    let count = |s: Status| result.items.iter().filter(|r| r.status() == s).count();
+    let findings: Vec<_> = result
+        .items
+        .iter()
+        .flat_map(|r| &r.outcome.findings)
+        .collect();
+    let by_sev = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let mut parts = vec![
+        format!("{} failed", count(Status::Fail)),
+        format!("{} passed", count(Status::Pass)),
+    ];
+    if count(Status::NotApplicable) > 0 {
+        parts.push(format!("{} not applicable", count(Status::NotApplicable)));
+    }
+    if count(Status::Error) > 0 {
+        parts.push(format!("{} errors", count(Status::Error)));
+    }
+    let _ = writeln!(
+        out,
+        "\n{} {} · {} findings ({} high, {} medium, {} low) · {} files scanned{}",
+        style.paint("1", "Summary:"),
+        parts.join(", "),
+        findings.len(),
+        by_sev(Severity::High),
+        by_sev(Severity::Medium),
+        by_sev(Severity::Low),
+        result.files_scanned,
+        if result.diagnostics.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not analysed", result.diagnostics.len())
+        }
+    );
+    out
+}

@@ -1,0 +1,64 @@
+//! The JSON report. Other programs read it: the shape of the documented fields is fixed, and
+//! new fields are only ever added.
+
+use serde_json::{Value, json};
+
+use super::{TOOL_NAME, TOOL_VERSION};
+use crate::finding::Finding;
+use crate::scan::ScanResult;
+
+pub fn render(result: &ScanResult) -> String {
+    let mut out = serde_json::to_string_pretty(&to_value(result)).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+pub fn to_value(result: &ScanResult) -> Value {
+    let items: Vec<Value> = result
+        .items
+        .iter()
+        .map(|r| {
+            let mut item = json!({
+                "id": r.item.id,
+                "title": r.item.title,
+                "severity": r.item.severity,
+                "status": r.status().as_str(),
+                "findings": r.outcome.findings.iter().map(finding).collect::<Vec<_>>(),
+            });
+            if let Some(reason) = r
+                .outcome
+                .not_applicable
+                .as_ref()
+                .or(r.outcome.error.as_ref())
+            {
+                item["reason"] = json!(reason);
+            }
+            if !r.outcome.notes.is_empty() {
+                item["notes"] = json!(r.outcome.notes);
+            }
+            item
+        })
+        .collect();
+    json!({
+        "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
+        "root": result.root.to_string_lossy(),
+        "items": items,
+        "diagnostics": result.diagnostics,
+    })
+}
+
+fn finding(f: &Finding) -> Value {
+    json!({
+        "rule": f.rule,
+        "path": f.path,
+        "line": f.line,
+        "end_line": f.end_line,
+        "column": f.column,
+        "end_column": f.end_column,
+        "message": f.message,
+        "severity": f.severity,
+        "code": f.code,
+        "fingerprint": f.fingerprint(),
+        "fix": {"available": false},
+    })
+}
