@@ -94,21 +94,22 @@ pub fn check(ctx: &Context) -> CheckOutcome {
             .iter()
             .any(|e| e.get("SECRET_KEY").is_some());
     let needs_secret = facts.uses.session || facts.uses.flask_login || facts.uses.flask_wtf;
-    if !any_secret && needs_secret && !facts.has_external_config() {
-        if let Some(app) = facts
+    if !any_secret
+        && needs_secret
+        && !facts.has_external_config()
+        && let Some(app) = facts
             .apps
             .iter()
             .find(|a| facts.is_production_module(a.module))
-        {
-            let m = facts.module(app.module);
-            findings.push(m.finding(
-                "secret-key/missing",
-                Severity::Medium,
-                app.range,
-                "the app uses sessions but never sets SECRET_KEY: every request that touches the \
-                 session fails; read it with os.environ[\"SECRET_KEY\"]",
-            ));
-        }
+    {
+        let m = facts.module(app.module);
+        findings.push(m.finding(
+            "secret-key/missing",
+            Severity::Medium,
+            app.range,
+            "the app uses sessions but never sets SECRET_KEY: every request that touches the \
+             session fails; read it with os.environ[\"SECRET_KEY\"]",
+        ));
     }
     CheckOutcome::findings(findings)
 }

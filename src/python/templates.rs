@@ -74,12 +74,8 @@ impl Template {
                     .trim_start_matches('-')
                     .trim();
                 // The filtered value is the last pipeline segment's head; a literal is safe.
-                let head = expr.rsplit('|').last().unwrap_or(expr).trim();
-                let head = head
-                    .rsplit(|c: char| c == '(' || c == ',' || c == '=')
-                    .next()
-                    .unwrap_or(head)
-                    .trim();
+                let head = expr.split('|').next().unwrap_or(expr).trim();
+                let head = head.rsplit(['(', ',', '=']).next().unwrap_or(head).trim();
                 if is_string_literal(head) {
                     continue;
                 }
