@@ -1,7 +1,7 @@
 //! secret-key: SECRET_KEY hardcoded, a placeholder, weak, an env read with a literal fallback,
 //! committed in a .env file, or never set while sessions are used.
 
-use ruff_python_ast::{BoolOp, Expr};
+use ruff_python_ast::Expr;
 
 use super::{Context, no_flask_app};
 use crate::finding::{CheckOutcome, Finding, Severity};
@@ -51,16 +51,6 @@ const PLACEHOLDERS: &[&str] = &[
     "qwerty",
     "s3cr3t",
     "insecure",
-];
-
-/// Keys for reading the secret from the environment: os.environ.get / os.getenv and the
-/// decouple/environs style `config('SECRET_KEY', default=...)`.
-const ENV_GETTERS: &[&str] = &[
-    "os.environ.get",
-    "os.getenv",
-    "environ.get",
-    "getenv",
-    "os.environ.setdefault",
 ];
 
 pub fn check(ctx: &Context) -> CheckOutcome {
@@ -140,7 +130,7 @@ fn env_finding(env: &crate::python::facts::EnvFile, line: usize, key: &str) -> F
 fn judge_write(facts: &Facts, w: &ConfigWrite) -> Option<Finding> {
     let module = facts.module(w.module);
     let value = facts.resolve_const(w.module, w.value);
-    if let Some(fallback) = env_fallback(facts, w.module, value) {
+    if let Some(fallback) = facts.env_fallback(w.module, value) {
         let shown = str_value(fallback)
             .map(|s| format!(" {s:?}"))
             .unwrap_or_default();
@@ -181,52 +171,6 @@ fn judge_write(facts: &Facts, w: &ConfigWrite) -> Option<Finding> {
              os.environ[\"SECRET_KEY\"] and rotate the key"
         ),
     ))
-}
-
-/// The literal fallback of an environment read: `os.environ.get('K', 'x')`,
-/// `os.getenv('K') or 'x'`, `config('K', default='x')`.
-fn env_fallback<'m>(facts: &Facts, module: usize, value: &'m Expr) -> Option<&'m Expr> {
-    match value {
-        Expr::Call(call) => {
-            let callee = facts.imports[module]
-                .qualified(&call.func)
-                .unwrap_or_default();
-            let fallback = if ENV_GETTERS.contains(&callee.as_str()) {
-                call.arguments.find_argument_value("default", 1)
-            } else if matches!(
-                callee.rsplit('.').next(),
-                Some("config" | "env" | "str" | "get")
-            ) && call.arguments.args.first().and_then(str_value).is_some()
-            {
-                call.arguments.find_keyword("default").map(|k| &k.value)
-            } else {
-                None
-            }?;
-            (is_constant(fallback) && !matches!(fallback, Expr::NoneLiteral(_))).then_some(fallback)
-        }
-        Expr::BoolOp(b) if b.op == BoolOp::Or => {
-            let reads_env = b.values.iter().any(|v| is_env_read(facts, module, v));
-            let literal = b
-                .values
-                .iter()
-                .rev()
-                .find(|v| is_constant(v) && !matches!(v, Expr::NoneLiteral(_)))?;
-            reads_env.then_some(literal)
-        }
-        _ => None,
-    }
-}
-
-fn is_env_read(facts: &Facts, module: usize, expr: &Expr) -> bool {
-    match expr {
-        Expr::Call(call) => facts.imports[module]
-            .qualified(&call.func)
-            .is_some_and(|q| ENV_GETTERS.contains(&q.as_str())),
-        Expr::Subscript(s) => facts.imports[module]
-            .qualified(&s.value)
-            .is_some_and(|q| q == "os.environ" || q == "environ"),
-        _ => false,
-    }
 }
 
 fn is_placeholder(s: &str) -> bool {

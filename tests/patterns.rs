@@ -1,0 +1,136 @@
+//! Configuration and routing patterns seen in real Flask applications, each found on the
+//! right line.
+
+mod common;
+
+use common::{repo, rules_of};
+
+#[test]
+fn from_object_dunder_name_reads_the_modules_own_constants() {
+    // The original Flaskr: constants in the module, loaded with from_object(__name__).
+    let r = repo(&[(
+        "flaskr.py",
+        "from flask import Flask\nDEBUG = True\nSECRET_KEY = 'development key'\napp = Flask(__name__)\napp.config.from_object(__name__)\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "debug"),
+        vec!["debug/config@flaskr.py:2"]
+    );
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/weak@flaskr.py:3"]
+    );
+}
+
+#[test]
+fn from_pyfile_of_a_committed_python_file() {
+    let r = repo(&[
+        ("settings.py", "SECRET_KEY = 'changeme'\nDEBUG = False\n"),
+        (
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\napp.config.from_pyfile('settings.py')\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/placeholder@settings.py:1"]
+    );
+}
+
+#[test]
+fn secret_key_spellings() {
+    let r = repo(&[(
+        "app.py",
+        "import os\nfrom flask import Flask\napp = Flask(__name__)\napp.secret_key = b'_5#y2L\"F4Q8z\\n\\xec]/'\napp.config['SECRET_KEY'] = os.environ.get('SECRET_KEY') or 'hard to guess string'\napp.config.update(dict(SECRET_KEY=os.getenv('SECRET_KEY', default='x1')))\nKEY = 'f3a9c1d7e5b2a8c4d6e0f1a2b3c4d5e6f7a8b9c0'\napp.config.from_mapping({'SECRET_KEY': KEY})\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec![
+            "secret-key/env-fallback@app.py:5",
+            "secret-key/env-fallback@app.py:6",
+            "secret-key/hardcoded@app.py:8",
+            "secret-key/weak@app.py:4",
+        ]
+    );
+}
+
+#[test]
+fn missing_secret_key_while_sessions_are_used() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, session\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return str(session.get('n'))\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/missing@app.py:2"]
+    );
+}
+
+#[test]
+fn debug_spellings() {
+    let r = repo(&[(
+        "app.py",
+        "import os\nfrom flask import Flask\napplication = Flask(__name__)\napplication.debug = True\napplication.config['DEBUG'] = os.environ.get('DEBUG', True)\nif __name__ == '__main__':\n    application.run('0.0.0.0', 5000, True)\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "debug"),
+        vec![
+            "debug/app-run@app.py:7",
+            "debug/config@app.py:4",
+            "debug/config@app.py:5"
+        ]
+    );
+}
+
+#[test]
+fn add_url_rule_views_are_routes() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, request, session\napp = Flask(__name__)\ndef update():\n    session['x'] = request.form['x']\n    return 'ok'\napp.add_url_rule('/update', 'update', update, methods=['POST'])\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/missing-protect@app.py:6"]
+    );
+}
+
+#[test]
+fn flask_form_views_carry_a_token() {
+    let r = repo(&[
+        (
+            "forms.py",
+            "from flask_wtf import FlaskForm\nfrom wtforms import StringField\nclass BaseForm(FlaskForm):\n    pass\nclass NameForm(BaseForm):\n    name = StringField()\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask, redirect\nfrom forms import NameForm\napp = Flask(__name__)\n@app.route('/name', methods=['GET', 'POST'])\ndef name():\n    form = NameForm()\n    if form.validate_on_submit():\n        return redirect('/')\n    return 'form'\n",
+        ),
+    ]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+}
+
+#[test]
+fn talisman_sets_the_secure_flag() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, session\nfrom flask_talisman import Talisman\napp = Flask(__name__)\napp.config['SESSION_COOKIE_SAMESITE'] = 'Lax'\nTalisman(app)\n",
+    )]);
+    assert!(rules_of(r.path(), "session").is_empty());
+}
+
+#[test]
+fn xss_sinks_in_code() {
+    let r = repo(&[(
+        "app.py",
+        "import jinja2\nfrom flask import Flask, request, render_template_string, make_response\napp = Flask(__name__)\napp.jinja_env.autoescape = False\nenv = jinja2.Environment(loader=None)\nsafe_env = jinja2.Environment(autoescape=jinja2.select_autoescape())\n@app.route('/a')\ndef a():\n    return render_template_string(request.args['t'])\n@app.route('/b')\ndef b():\n    q = request.args.get('q')\n    body = '<p>{}</p>'.format(q)\n    return make_response(body, 200)\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec![
+            "xss/autoescape-off@app.py:4",
+            "xss/autoescape-off@app.py:5",
+            "xss/html-from-request@app.py:14",
+            "xss/render-template-string@app.py:9",
+        ]
+    );
+}
