@@ -75,6 +75,9 @@ pub enum LoadKind {
     File,
 }
 
+/// A config object `from_object` may load, with its environment label if any.
+pub type Candidate = (Option<String>, usize);
+
 /// A `app.config.from_*` call.
 #[derive(Debug, Clone)]
 pub struct ConfigLoad {
@@ -660,8 +663,8 @@ impl<'m> Facts<'m> {
         self.production = chosen;
     }
 
-    fn production_candidates(&self, candidates: &[(Option<String>, usize)]) -> Vec<usize> {
-        let pick = |f: &dyn Fn(&(Option<String>, usize)) -> bool| -> Vec<usize> {
+    fn production_candidates(&self, candidates: &[Candidate]) -> Vec<usize> {
+        let pick = |f: &dyn Fn(&Candidate) -> bool| -> Vec<usize> {
             candidates
                 .iter()
                 .filter(|c| f(c))
