@@ -122,7 +122,7 @@ fn talisman_sets_the_secure_flag() {
 fn xss_sinks_in_code() {
     let r = repo(&[(
         "app.py",
-        "import jinja2\nfrom flask import Flask, request, render_template_string, make_response\napp = Flask(__name__)\napp.jinja_env.autoescape = False\nenv = jinja2.Environment(loader=None)\nsafe_env = jinja2.Environment(autoescape=jinja2.select_autoescape())\n@app.route('/a')\ndef a():\n    return render_template_string(request.args['t'])\n@app.route('/b')\ndef b():\n    q = request.args.get('q')\n    body = '<p>{}</p>'.format(q)\n    return make_response(body, 200)\n",
+        "import jinja2\nfrom flask import Flask, request, render_template_string, make_response\napp = Flask(__name__)\napp.jinja_env.autoescape = False\nenv = jinja2.Environment(loader=None)\nsafe_env = jinja2.Environment(autoescape=jinja2.select_autoescape())\n@app.route('/a')\ndef a():\n    return render_template_string(request.args['t'])\n@app.route('/b')\ndef b():\n    q = request.args.get('q')\n    body = '<p>{}</p>'.format(q)\n    return make_response(body, 200)\npage = env.get_template('page.html')\n",
     )]);
     assert_eq!(
         rules_of(r.path(), "xss"),
@@ -132,5 +132,81 @@ fn xss_sinks_in_code() {
             "xss/html-from-request@app.py:14",
             "xss/render-template-string@app.py:9",
         ]
+    );
+}
+
+#[test]
+fn a_project_subclass_of_csrfprotect_protects() {
+    // pgAdmin's layout: a CSRFProtect subclass instantiated in one module, init_app in another.
+    let r = repo(&[
+        (
+            "pkg/csrf.py",
+            "from flask_wtf.csrf import CSRFProtect\nclass _Protect(CSRFProtect):\n    pass\npgCSRFProtect = _Protect()\n",
+        ),
+        (
+            "pkg/__init__.py",
+            "from flask import Flask, request\nfrom pkg.csrf import pgCSRFProtect\napp = Flask(__name__)\npgCSRFProtect.init_app(app)\n@app.route('/save', methods=['POST'])\ndef save():\n    return request.form['x']\n",
+        ),
+    ]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+}
+
+#[test]
+fn routes_of_other_frameworks_are_not_flask_routes() {
+    let r = repo(&[
+        ("web.py", "from flask import Flask\napp = Flask(__name__)\n"),
+        (
+            "gateway.py",
+            "from fastapi import FastAPI, Request\ndef make():\n    app = FastAPI()\n    @app.post('/v1/chat')\n    async def chat(request: Request):\n        return {}\n    return app\n",
+        ),
+    ]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+}
+
+#[test]
+fn config_module_chosen_by_an_environment_fallback_in_a_factory() {
+    // Superset's layout: from_object(name or os.environ.get(VAR, "pkg.config")) in a try block.
+    let r = repo(&[
+        (
+            "pkg/config.py",
+            "import os\nfrom pkg.constants import CHANGE_ME\nSECRET_KEY = os.environ.get('PKG_SECRET_KEY') or CHANGE_ME\nSESSION_COOKIE_SECURE = False\n",
+        ),
+        (
+            "pkg/constants.py",
+            "CHANGE_ME = 'CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET'\n",
+        ),
+        (
+            "pkg/app.py",
+            "import os\nfrom flask import Flask, session\ndef create_app(config_module=None):\n    app = Flask(__name__)\n    try:\n        module = config_module or os.environ.get('PKG_CONFIG', 'pkg.config')\n        app.config.from_object(module)\n    except Exception:\n        raise\n    return app\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/env-fallback@pkg/config.py:3"]
+    );
+    assert_eq!(
+        rules_of(r.path(), "session"),
+        vec![
+            "session/cookie-samesite@pkg/config.py:1",
+            "session/cookie-secure@pkg/config.py:4"
+        ]
+    );
+}
+
+#[test]
+fn a_form_with_any_csrf_helper_has_a_token() {
+    let r = repo(&[
+        (
+            "app.py",
+            "from flask import Flask\nfrom flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\nCSRFProtect(app)\n",
+        ),
+        (
+            "templates/a.html",
+            "<form method='post'>\n  {{ h.csrf_input() }}\n</form>\n<form method=\"post\">\n  <input name=q>\n</form>\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/form-missing-token@templates/a.html:4"]
     );
 }

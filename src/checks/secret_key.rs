@@ -78,11 +78,18 @@ pub fn check(ctx: &Context) -> CheckOutcome {
             }
         }
     }
+    // Config loading can be too dynamic to follow: a SECRET_KEY constant anywhere in
+    // production code counts as set.
     let any_secret = facts.all_writes("SECRET_KEY").next().is_some()
         || facts
             .env_files
             .iter()
-            .any(|e| e.get("SECRET_KEY").is_some());
+            .any(|e| e.get("SECRET_KEY").is_some())
+        || facts
+            .modules
+            .iter()
+            .enumerate()
+            .any(|(i, m)| !m.is_test && facts.module_consts[i].contains_key("SECRET_KEY"));
     let needs_secret = facts.uses.session || facts.uses.flask_login || facts.uses.flask_wtf;
     if !any_secret
         && needs_secret
@@ -175,8 +182,15 @@ fn judge_write(facts: &Facts, w: &ConfigWrite) -> Option<Finding> {
 
 fn is_placeholder(s: &str) -> bool {
     let norm = s.trim().to_ascii_lowercase();
+    let squashed: String = norm.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     norm.is_empty()
         || PLACEHOLDERS.contains(&norm.as_str())
+        || PLACEHOLDERS.iter().any(|p| {
+            p.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                == squashed
+        })
         || norm.contains("change")
             && (norm.contains("me") || norm.contains("this") || norm.contains("production"))
         || norm.starts_with("your") && norm.contains("secret")
@@ -199,6 +213,8 @@ mod tests {
         assert!(is_placeholder("Change-Me-In-Production"));
         assert!(is_placeholder("your-secret-key-here"));
         assert!(!is_placeholder("9f2c1e7a4b8d3f6e0a5c2b9d8e7f1a3c"));
+        assert!(is_placeholder("secret key"));
+        assert!(is_placeholder("Super Secret"));
         assert!(is_weak("s3cr3tk3y"));
         assert!(is_weak("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
         assert!(!is_weak("9f2c1e7a4b8d3f6e0a5c2b9d8e7f1a3c"));

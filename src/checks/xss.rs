@@ -98,9 +98,13 @@ fn code_sink(imports: &Imports, module: &Module, call: &ExprCall, out: &mut Vec<
         callee.as_str(),
         "jinja2.Environment" | "jinja2.environment.Environment"
     ) {
+        // Without the keyword, autoescape is off; that matters where the environment renders
+        // HTML (a config file or an email body in plain text is fine).
+        let renders_html =
+            module.source.text.contains(".html") || module.source.text.contains(".htm\"");
         let autoescape = call.arguments.find_keyword("autoescape");
         let off = match autoescape {
-            None => true,
+            None => renders_html,
             Some(k) => literal_truth(&k.value) == Some(false),
         };
         if off {

@@ -572,6 +572,12 @@ impl<'m> Facts<'m> {
             }
             // `config[name]`, `config.get(name)`, `config.get(name, default)`.
             Expr::Subscript(sub) => self.dict_candidates(module, &sub.value, out),
+            // `name or os.environ.get("APP_CONFIG", "app.config")`: any of them.
+            Expr::BoolOp(b) => {
+                for v in &b.values {
+                    self.object_candidates(module, v, params, label.clone(), out);
+                }
+            }
             Expr::Call(call) => {
                 let callee = self.imports[module]
                     .qualified(&call.func)
@@ -700,7 +706,7 @@ impl<'m> Facts<'m> {
 
     /// The literal fallback of an environment read: `os.environ.get('K', 'x')`,
     /// `os.getenv('K') or 'x'`, `config('K', default='x')`.
-    pub fn env_fallback<'e>(&self, module: usize, value: &'e Expr) -> Option<&'e Expr> {
+    pub fn env_fallback(&self, module: usize, value: &'m Expr) -> Option<&'m Expr> {
         match value {
             Expr::Call(call) => {
                 let callee = self.imports[module]
@@ -726,6 +732,7 @@ impl<'m> Facts<'m> {
                     .values
                     .iter()
                     .rev()
+                    .map(|v| self.resolve_const(module, v))
                     .find(|v| is_constant(v) && !matches!(v, Expr::NoneLiteral(_)))?;
                 reads_env.then_some(literal)
             }
@@ -827,6 +834,33 @@ fn module_bindings(body: &[Stmt]) -> HashMap<String, &Expr> {
         }
     }
     out
+}
+
+/// `name = value` bindings anywhere in a function body (inside `try`, `if`, `with`…), not in
+/// nested functions or classes.
+fn local_bindings<'m>(body: &'m [Stmt], out: &mut HashMap<String, Option<&'m Expr>>) {
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(a) => {
+                if let [Expr::Name(n)] = a.targets.as_slice() {
+                    out.insert(n.id.to_string(), Some(a.value.as_ref()));
+                }
+            }
+            Stmt::If(s) => {
+                local_bindings(&s.body, out);
+                for c in &s.elif_else_clauses {
+                    local_bindings(&c.body, out);
+                }
+            }
+            Stmt::Try(s) => {
+                local_bindings(&s.body, out);
+                local_bindings(&s.orelse, out);
+                local_bindings(&s.finalbody, out);
+            }
+            Stmt::With(s) => local_bindings(&s.body, out),
+            _ => {}
+        }
+    }
 }
 
 fn is_config_key(name: &str) -> bool {
@@ -1097,11 +1131,16 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
                     "from_prefixed_env" => LoadKind::PrefixedEnv,
                     _ => LoadKind::File,
                 };
+                // The enclosing function's parameters (their defaults are what a plain
+                // `create_app()` uses) and its local `name = value` bindings.
                 let param_defaults = self.functions.last().map(|f| {
-                    f.parameters
+                    let mut names: HashMap<String, Option<&'m Expr>> = f
+                        .parameters
                         .iter_non_variadic_params()
                         .map(|p| (p.parameter.name.to_string(), p.default.as_deref()))
-                        .collect()
+                        .collect();
+                    local_bindings(&f.body, &mut names);
+                    names
                 });
                 self.out_loads.push(PendingLoad {
                     module: self.module_idx,
@@ -1144,7 +1183,29 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
         }
     }
 
+    /// A module written for another web framework (FastAPI, Starlette, Sanic…) and not for
+    /// Flask: its `@app.post(...)` decorators are not Flask routes.
+    fn other_framework(&self) -> bool {
+        const OTHERS: &[&str] = &[
+            "fastapi",
+            "starlette",
+            "sanic",
+            "litestar",
+            "aiohttp",
+            "django",
+            "tornado",
+            "falcon",
+            "bottle",
+        ];
+        OTHERS.iter().any(|m| self.imports.imports_from(m))
+            && !self.imports.imports_from("flask")
+            && !self.imports.imports_from("quart")
+    }
+
     fn route_from_decorators(&mut self, func: &'m StmtFunctionDef) {
+        if self.other_framework() {
+            return;
+        }
         for d in &func.decorator_list {
             let Expr::Call(call) = &d.expression else {
                 continue;
@@ -1212,7 +1273,7 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
                 .qualified(b)
                 .is_some_and(|q| matches!(last_segment(&q), "MethodView" | "View" | "Resource"))
         });
-        if !is_view {
+        if !is_view || self.other_framework() {
             return;
         }
         for stmt in &class.body {

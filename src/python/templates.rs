@@ -45,8 +45,7 @@ static METHOD_POST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)\bmethod\s*=\s*["']?\s*(post|put|patch|delete)\b"#).expect("valid regex")
 });
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"csrf_token|hidden_tag\s*\(|quick_form|render_form|render_hidden_errors|form\.csrf")
-        .expect("valid regex")
+    Regex::new(r"(?i)csrf|hidden_tag\s*\(|quick_form|render_form").expect("valid regex")
 });
 
 impl Template {
@@ -73,16 +72,23 @@ impl Template {
                     .trim_start_matches("{%")
                     .trim_start_matches('-')
                     .trim();
-                // The filtered value is the last pipeline segment's head; a literal is safe.
-                let head = expr.split('|').next().unwrap_or(expr).trim();
-                let head = head.rsplit(['(', ',', '=']).next().unwrap_or(head).trim();
-                if is_string_literal(head) {
+                // `{% set x = value|safe %}`, `{{ f(value|safe) }}`: the value starts after the
+                // last `=`, `(` or `,` that is not inside a string.
+                let value = expr.rsplit(['(', ',', '=']).next().unwrap_or(expr).trim();
+                let head = value.split('|').next().unwrap_or(value).trim();
+                if is_string_literal(head) || is_string_literal(expr) {
                     continue;
                 }
+                let shown: String = expr.split_whitespace().collect::<Vec<_>>().join(" ");
+                let shown = if shown.chars().count() > 60 {
+                    format!("{}…", shown.chars().take(59).collect::<String>())
+                } else {
+                    shown
+                };
                 let start = block.start() + m.start();
                 out.push(SafeUse {
                     range: range(start, block.start() + m.end()),
-                    expr: head.to_string(),
+                    expr: shown,
                 });
             }
         }
