@@ -117,3 +117,32 @@ fn yaml_to_json(y: Yaml) -> Value {
         Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_records_keep_versions_as_written() {
+        let dir = std::env::temp_dir().join(format!("osv-convert-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("PYSEC-1.yaml");
+        std::fs::write(
+            &path,
+            "id: PYSEC-1\naliases:\n- CVE-1\nmodified: '2024-01-01T00:00:00Z'\naffected:\n- package:\n    name: Flask\n    ecosystem: PyPI\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: 0\n    - fixed: 1.10\n  versions:\n  - 1.0\n  - 2.0.1\n",
+        )
+        .unwrap();
+        let record = read_record(&path).unwrap().unwrap();
+        let db = build_database(&[record], "test");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let affected = &db.advisories[0].affected[0];
+        assert_eq!(affected.name, "flask");
+        assert_eq!(
+            affected.ranges[0][1],
+            flask_harden::deps::advisories::Event::Fixed("1.10".into())
+        );
+        // 1.0 is inside the range already; only 2.0.1 is kept.
+        assert_eq!(affected.versions, vec!["2.0.1".to_string()]);
+        assert_eq!(db.date, "2024-01-01");
+    }
+}

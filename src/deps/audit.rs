@@ -205,6 +205,17 @@ fn judge(file: &DepFile, declared: &Declared, db: &AdvisoryDb) -> Option<Vulnera
                 )
             }
         };
+    // The same vulnerability often has a PYSEC and a GHSA record that name each other.
+    let mut hits = hits;
+    let mut known: HashSet<&str> = HashSet::new();
+    hits.retain(|a| {
+        let adv = db.advisory(a);
+        let mut names =
+            std::iter::once(adv.id.as_str()).chain(adv.aliases.iter().map(String::as_str));
+        let duplicate = names.clone().any(|n| known.contains(n));
+        known.extend(&mut names);
+        !duplicate
+    });
     if hits.is_empty() {
         return None;
     }
