@@ -201,8 +201,9 @@ fn pep621_optional_dependencies_and_groups() {
             row("unreadable", "pyproject.toml", 13, None),
             row("vulnerable-pin", "pyproject.toml", 9, Some("1.2")),
             row("vulnerable-pin", "pyproject.toml", 17, Some("2.0.3")),
-            row("vulnerable-pin", "pyproject.toml", 20, Some("2.0.0rc2")),
-            row("vulnerable-pin", "pyproject.toml", 21, None),
+            row("vulnerable-pin", "pyproject.toml", 18, Some("1.2")),
+            row("vulnerable-pin", "pyproject.toml", 21, Some("2.0.0rc2")),
+            row("vulnerable-pin", "pyproject.toml", 22, None),
             row("vulnerable-range", "pyproject.toml", 10, Some("2.11.3")),
         ],
     );
@@ -222,6 +223,10 @@ fn pep621_optional_dependencies_and_groups() {
     assert!(text.contains("\"flask==1.2\",          # pinned on purpose\n"));
     assert!(text.contains("'jinja2 (>=2.11.3)',\n"));
     assert!(text.contains("async = [\"Flask[async]==2.0.3\"]"));
+    // A string with escapes is rewritten whole, through toml_edit.
+    let doc = toml_edit::DocumentMut::from_str(text).unwrap();
+    let web = doc["project"]["optional-dependencies"]["web"][0].as_str();
+    assert_eq!(web, Some("flask==1.2 ; python_version >= \"3.6\""));
     assert!(toml_edit::DocumentMut::from_str(text).is_ok());
 }
 

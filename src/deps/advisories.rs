@@ -305,7 +305,7 @@ impl AdvisoryDb {
     /// The note shown with the results: which data, of when.
     pub fn describe(&self) -> String {
         format!(
-            "advisory data: {} of {} ({} advisories)",
+            "advisory data: {}, {} ({} advisories)",
             self.source,
             self.date,
             self.advisories.len()

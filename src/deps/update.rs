@@ -234,7 +234,7 @@ pub fn update(base: &str, packages: &[String], cache: &Path) -> Result<UpdateRep
     let date = today();
     let db = Database {
         date: date.clone(),
-        source: format!("OSV ({base}) downloaded"),
+        source: format!("OSV data downloaded from {base}"),
         packages: Some(names.clone()),
         advisories,
     };
