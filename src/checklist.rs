@@ -29,6 +29,10 @@ pub const FILES: &[(&str, &str)] = &[
         "checklists/session.toml",
         include_str!("../checklists/session.toml"),
     ),
+    (
+        "checklists/dependencies.toml",
+        include_str!("../checklists/dependencies.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize)]

@@ -7,6 +7,7 @@
 
 pub mod checklist;
 pub mod checks;
+pub mod deps;
 pub mod finding;
 pub mod project;
 pub mod python;

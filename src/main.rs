@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use flask_harden::deps::{advisories, update};
 use flask_harden::report::{human, json, sarif};
 use flask_harden::scan::{ScanOptions, scan};
 
@@ -31,13 +32,34 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
-        /// Only this checklist item (repeatable): secret-key, debug, xss, csrf, session.
+        /// Only this checklist item (repeatable): secret-key, debug, xss, csrf, session,
+        /// dependencies.
         #[arg(long = "item", value_name = "ID")]
         items: Vec<String>,
         /// When to colour the human output (never with NO_COLOR set).
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
+        /// Check dependencies against the advisory snapshot built into flask-harden, not the
+        /// data `advisories update` downloaded.
+        #[arg(long)]
+        offline: bool,
     },
+    /// Manage the advisory data the dependencies check uses.
+    #[command(subcommand)]
+    Advisories(AdvisoriesCommand),
+}
+
+#[derive(Subcommand)]
+enum AdvisoriesCommand {
+    /// Download current advisories from OSV for the packages of a repository into the user's
+    /// cache folder, where later checks find them (FLASK_HARDEN_OSV_URL overrides the API URL).
+    Update {
+        /// The repository whose dependency files name the packages to look up.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Show which advisory data checks use.
+    Info,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -62,12 +84,77 @@ fn main() -> ExitCode {
             format,
             items,
             color,
-        } => run_check(path, format, items, color),
+            offline,
+        } => run_check(path, format, items, color, offline),
+        Command::Advisories(AdvisoriesCommand::Update { path }) => run_update(path),
+        Command::Advisories(AdvisoriesCommand::Info) => run_info(),
     }
 }
 
-fn run_check(path: PathBuf, format: Format, items: Vec<String>, color: ColorChoice) -> ExitCode {
-    let options = ScanOptions { items };
+fn run_update(path: PathBuf) -> ExitCode {
+    let Some(cache) = advisories::cache_file() else {
+        eprintln!("flask-harden: no cache folder (set FLASK_HARDEN_CACHE_DIR or XDG_CACHE_HOME)");
+        return ExitCode::from(2);
+    };
+    let packages = match flask_harden::project::discover(&path) {
+        Ok(files) => flask_harden::deps::audit::packages_in(&files),
+        Err(e) => {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match update::update(&update::base_url(), &packages, &cache) {
+        Ok(report) => {
+            println!(
+                "{} advisories for {} packages saved to {} (data of {})",
+                report.advisories,
+                report.packages,
+                report.path.display(),
+                report.date
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("flask-harden: advisory update failed, previous data kept: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_info() -> ExitCode {
+    let embedded = advisories::embedded();
+    println!(
+        "embedded: {} of {} ({} advisories)",
+        embedded.source,
+        embedded.date,
+        embedded.advisories.len()
+    );
+    match advisories::cache_file() {
+        Some(path) => match advisories::read_cache(&path) {
+            Some(Ok(db)) => println!(
+                "cache: {} ({} of {}, {} advisories for {} packages)",
+                path.display(),
+                db.source,
+                db.date,
+                db.advisories.len(),
+                db.packages.map(|p| p.len()).unwrap_or(0)
+            ),
+            Some(Err(e)) => println!("cache: unreadable, ignored: {e}"),
+            None => println!("cache: none at {}", path.display()),
+        },
+        None => println!("cache: no cache folder on this system"),
+    }
+    ExitCode::SUCCESS
+}
+
+fn run_check(
+    path: PathBuf,
+    format: Format,
+    items: Vec<String>,
+    color: ColorChoice,
+    offline: bool,
+) -> ExitCode {
+    let options = ScanOptions { items, offline };
     let result = match scan(&path, &options) {
         Ok(r) => r,
         Err(e) => {

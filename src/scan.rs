@@ -16,6 +16,8 @@ use crate::python::{self, Module};
 pub struct ScanOptions {
     /// Only these checklist items (all when empty).
     pub items: Vec<String>,
+    /// Use the embedded advisory snapshot, not the cache `advisories update` fills.
+    pub offline: bool,
 }
 
 /// One checklist item's result.
@@ -92,6 +94,7 @@ pub fn scan_with_progress(
     let ctx = Context {
         facts: &facts,
         files: &files,
+        offline: options.offline,
     };
     let mut results = Vec::new();
     for (id, check) in CHECKS {

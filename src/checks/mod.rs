@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod debug;
+pub mod dependencies;
 pub mod secret_key;
 pub mod session;
 pub mod xss;
@@ -15,6 +16,8 @@ use crate::python::facts::Facts;
 pub struct Context<'a, 'm> {
     pub facts: &'a Facts<'m>,
     pub files: &'a ProjectFiles,
+    /// Use the embedded advisory snapshot only (`check --offline`).
+    pub offline: bool,
 }
 
 pub type CheckFn = for<'a, 'm> fn(&Context<'a, 'm>) -> CheckOutcome;
@@ -26,6 +29,7 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("xss", xss::check),
     ("csrf", csrf::check),
     ("session", session::check),
+    ("dependencies", dependencies::check),
 ];
 
 /// The outcome when the repository has no Flask application at all.

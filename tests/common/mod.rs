@@ -56,6 +56,7 @@ pub fn rules_of(root: &Path, item: &str) -> Vec<String> {
         root,
         &ScanOptions {
             items: vec![item.to_string()],
+            ..ScanOptions::default()
         },
     )
     .expect("scan runs");

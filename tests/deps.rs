@@ -1,0 +1,417 @@
+//! The dependencies item on real files: every format, against a small advisory set
+//! (tests/fixtures/deps/advisories, OSV JSON) and against the embedded snapshot.
+
+use std::path::{Path, PathBuf};
+
+use flask_harden::deps::advisories::{AdvisoryDb, Database, embedded};
+use flask_harden::deps::osv::{OsvRecord, build_database};
+use flask_harden::deps::{Audit, FixAction, audit};
+use flask_harden::finding::Severity;
+use flask_harden::project::discover;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deps")
+}
+
+fn test_database() -> Database {
+    let mut records = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(fixtures().join("advisories"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let record: OsvRecord = serde_json::from_str(&text).unwrap();
+        records.push(record);
+    }
+    build_database(&records, "test advisories")
+}
+
+/// Copy a fixture folder into a fresh temporary repository.
+fn repo(fixture: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixtures().join(fixture)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+fn run(fixture: &str, db: &AdvisoryDb) -> (tempfile::TempDir, Audit) {
+    let dir = repo(fixture);
+    let files = discover(dir.path()).unwrap();
+    let audit = audit(&files, db);
+    (dir, audit)
+}
+
+/// (rule, path, line, fixed version) of each finding.
+fn summary(audit: &Audit) -> Vec<(String, String, usize, Option<String>)> {
+    let mut out: Vec<_> = audit
+        .vulnerable
+        .iter()
+        .map(|v| {
+            (
+                v.finding.rule.clone(),
+                v.finding.path.clone(),
+                v.finding.line,
+                v.fixed_version.clone(),
+            )
+        })
+        .chain(
+            audit
+                .unreadable
+                .iter()
+                .map(|f| (f.rule.clone(), f.path.clone(), f.line, None)),
+        )
+        .collect();
+    out.sort();
+    out
+}
+
+fn assert_rows(audit: &Audit, mut expected: Vec<(String, String, usize, Option<String>)>) {
+    expected.sort();
+    assert_eq!(summary(audit), expected);
+}
+
+fn row(
+    rule: &str,
+    path: &str,
+    line: usize,
+    fix: Option<&str>,
+) -> (String, String, usize, Option<String>) {
+    (
+        format!("dependencies/{rule}"),
+        path.to_string(),
+        line,
+        fix.map(str::to_string),
+    )
+}
+
+/// Apply every edit of the audit to the files and return the new texts by path.
+fn apply_edits(dir: &Path, audit: &Audit) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut edits: Vec<_> = audit
+        .vulnerable
+        .iter()
+        .filter_map(|v| match &v.fix.action {
+            FixAction::Edit {
+                byte_range,
+                replacement,
+            } => Some((v.fix.path.clone(), byte_range.clone(), replacement.clone())),
+            _ => None,
+        })
+        .collect();
+    edits.sort_by(|a, b| (&a.0, b.1.start).cmp(&(&b.0, a.1.start)));
+    for (path, range, replacement) in edits {
+        let text = out
+            .entry(path.clone())
+            .or_insert_with(|| std::fs::read_to_string(dir.join(&path)).unwrap());
+        text.replace_range(range, &replacement);
+    }
+    out
+}
+
+#[test]
+fn requirements_files_with_includes_and_awkward_lines() {
+    let db = AdvisoryDb::new(test_database());
+    let (dir, audit) = run("requirements", &db);
+    assert_rows(
+        &audit,
+        vec![
+            // Flask_WTF is flask-wtf; 0.14.2 is the last affected version, with no fix.
+            row("vulnerable-pin", "base.txt", 1, None),
+            row("unreadable", "requirements.txt", 12, None),
+            // Flask 0.12.2: TEST-1 is fixed in 1.0, but 1.0 has TEST-2, fixed in 1.2.
+            row("vulnerable-pin", "requirements.txt", 6, Some("1.2")),
+            row("vulnerable-pin", "requirements.txt", 7, Some("2.11.3")),
+            row("vulnerable-range", "requirements.txt", 10, Some("0.15.3")),
+            // A pre-release inside the affected range; the fix is itself a pre-release.
+            row("vulnerable-pin", "requirements.txt", 14, Some("2.0.0rc2")),
+            // Affected by an explicit versions list, no fix known.
+            row("vulnerable-pin", "requirements.txt", 15, None),
+        ],
+    );
+    let flask = &audit
+        .vulnerable
+        .iter()
+        .find(|v| v.package == "flask")
+        .unwrap();
+    assert_eq!(flask.advisories, vec!["TEST-1".to_string()]);
+    assert!(flask.finding.message.contains("TEST-1 (CVE-2000-0001)"));
+    assert!(flask.finding.message.contains("upgrade to 1.2"));
+    assert_eq!(
+        flask.finding.severity,
+        Severity::Medium,
+        "a denial of service without a score"
+    );
+    assert_eq!(
+        flask.finding.code,
+        "Flask[async] == 0.12.2 ; python_version >= \"3.6\"  # the web framework"
+    );
+    let wtf = audit
+        .vulnerable
+        .iter()
+        .find(|v| v.package == "flask-wtf")
+        .unwrap();
+    assert_eq!(
+        wtf.finding.severity,
+        Severity::Low,
+        "GitHub's database_specific severity"
+    );
+    let jinja = audit
+        .vulnerable
+        .iter()
+        .find(|v| v.package == "jinja2")
+        .unwrap();
+    assert!(jinja.fix.note.contains("--hash"), "{}", jinja.fix.note);
+    // Withdrawn advisories (requests), versions outside the ranges (flask-wtf 0.8, prepkg
+    // 2.0.0, listed 1.2) and unknown packages are not reported.
+    assert!(audit.vulnerable.iter().all(|v| v.package != "requests"));
+    assert!(audit.notes.iter().any(|n| n.contains("test advisories")));
+    assert!(
+        audit
+            .notes
+            .iter()
+            .any(|n| n.contains("requirements.txt:16 (an editable install)"))
+    );
+    assert!(
+        audit
+            .notes
+            .iter()
+            .any(|n| n.contains("requirements.txt:17 (a URL or local path)"))
+    );
+
+    let fixed = apply_edits(dir.path(), &audit);
+    let req = &fixed["requirements.txt"];
+    assert!(req.contains("Flask[async] == 1.2 ; python_version >= \"3.6\"  # the web framework\n"));
+    assert!(req.contains("jinja2==2.11.3 \\\n    --hash=sha256:0000"));
+    assert!(req.contains("\nwerkzeug>=0.15.3\n"));
+    assert!(req.contains("prepkg==2.0.0rc2\n"));
+    assert!(req.contains("listed==1.1\n"), "no fix, no edit");
+}
+
+#[test]
+fn pep621_optional_dependencies_and_groups() {
+    let db = AdvisoryDb::new(test_database());
+    let (dir, audit) = run("pep621", &db);
+    assert_rows(
+        &audit,
+        vec![
+            row("unreadable", "pyproject.toml", 13, None),
+            row("vulnerable-pin", "pyproject.toml", 9, Some("1.2")),
+            row("vulnerable-pin", "pyproject.toml", 17, Some("2.0.3")),
+            row("vulnerable-pin", "pyproject.toml", 18, Some("1.2")),
+            row("vulnerable-pin", "pyproject.toml", 21, Some("2.0.0rc2")),
+            row("vulnerable-pin", "pyproject.toml", 22, None),
+            row("vulnerable-range", "pyproject.toml", 10, Some("2.11.3")),
+        ],
+    );
+    let flask = audit
+        .vulnerable
+        .iter()
+        .find(|v| v.finding.line == 9)
+        .unwrap();
+    assert_eq!(flask.finding.severity, Severity::High, "CVSS 9.8");
+    assert!(
+        flask
+            .finding
+            .message
+            .contains("TEST-2 (CVE-2000-0002, GHSA-aaaa-bbbb-cccc)")
+    );
+    let text = &apply_edits(dir.path(), &audit)["pyproject.toml"];
+    assert!(text.contains("\"flask==1.2\",          # pinned on purpose\n"));
+    assert!(text.contains("'jinja2 (>=2.11.3)',\n"));
+    assert!(text.contains("async = [\"Flask[async]==2.0.3\"]"));
+    // A string with escapes is rewritten whole, through toml_edit.
+    let doc = toml_edit::DocumentMut::from_str(text).unwrap();
+    let web = doc["project"]["optional-dependencies"]["web"][0].as_str();
+    assert_eq!(web, Some("flask==1.2 ; python_version >= \"3.6\""));
+    assert!(toml_edit::DocumentMut::from_str(text).is_ok());
+}
+
+use std::str::FromStr;
+
+#[test]
+fn poetry_manifest_and_lock() {
+    let db = AdvisoryDb::new(test_database());
+    let (dir, audit) = run("poetry", &db);
+    assert_rows(
+        &audit,
+        vec![
+            row("vulnerable-lock", "poetry.lock", 5, Some("1.2")),
+            row("vulnerable-pin", "pyproject.toml", 7, Some("1.2")),
+            row("vulnerable-pin", "pyproject.toml", 13, Some("2.0.0rc2")),
+        ],
+    );
+    let lock = audit
+        .vulnerable
+        .iter()
+        .find(|v| v.finding.path == "poetry.lock")
+        .unwrap();
+    assert_eq!(
+        lock.fix.action,
+        FixAction::Regenerate {
+            command: "poetry update flask".into()
+        }
+    );
+    let text = &apply_edits(dir.path(), &audit)["pyproject.toml"];
+    assert!(text.contains("Flask = \"1.2\"\n"));
+    assert!(text.contains("prepkg = \"==2.0.0rc2\"\n"));
+    assert!(
+        audit
+            .notes
+            .iter()
+            .any(|n| n.contains("pyproject.toml:10 (a git dependency)"))
+    );
+}
+
+#[test]
+fn pipfile_and_pipfile_lock() {
+    let db = AdvisoryDb::new(test_database());
+    let (dir, audit) = run("pipenv", &db);
+    assert_rows(
+        &audit,
+        vec![
+            row("vulnerable-lock", "Pipfile.lock", 10, Some("1.2")),
+            row("vulnerable-lock", "Pipfile.lock", 14, Some("2.11.3")),
+            row("vulnerable-lock", "Pipfile.lock", 23, None),
+            row("vulnerable-pin", "Pipfile", 7, Some("1.2")),
+            row("vulnerable-pin", "Pipfile", 13, None),
+            row("vulnerable-range", "Pipfile", 8, Some("2.11.3")),
+        ],
+    );
+    let text = &apply_edits(dir.path(), &audit)["Pipfile"];
+    assert!(text.contains("flask = \"==1.2\"\n"));
+    assert!(text.contains("jinja2 = {version = \">=2.11.3\", extras = [\"i18n\"]}\n"));
+    let lock = audit
+        .vulnerable
+        .iter()
+        .find(|v| v.finding.line == 10)
+        .unwrap();
+    assert!(
+        matches!(&lock.fix.action, FixAction::Regenerate { command } if command == "pipenv update flask")
+    );
+}
+
+#[test]
+fn uv_lock_and_pylock() {
+    let db = AdvisoryDb::new(test_database());
+    let (_dir, uv) = run("uv", &db);
+    assert_eq!(
+        summary(&uv),
+        vec![row("vulnerable-lock", "uv.lock", 6, Some("2.0.3"))]
+    );
+    assert!(matches!(&uv.vulnerable[0].fix.action,
+        FixAction::Regenerate { command } if command == "uv lock --upgrade-package flask==2.0.3"));
+    let (_dir, pylock) = run("pylock", &db);
+    assert_eq!(
+        summary(&pylock),
+        vec![row("vulnerable-lock", "pylock.toml", 6, Some("2.0.3"))]
+    );
+    assert!(
+        pylock
+            .notes
+            .iter()
+            .any(|n| n.contains("pylock.toml:13 (a VCS or directory package)"))
+    );
+}
+
+#[test]
+fn the_embedded_snapshot_finds_known_vulnerable_pins() {
+    let db = AdvisoryDb::new(embedded());
+    assert!(db.len() > 2000);
+    assert_eq!(db.date, "2024-10-10");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "flask==0.12.2\njinja2==2.10\nwerkzeug==3.0.6\nFlask-Caching==1.10.1\nitsdangerous==2.2.0\n",
+    )
+    .unwrap();
+    let audit = audit(&discover(dir.path()).unwrap(), &db);
+    let flask = audit
+        .vulnerable
+        .iter()
+        .find(|v| v.package == "flask")
+        .unwrap();
+    assert!(flask.advisories.contains(&"PYSEC-2018-66".to_string()));
+    assert!(flask.finding.message.contains("CVE-2018-1000656"));
+    assert!(flask.finding.message.contains("GHSA-562c-5r94-xh97"));
+    // 0.12.3 fixes CVE-2018-1000656, but later advisories also affect it.
+    assert_eq!(flask.fixed_version.as_deref(), Some("2.2.5"));
+    let jinja = audit
+        .vulnerable
+        .iter()
+        .find(|v| v.package == "jinja2")
+        .unwrap();
+    assert!(jinja.advisories.contains(&"PYSEC-2019-217".to_string()));
+    assert_eq!(jinja.fixed_version.as_deref(), Some("2.11.3"));
+    // Flask-Caching's PYSEC-2021-13 was withdrawn: not reported.
+    assert!(
+        audit
+            .vulnerable
+            .iter()
+            .all(|v| v.package != "flask-caching")
+    );
+    // Versions after every fix are not reported.
+    assert!(
+        audit
+            .vulnerable
+            .iter()
+            .all(|v| v.package != "werkzeug" && v.package != "itsdangerous")
+    );
+    assert!(audit.notes[0].contains("2024-10-10"), "{:?}", audit.notes);
+}
+
+#[test]
+fn an_unreadable_file_does_not_stop_the_others() {
+    let db = AdvisoryDb::new(test_database());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[project\ndependencies = [",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), "flask==0.12.2\n").unwrap();
+    std::fs::write(dir.path().join("poetry.lock"), [0xff, 0xfe, 0x00]).unwrap();
+    let audit = audit(&discover(dir.path()).unwrap(), &db);
+    assert_rows(
+        &audit,
+        vec![
+            row("unreadable", "poetry.lock", 1, None),
+            row("unreadable", "pyproject.toml", 1, None),
+            row("vulnerable-pin", "requirements.txt", 1, Some("1.2")),
+        ],
+    );
+}
+
+#[test]
+fn includes_never_leave_the_repository() {
+    let db = AdvisoryDb::new(test_database());
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::write(outer.path().join("secret.txt"), "flask==0.12.2\n").unwrap();
+    let inner = outer.path().join("repo");
+    std::fs::create_dir(&inner).unwrap();
+    std::fs::write(
+        inner.join("requirements.txt"),
+        "-r ../secret.txt\n-r missing.txt\njinja2==2.10\n",
+    )
+    .unwrap();
+    let audit = audit(&discover(&inner).unwrap(), &db);
+    assert_eq!(
+        summary(&audit),
+        vec![row("vulnerable-pin", "requirements.txt", 3, Some("2.11.3"))]
+    );
+    assert!(
+        audit
+            .notes
+            .iter()
+            .any(|n| n.contains("outside the repository"))
+    );
+    assert!(
+        audit
+            .notes
+            .iter()
+            .any(|n| n.contains("missing.txt: not found"))
+    );
+}
