@@ -29,6 +29,10 @@ pub const FILES: &[(&str, &str)] = &[
         "checklists/session.toml",
         include_str!("../checklists/session.toml"),
     ),
+    (
+        "checklists/input-validation.toml",
+        include_str!("../checklists/input-validation.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize)]

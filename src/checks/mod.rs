@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod debug;
+pub mod input_validation;
 pub mod secret_key;
 pub mod session;
 pub mod xss;
@@ -26,6 +27,7 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("xss", xss::check),
     ("csrf", csrf::check),
     ("session", session::check),
+    ("input-validation", input_validation::check),
 ];
 
 /// The outcome when the repository has no Flask application at all.
