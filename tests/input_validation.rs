@@ -161,3 +161,195 @@ fn item_appears_in_json_and_sarif_reports() {
         .expect("rule listed");
     assert!(cwe_89.to_string().contains("89"), "{cwe_89}");
 }
+
+#[test]
+fn json_bodies_read_without_a_schema_are_reported_with_keys_and_types() {
+    let found = assert_matches_markers("json_api", false);
+    let f = at(&found, "app.py", "data = request.get_json()");
+    for part in [
+        "`age` (int)",
+        "`admin` (bool)",
+        "`tags` (list)",
+        "`active` (bool)",
+        "`name` (str)",
+        "`first-name` (str)",
+        "view `create_user`",
+    ] {
+        assert!(f.message.contains(part), "{part} in {}", f.message);
+    }
+    let f = at(&found, "app.py", "request.json.get(\"quantity\", 1)");
+    assert!(f.message.contains("`quantity` (int)"), "{}", f.message);
+}
+
+mod fixes {
+    use std::collections::BTreeMap;
+    use std::process::Command;
+
+    use flask_harden::checks::Context;
+    use flask_harden::checks::input_validation::{self, Edit, PlannedFix};
+    use flask_harden::project::{self, FileKind};
+    use flask_harden::python::{self, facts::Facts};
+
+    use super::*;
+
+    fn plans(root: &Path) -> Vec<PlannedFix> {
+        let files = project::discover(root).expect("fixture opens");
+        let modules: Vec<python::Module> = files
+            .of_kind(FileKind::Python)
+            .filter_map(|f| python::parse(&f.rel, project::read_text(f).ok()?).ok())
+            .collect();
+        let facts = Facts::compute(&modules, Vec::new(), Vec::new());
+        let ctx = Context {
+            facts: &facts,
+            files: &files,
+        };
+        input_validation::analyse(&ctx).plans
+    }
+
+    /// Copy the fixture to a temporary folder and apply every plan's edits there.
+    fn patched(name: &str) -> (tempfile::TempDir, Vec<PlannedFix>) {
+        let src = fixture(name);
+        let dir = tempfile::tempdir().expect("tempdir");
+        for entry in std::fs::read_dir(&src).expect("fixture dir") {
+            let path = entry.expect("entry").path();
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+        let plans = plans(dir.path());
+        let mut by_file: BTreeMap<String, Vec<Edit>> = BTreeMap::new();
+        for p in &plans {
+            for e in &p.plan.edits {
+                let edits = by_file.entry(e.path.clone()).or_default();
+                if !edits.contains(e) {
+                    edits.push(e.clone());
+                }
+            }
+        }
+        for (path, mut edits) in by_file {
+            edits.sort_by_key(|e| (e.start, e.end));
+            let file = dir.path().join(&path);
+            let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+            for e in edits.iter().rev() {
+                text.replace_range(e.start..e.end, &e.replacement);
+            }
+            std::fs::write(&file, text).expect("write patched file");
+        }
+        (dir, plans)
+    }
+
+    fn py_compile(path: &Path) -> Option<bool> {
+        let out = Command::new("python3")
+            .args(["-m", "py_compile"])
+            .arg(path)
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        }
+        Some(out.status.success())
+    }
+
+    #[test]
+    fn sql_plans_use_the_drivers_placeholders() {
+        let (dir, plans) = patched("fixes");
+        let rules: Vec<&str> = plans.iter().map(|p| p.finding.rule.as_str()).collect();
+        assert!(
+            rules
+                .iter()
+                .filter(|r| **r == "input-validation/sql-injection")
+                .count()
+                >= 6,
+            "{rules:?}"
+        );
+        let app = std::fs::read_to_string(dir.path().join("app.py")).expect("app.py");
+        assert!(
+            app.contains(
+                r#"db().execute("SELECT * FROM users WHERE name = ? AND active = 1", (name,))"#
+            ),
+            "{app}"
+        );
+        assert!(
+            app.contains(r#"sql = "SELECT * FROM items WHERE title LIKE ? AND kind = ?""#),
+            "{app}"
+        );
+        assert!(
+            app.contains(r#"db().execute(sql, ("%" + str(term) + "%", kind))"#),
+            "{app}"
+        );
+        assert!(
+            app.contains(r#"execute("SELECT * FROM users WHERE id = ?", (user_id,))"#),
+            "{app}"
+        );
+        assert!(
+            app.contains(r#"execute("SELECT * FROM users WHERE email = ? LIMIT 1", (email,))"#),
+            "{app}"
+        );
+        let pg = std::fs::read_to_string(dir.path().join("pg.py")).expect("pg.py");
+        assert!(
+            pg.contains(r#"cur.execute("SELECT * FROM posts WHERE title LIKE %s AND score > 10", ("%" + str(q) + "%",))"#),
+            "{pg}"
+        );
+        let orm = std::fs::read_to_string(dir.path().join("orm.py")).expect("orm.py");
+        assert!(
+            orm.contains(r#"text("SELECT * FROM pages WHERE slug = :slug").bindparams(slug=slug)"#),
+            "{orm}"
+        );
+        assert!(
+            app.contains("subprocess.run([\"ping\", \"-c\", \"1\", str(host)], check=False)"),
+            "{app}"
+        );
+        assert!(
+            app.contains("send_from_directory(UPLOAD_DIR, request.args[\"name\"])"),
+            "{app}"
+        );
+        assert!(app.contains("yaml.safe_load(request.data)"), "{app}");
+    }
+
+    #[test]
+    fn pydantic_plan_validates_the_body_and_adds_the_dependency() {
+        let (dir, _) = patched("fixes");
+        let api = std::fs::read_to_string(dir.path().join("api.py")).expect("api.py");
+        assert!(api.contains("class CreateUserPayload(BaseModel):"), "{api}");
+        assert!(api.contains("    age: int\n"), "{api}");
+        assert!(api.contains("    admin: bool = False\n"), "{api}");
+        assert!(api.contains("    tags: list = []\n"), "{api}");
+        assert!(api.contains("    nick: Optional[str] = None\n"), "{api}");
+        assert!(
+            api.contains(
+                "field_first_name: Optional[str] = Field(default=None, alias=\"first-name\")"
+            ),
+            "{api}"
+        );
+        assert!(
+            api.contains("payload = CreateUserPayload.model_validate(request.get_json())"),
+            "{api}"
+        );
+        assert!(api.contains("return {\"errors\": errors}, 400"), "{api}");
+        assert!(
+            api.contains("data = payload.model_dump(exclude_unset=True, by_alias=True)"),
+            "{api}"
+        );
+        assert!(!api.contains(".dict()"), "{api}");
+        let reqs = std::fs::read_to_string(dir.path().join("requirements.txt")).expect("reqs");
+        assert!(reqs.contains("pydantic>=2"), "{reqs}");
+    }
+
+    #[test]
+    fn patched_files_compile_and_rescan_clean() {
+        let (dir, _) = patched("fixes");
+        for name in ["app.py", "pg.py", "orm.py", "api.py"] {
+            match py_compile(&dir.path().join(name)) {
+                None => {
+                    eprintln!("python3 not found; skipping py_compile");
+                    return;
+                }
+                Some(ok) => assert!(ok, "{name} does not compile after the fixes"),
+            }
+        }
+        let options = ScanOptions {
+            items: vec!["input-validation".to_string()],
+        };
+        let result = scan(dir.path(), &options).expect("patched scan");
+        let left = findings(&result);
+        assert!(left.is_empty(), "findings left after the fixes: {left:#?}");
+    }
+}

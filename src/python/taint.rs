@@ -303,11 +303,7 @@ impl<'a> RequestFlow<'a> {
                 }
             }
             // `d['k'] = value` puts request data into the container; it never cleans it.
-            Expr::Subscript(s) => {
-                if source.is_some() {
-                    self.assign(&s.value, source, false);
-                }
-            }
+            Expr::Subscript(s) if source.is_some() => self.assign(&s.value, source, false),
             Expr::Tuple(t) => t
                 .elts
                 .iter()

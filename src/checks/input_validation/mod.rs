@@ -84,7 +84,13 @@ pub fn analyse(ctx: &Context) -> Report {
             function: route.func.name.id.to_string(),
             via: Vec::new(),
         };
-        an.walk(route.module, route.func, &seeds_of(&flow_seed, route), &origin, 0);
+        an.walk(
+            route.module,
+            route.func,
+            &seeds_of(&flow_seed, route),
+            &origin,
+            0,
+        );
     }
     for (idx, module) in facts.modules.iter().enumerate() {
         if module.is_test {
@@ -144,9 +150,15 @@ struct Analyser<'c, 'a, 'm, 'p> {
     /// (module, offset, rule) of each sink reported, so that it is reported once.
     seen: HashSet<(usize, u32, Rule)>,
     /// Functions walked with the same seeds, so that recursion ends.
-    walked: HashSet<(usize, u32, Vec<(String, String)>, Option<String>)>,
+    walked: HashSet<WalkKey>,
     report: Report,
 }
+
+/// A function walk: module, definition offset, seeds, view.
+type WalkKey = (usize, u32, Vec<(String, String)>, Option<String>);
+
+/// A project function to follow a flow into: module, definition, seeds, how it was reached.
+type PendingCall<'m> = (usize, &'m StmtFunctionDef, Vec<(String, String)>, String);
 
 struct Hit<'m> {
     rule: Rule,
@@ -185,8 +197,7 @@ impl<'m> Analyser<'_, '_, 'm, '_> {
         }
         let lists = list_bindings(func);
         let mut hits: Vec<Hit<'m>> = Vec::new();
-        let mut calls: Vec<(usize, &'m StmtFunctionDef, Vec<(String, String)>, String)> =
-            Vec::new();
+        let mut calls: Vec<PendingCall<'m>> = Vec::new();
         let project = self.project;
         let module_ref = facts.module(module);
         walk_function(func, &mut flow, &mut |event, state| {
@@ -271,7 +282,10 @@ impl<'m> Analyser<'_, '_, 'm, '_> {
                 continue;
             }
             let rule = Rule::UnsafeDeserialization;
-            if !self.seen.insert((idx, u32::from(call.range().start()), rule)) {
+            if !self
+                .seen
+                .insert((idx, u32::from(call.range().start()), rule))
+            {
                 continue;
             }
             let finding = module.finding(

@@ -89,7 +89,13 @@ pub struct SinkCall<'e> {
     pub name: String,
 }
 
-const SQL_METHODS: &[&str] = &["execute", "executemany", "executescript", "raw", "exec_driver_sql"];
+const SQL_METHODS: &[&str] = &[
+    "execute",
+    "executemany",
+    "executescript",
+    "raw",
+    "exec_driver_sql",
+];
 const SQL_FUNCTIONS: &[&str] = &[
     "sqlalchemy.text",
     "sqlalchemy.sql.text",
@@ -224,9 +230,11 @@ pub fn classify<'e>(
         && SQL_METHODS.contains(&m)
         && !q.starts_with("concurrent.")
     {
-        let sql = args
-            .find_positional(0)
-            .or_else(|| ["sql", "statement", "query", "operation", "raw_sql"].iter().find_map(|k| args.find_keyword(k).map(|k| &k.value)));
+        let sql = args.find_positional(0).or_else(|| {
+            ["sql", "statement", "query", "operation", "raw_sql"]
+                .iter()
+                .find_map(|k| args.find_keyword(k).map(|k| &k.value))
+        });
         return sink(Rule::SqlInjection, Sink::Sql, vec![(sql, "the SQL")]);
     }
     if matches!(last_segment(q), "read_sql" | "read_sql_query") {
@@ -311,7 +319,11 @@ pub fn classify<'e>(
             );
         }
         let program = command.map(|c| program_of(c, around));
-        return sink(Rule::CommandInjection, Sink::Shell, vec![(program, "the program")]);
+        return sink(
+            Rule::CommandInjection,
+            Sink::Shell,
+            vec![(program, "the program")],
+        );
     }
     if EXEC_PROGRAM.contains(&q) {
         let pos = usize::from(q.starts_with("os.spawn"));
@@ -411,5 +423,8 @@ pub fn call_name(call: &ExprCall) -> String {
             _ => None,
         }
     }
-    format!("{}()", written(&call.func).unwrap_or_else(|| "call".to_string()))
+    format!(
+        "{}()",
+        written(&call.func).unwrap_or_else(|| "call".to_string())
+    )
 }
