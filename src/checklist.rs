@@ -33,6 +33,10 @@ pub const FILES: &[(&str, &str)] = &[
         "checklists/dependencies.toml",
         include_str!("../checklists/dependencies.toml"),
     ),
+    (
+        "checklists/input-validation.toml",
+        include_str!("../checklists/input-validation.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize)]

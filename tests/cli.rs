@@ -59,7 +59,10 @@ fn human_output_lists_findings_as_path_line_col_rule() {
     let (_, out, _) = check(&[path.to_str().unwrap_or_default()]);
     assert!(out.contains("app.py:7:1 secret-key/placeholder "), "{out}");
     assert!(out.contains("FAIL"));
-    assert!(out.contains("Summary: 5 failed, 0 passed"), "{out}");
+    assert!(
+        out.contains("Summary: 5 failed, 1 passed, 1 not applicable"),
+        "{out}"
+    );
     assert!(
         !out.contains('\x1b'),
         "no colour when stdout is not a terminal"

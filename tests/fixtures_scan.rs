@@ -44,6 +44,7 @@ fn app_factory_with_blueprints() {
         vec![
             "csrf/missing-protect@shop/auth/views.py:18",
             "csrf/missing-protect@shop/auth/views.py:8",
+            "input-validation/unvalidated-json@shop/api/views.py:11",
             "secret-key/env-fallback@shop/__init__.py:9",
             "session/cookie-httponly@shop/__init__.py:10",
             "session/cookie-samesite@shop/__init__.py:7",

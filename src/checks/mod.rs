@@ -4,6 +4,7 @@
 pub mod csrf;
 pub mod debug;
 pub mod dependencies;
+pub mod input_validation;
 pub mod secret_key;
 pub mod session;
 pub mod xss;
@@ -30,6 +31,7 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("csrf", csrf::check),
     ("session", session::check),
     ("dependencies", dependencies::check),
+    ("input-validation", input_validation::check),
 ];
 
 /// The outcome when the repository has no Flask application at all.

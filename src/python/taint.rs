@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Stmt, StmtFunctionDef};
 
-use super::expr::{last_segment, method_name, receiver};
+use super::expr::{dotted, last_segment, method_name, receiver};
 use super::imports::Imports;
 
 /// Attributes of `flask.request` that carry what the client sent.
@@ -61,6 +61,37 @@ const CASTS: &[&str] = &[
     "datetime.datetime.fromisoformat",
 ];
 
+/// Functions whose result carries the request data of their arguments.
+const PASS_THROUGH: &[&str] = &[
+    "str",
+    "format",
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "sorted",
+    "reversed",
+    "bytes",
+    "json.loads",
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "Path",
+    "os.path.join",
+    "os.path.normpath",
+    "os.path.abspath",
+    "os.path.realpath",
+    "os.path.expanduser",
+    "posixpath.join",
+    "os.fspath",
+    "urllib.parse.unquote",
+    "urllib.parse.unquote_plus",
+    "urllib.parse.urljoin",
+    "html.unescape",
+    "base64.b64decode",
+    "base64.urlsafe_b64decode",
+    "codecs.decode",
+];
+
 fn sanitises(callee: &str, sink: Sink) -> bool {
     if CASTS.contains(&callee) {
         return true;
@@ -97,10 +128,29 @@ fn sanitises(callee: &str, sink: Sink) -> bool {
 }
 
 /// The flow state at a point of a view: which local names hold request data.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RequestFlow<'a> {
     imports: &'a Imports,
+    /// Local names (and dotted paths such as `self.path`) holding request data, with the
+    /// source each came from.
     names: HashMap<String, String>,
+    callees: Option<&'a dyn Callees>,
+}
+
+impl std::fmt::Debug for RequestFlow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestFlow")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the flow knows about the project's own functions: which arguments of a call reach the
+/// called function's return value.
+pub trait Callees {
+    /// The arguments of `call` whose data the called project function returns, or None when
+    /// `call` does not call a project function the summary knows.
+    fn returned_args<'e>(&self, imports: &Imports, call: &'e ExprCall) -> Option<Vec<&'e Expr>>;
 }
 
 impl<'a> RequestFlow<'a> {
@@ -108,7 +158,18 @@ impl<'a> RequestFlow<'a> {
         Self {
             imports,
             names: HashMap::new(),
+            callees: None,
         }
+    }
+
+    /// Let calls of the project's functions carry request data through to their results.
+    pub fn with_callees(mut self, callees: &'a dyn Callees) -> Self {
+        self.callees = Some(callees);
+        self
+    }
+
+    pub fn imports(&self) -> &'a Imports {
+        self.imports
     }
 
     /// Seed a name as request data (a URL parameter, a parameter fed by a caller).
@@ -129,8 +190,12 @@ impl<'a> RequestFlow<'a> {
                 if let Some(src) = self.request_attr(expr) {
                     return Some(src);
                 }
+                if let Some(src) = dotted(expr).and_then(|d| self.names.get(&d)) {
+                    return Some(src.clone());
+                }
                 self.source_of(&a.value, sink)
             }
+            Expr::Await(a) => self.source_of(&a.value, sink),
             Expr::Subscript(s) => self.source_of(&s.value, sink),
             Expr::Call(call) => self.call_source(call, sink),
             Expr::BinOp(b) => self
@@ -180,11 +245,11 @@ impl<'a> RequestFlow<'a> {
             return None;
         }
         // `request.args.get('n', type=int)` converts before it returns.
-        if call
-            .arguments
-            .find_keyword("type")
-            .is_some_and(|k| matches!(&k.value, Expr::Name(n) if matches!(n.id.as_str(), "int" | "float" | "bool")))
-        {
+        if call.arguments.find_keyword("type").is_some_and(|k| {
+            self.imports
+                .qualified(&k.value)
+                .is_some_and(|q| CASTS.contains(&q.as_str()))
+        }) {
             return None;
         }
         if let Some(src) = self.request_attr(&call.func) {
@@ -194,45 +259,24 @@ impl<'a> RequestFlow<'a> {
                 src
             });
         }
+        if PASS_THROUGH.contains(&callee.as_str()) {
+            return self.args_source(call, sink);
+        }
         if let Some(recv) = receiver(call) {
             // A method of request data returns request data (`.strip()`, `.get('k')`); a
             // method of a literal passes on its arguments (`", ".join(x)`, `"{}".format(x)`).
             if let Some(src) = self.source_of(recv, sink) {
                 return Some(src);
             }
-            let passes_args = matches!(
+            if matches!(
                 method_name(call),
                 Some("join" | "format" | "format_map" | "replace")
-            ) || matches!(
-                callee.as_str(),
-                "os.path.join" | "posixpath.join" | "pathlib.Path" | "Path"
-            );
-            if passes_args {
+            ) {
                 return self.args_source(call, sink);
             }
-            return None;
         }
-        if matches!(
-            callee.as_str(),
-            "str"
-                | "format"
-                | "dict"
-                | "list"
-                | "tuple"
-                | "set"
-                | "sorted"
-                | "reversed"
-                | "bytes"
-                | "json.loads"
-                | "pathlib.Path"
-                | "Path"
-                | "os.path.join"
-                | "urllib.parse.unquote"
-                | "base64.b64decode"
-        ) {
-            return self.args_source(call, sink);
-        }
-        None
+        let returned = self.callees?.returned_args(self.imports, call)?;
+        returned.into_iter().find_map(|a| self.source_of(a, sink))
     }
 
     fn args_source(&self, call: &ExprCall, sink: Sink) -> Option<String> {
@@ -252,15 +296,14 @@ impl<'a> RequestFlow<'a> {
     /// other branch may have kept it); at the top level it replaces it.
     fn assign(&mut self, target: &Expr, source: Option<String>, strong: bool) {
         match target {
-            Expr::Name(n) => match source {
-                Some(s) => {
-                    self.names.insert(n.id.to_string(), s);
+            Expr::Name(n) => self.bind(n.id.to_string(), source, strong),
+            Expr::Attribute(_) => {
+                if let Some(d) = dotted(target) {
+                    self.bind(d, source, strong);
                 }
-                None if strong => {
-                    self.names.remove(n.id.as_str());
-                }
-                None => {}
-            },
+            }
+            // `d['k'] = value` puts request data into the container; it never cleans it.
+            Expr::Subscript(s) if source.is_some() => self.assign(&s.value, source, false),
             Expr::Tuple(t) => t
                 .elts
                 .iter()
@@ -271,6 +314,56 @@ impl<'a> RequestFlow<'a> {
                 .for_each(|e| self.assign(e, source.clone(), strong)),
             Expr::Starred(s) => self.assign(&s.value, source, strong),
             _ => {}
+        }
+    }
+
+    fn bind(&mut self, name: String, source: Option<String>, strong: bool) {
+        match source {
+            Some(s) => {
+                self.names.insert(name, s);
+            }
+            None if strong => {
+                self.names.remove(&name);
+            }
+            None => {}
+        }
+    }
+
+    /// `a, b = x, y` binds element by element; any other value taints every target.
+    fn assign_value(&mut self, target: &Expr, value: &Expr, strong: bool) {
+        let pairs = match (target, value) {
+            (Expr::Tuple(t), Expr::Tuple(v)) => Some((&t.elts, &v.elts)),
+            (Expr::List(t), Expr::List(v)) => Some((&t.elts, &v.elts)),
+            (Expr::Tuple(t), Expr::List(v)) => Some((&t.elts, &v.elts)),
+            (Expr::List(t), Expr::Tuple(v)) => Some((&t.elts, &v.elts)),
+            _ => None,
+        };
+        if let Some((targets, values)) = pairs
+            && targets.len() == values.len()
+            && !targets.iter().any(|t| matches!(t, Expr::Starred(_)))
+        {
+            for (t, v) in targets.iter().zip(values.iter()) {
+                self.assign_value(t, v, strong);
+            }
+            return;
+        }
+        let src = self.source_of(value, Sink::Any);
+        self.assign(target, src, strong);
+    }
+
+    /// `items.append(x)`, `d.update(x)`, `d.setdefault(k, x)`: request data put into a
+    /// container taints it.
+    fn mutate(&mut self, expr: &Expr) {
+        let Expr::Call(call) = expr else { return };
+        if !matches!(
+            method_name(call),
+            Some("append" | "extend" | "insert" | "add" | "update" | "setdefault" | "appendleft")
+        ) {
+            return;
+        }
+        let Some(recv) = receiver(call) else { return };
+        if let Some(src) = self.args_source(call, Sink::Any) {
+            self.assign(recv, Some(src), false);
         }
     }
 }
@@ -315,16 +408,14 @@ fn walk_stmt<'m, 'a>(
     match stmt {
         Stmt::Assign(a) => {
             visit(Event::Expr(&a.value), flow);
-            let src = flow.source_of(&a.value, Sink::Any);
             for t in &a.targets {
-                flow.assign(t, src.clone(), strong);
+                flow.assign_value(t, &a.value, strong);
             }
         }
         Stmt::AnnAssign(a) => {
             if let Some(v) = &a.value {
                 visit(Event::Expr(v), flow);
-                let src = flow.source_of(v, Sink::Any);
-                flow.assign(&a.target, src, strong);
+                flow.assign_value(&a.target, v, strong);
             }
         }
         Stmt::AugAssign(a) => {
@@ -333,7 +424,11 @@ fn walk_stmt<'m, 'a>(
                 flow.assign(&a.target, Some(src), false);
             }
         }
-        Stmt::Expr(e) => visit(Event::Expr(&e.value), flow),
+        Stmt::Expr(e) => {
+            visit(Event::Expr(&e.value), flow);
+            flow.mutate(&e.value);
+        }
+        Stmt::Assert(a) => visit(Event::Expr(&a.test), flow),
         Stmt::Return(r) => {
             if let Some(v) = &r.value {
                 visit(Event::Return(v), flow);
@@ -412,6 +507,171 @@ pub fn view_flow<'a>(
         }
     }
     flow
+}
+
+/// The project's own module-level functions, so that a call can be followed into them: which
+/// function a call reaches, which parameter each argument binds, and which parameters reach the
+/// function's return value.
+pub struct ProjectFunctions<'m> {
+    /// `package.module.function` → (module index, definition).
+    by_name: HashMap<String, (usize, &'m StmtFunctionDef)>,
+    module_names: Vec<String>,
+    /// Parameters whose data each function returns, keyed by the definition's start offset and
+    /// module.
+    returns: HashMap<(usize, u32), Vec<String>>,
+}
+
+impl<'m> ProjectFunctions<'m> {
+    /// Index the top-level functions of `modules` (`(name, body)` pairs, with their imports).
+    pub fn new(modules: &[(&str, &'m [Stmt])], imports: &[Imports]) -> Self {
+        let mut by_name = HashMap::new();
+        for (idx, (name, body)) in modules.iter().enumerate() {
+            for stmt in body.iter() {
+                if let Stmt::FunctionDef(f) = stmt {
+                    by_name.insert(format!("{name}.{}", f.name.id), (idx, f));
+                }
+            }
+        }
+        let mut this = Self {
+            by_name,
+            module_names: modules.iter().map(|(n, _)| n.to_string()).collect(),
+            returns: HashMap::new(),
+        };
+        let mut returns = HashMap::new();
+        for (module, func) in this.by_name.values() {
+            let Some(imports) = imports.get(*module) else {
+                continue;
+            };
+            let mut passed = Vec::new();
+            for param in param_names(func) {
+                let mut flow = RequestFlow::new(imports);
+                flow.taint(&param, PARAM_MARK);
+                let mut reaches = false;
+                walk_function(func, &mut flow, &mut |ev, st| {
+                    if let Event::Return(e) = ev {
+                        reaches |= st.source_of(e, Sink::Any).as_deref() == Some(PARAM_MARK);
+                    }
+                });
+                if reaches {
+                    passed.push(param);
+                }
+            }
+            returns.insert((*module, u32::from(func.range.start())), passed);
+        }
+        this.returns = returns;
+        this
+    }
+
+    /// The project function `call` (made in module `module`) reaches.
+    pub fn resolve(
+        &self,
+        module: usize,
+        imports: &Imports,
+        call: &ExprCall,
+    ) -> Option<(usize, &'m StmtFunctionDef)> {
+        let q = imports.qualified(&call.func)?;
+        if q.starts_with("self.") || q.starts_with("cls.") {
+            return None;
+        }
+        let local = if q.contains('.') {
+            q.clone()
+        } else {
+            format!("{}.{q}", self.module_names.get(module)?)
+        };
+        if let Some(found) = self.by_name.get(&local).or_else(|| self.by_name.get(&q)) {
+            return Some(*found);
+        }
+        // Imports written against another root (`import db` for `app/db.py`) or star imports:
+        // match on the trailing segments when exactly one function fits.
+        let suffix = format!(".{q}");
+        let mut matches = self
+            .by_name
+            .iter()
+            .filter(|(name, _)| name.ends_with(&suffix));
+        let first = matches.next()?;
+        matches.next().is_none().then_some(*first.1)
+    }
+
+    /// Which parameter of `func` each argument of `call` binds.
+    pub fn bind_args<'e>(func: &StmtFunctionDef, call: &'e ExprCall) -> Vec<(String, &'e Expr)> {
+        let p = &func.parameters;
+        let positional: Vec<&str> = p
+            .posonlyargs
+            .iter()
+            .chain(p.args.iter())
+            .map(|a| a.parameter.name.id.as_str())
+            .collect();
+        let mut out = Vec::new();
+        for (i, arg) in call.arguments.args.iter().enumerate() {
+            if matches!(arg, Expr::Starred(_)) {
+                break;
+            }
+            match positional.get(i) {
+                Some(name) => out.push((name.to_string(), arg)),
+                None => {
+                    if let Some(v) = &p.vararg {
+                        out.push((v.name.id.to_string(), arg));
+                    }
+                }
+            }
+        }
+        for kw in &call.arguments.keywords {
+            let Some(name) = &kw.arg else { continue };
+            let known = p
+                .args
+                .iter()
+                .chain(p.kwonlyargs.iter())
+                .any(|a| a.parameter.name.id == name.id);
+            if known {
+                out.push((name.id.to_string(), &kw.value));
+            } else if let Some(k) = &p.kwarg {
+                out.push((k.name.id.to_string(), &kw.value));
+            }
+        }
+        out
+    }
+
+    /// The parameters of `func` (in `module`) whose data it returns.
+    pub fn returned_params(&self, module: usize, func: &StmtFunctionDef) -> &[String] {
+        self.returns
+            .get(&(module, u32::from(func.range.start())))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+const PARAM_MARK: &str = "\u{0}parameter";
+
+fn param_names(func: &StmtFunctionDef) -> Vec<String> {
+    let p = &func.parameters;
+    p.posonlyargs
+        .iter()
+        .chain(p.args.iter())
+        .chain(p.kwonlyargs.iter())
+        .map(|a| a.parameter.name.id.to_string())
+        .chain(p.vararg.iter().map(|v| v.name.id.to_string()))
+        .chain(p.kwarg.iter().map(|v| v.name.id.to_string()))
+        .collect()
+}
+
+/// The project's functions as seen from one module: what a flow there consults for calls.
+pub struct CalleesIn<'p, 'm> {
+    pub project: &'p ProjectFunctions<'m>,
+    pub module: usize,
+}
+
+impl Callees for CalleesIn<'_, '_> {
+    fn returned_args<'e>(&self, imports: &Imports, call: &'e ExprCall) -> Option<Vec<&'e Expr>> {
+        let (module, func) = self.project.resolve(self.module, imports, call)?;
+        let passed = self.project.returned_params(module, func);
+        Some(
+            ProjectFunctions::bind_args(func, call)
+                .into_iter()
+                .filter(|(name, _)| passed.contains(name))
+                .map(|(_, e)| e)
+                .collect(),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,366 @@
+//! input-validation: request data that reaches SQL, file paths, shell commands, deserialisers,
+//! redirects, outgoing requests or `eval` without being validated, and JSON bodies read without
+//! a schema.
+//!
+//! Flows are followed through each view (seeded with its URL parameters), into the project's own
+//! functions the view calls with request data (across modules, a few calls deep), and through
+//! every other function that reads the request itself. A sink is reported once, at its line,
+//! naming the source and the view.
+
+pub mod fix;
+pub mod json;
+pub mod sinks;
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, ExprCall, Stmt, StmtFunctionDef};
+use ruff_text_size::Ranged;
+
+use super::{Context, no_flask_app};
+use crate::finding::{CheckOutcome, Finding};
+use crate::python::Module;
+use crate::python::expr::{calls_in_body, calls_in_expr};
+use crate::python::facts::Facts;
+use crate::python::imports::Imports;
+use crate::python::taint::{
+    CalleesIn, Event, ProjectFunctions, RequestFlow, Sink, view_flow, walk_function,
+};
+
+pub use fix::{Edit, FixPlan};
+pub use sinks::Rule;
+
+/// How many project-function calls deep a flow is followed from a view.
+const MAX_CALL_DEPTH: usize = 3;
+
+/// A finding with the fix the fix engine can apply for it.
+#[derive(Debug, Clone)]
+pub struct PlannedFix {
+    pub finding: Finding,
+    pub plan: FixPlan,
+}
+
+/// The check's findings, and a fix plan for each finding that has one.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub outcome: CheckOutcome,
+    pub plans: Vec<PlannedFix>,
+}
+
+pub fn check(ctx: &Context) -> CheckOutcome {
+    analyse(ctx).outcome
+}
+
+/// Run the check and plan a fix for each finding that can be fixed mechanically.
+pub fn analyse(ctx: &Context) -> Report {
+    let facts = ctx.facts;
+    if !facts.has_flask() {
+        return Report {
+            outcome: no_flask_app(),
+            plans: Vec::new(),
+        };
+    }
+    let bodies: Vec<(&str, &[Stmt])> = facts
+        .modules
+        .iter()
+        .map(|m| (m.name.as_str(), m.body()))
+        .collect();
+    let project = ProjectFunctions::new(&bodies, &facts.imports);
+    let mut an = Analyser {
+        facts,
+        ctx,
+        project: &project,
+        seen: HashSet::new(),
+        walked: HashSet::new(),
+        report: Report::default(),
+    };
+    for route in &facts.routes {
+        if facts.module(route.module).is_test {
+            continue;
+        }
+        let flow_seed = view_flow(&facts.imports[route.module], &route.url_params);
+        let origin = Origin {
+            view: Some(route.func.name.id.to_string()),
+            function: route.func.name.id.to_string(),
+            via: Vec::new(),
+        };
+        an.walk(
+            route.module,
+            route.func,
+            &seeds_of(&flow_seed, route),
+            &origin,
+            0,
+        );
+    }
+    for (idx, module) in facts.modules.iter().enumerate() {
+        if module.is_test {
+            continue;
+        }
+        let mut defs = FunctionDefs::default();
+        defs.visit_body(module.body());
+        for func in defs.found {
+            let origin = Origin {
+                view: None,
+                function: func.name.id.to_string(),
+                via: Vec::new(),
+            };
+            an.walk(idx, func, &[], &origin, 0);
+        }
+        an.unsafe_yaml(idx, module);
+    }
+    for (finding, plan) in json::findings(ctx) {
+        an.push(finding, plan);
+    }
+    an.report
+}
+
+/// The URL parameters a view's flow starts with.
+fn seeds_of(flow: &RequestFlow, route: &crate::python::facts::Route) -> Vec<(String, String)> {
+    route
+        .url_params
+        .iter()
+        .filter(|(name, _)| flow.is_tainted_name(name))
+        .map(|(name, _)| (name.clone(), format!("URL parameter `{name}`")))
+        .collect()
+}
+
+/// Where a walk started: the view (if any) and the functions it went through.
+#[derive(Debug, Clone)]
+struct Origin {
+    view: Option<String>,
+    function: String,
+    /// `helper()` (app/views.py:12) for each call followed from the view.
+    via: Vec<String>,
+}
+
+impl Origin {
+    fn describe(&self) -> String {
+        match (&self.view, self.via.is_empty()) {
+            (Some(v), true) => format!(" in view `{v}`"),
+            (Some(v), false) => format!(", passed by view `{v}` through {}", self.via.join(" → ")),
+            (None, _) => format!(" in `{}`", self.function),
+        }
+    }
+}
+
+struct Analyser<'c, 'a, 'm, 'p> {
+    facts: &'a Facts<'m>,
+    ctx: &'c Context<'a, 'm>,
+    project: &'p ProjectFunctions<'m>,
+    /// (module, offset, rule) of each sink reported, so that it is reported once.
+    seen: HashSet<(usize, u32, Rule)>,
+    /// Functions walked with the same seeds, so that recursion ends.
+    walked: HashSet<WalkKey>,
+    report: Report,
+}
+
+/// A function walk: module, definition offset, seeds, view.
+type WalkKey = (usize, u32, Vec<(String, String)>, Option<String>);
+
+/// A project function to follow a flow into: module, definition, seeds, how it was reached.
+type PendingCall<'m> = (usize, &'m StmtFunctionDef, Vec<(String, String)>, String);
+
+struct Hit<'m> {
+    rule: Rule,
+    call: &'m ExprCall,
+    arg: &'m Expr,
+    message: String,
+}
+
+impl<'m> Analyser<'_, '_, 'm, '_> {
+    fn walk(
+        &mut self,
+        module: usize,
+        func: &'m StmtFunctionDef,
+        seeds: &[(String, String)],
+        origin: &Origin,
+        depth: usize,
+    ) {
+        let key = (
+            module,
+            u32::from(func.range.start()),
+            seeds.to_vec(),
+            origin.view.clone(),
+        );
+        if !self.walked.insert(key) {
+            return;
+        }
+        let facts = self.facts;
+        let imports: &Imports = &facts.imports[module];
+        let callees = CalleesIn {
+            project: self.project,
+            module,
+        };
+        let mut flow = RequestFlow::new(imports).with_callees(&callees);
+        for (name, source) in seeds {
+            flow.taint(name, source.clone());
+        }
+        let lists = list_bindings(func);
+        let mut hits: Vec<Hit<'m>> = Vec::new();
+        let mut calls: Vec<PendingCall<'m>> = Vec::new();
+        let project = self.project;
+        let module_ref = facts.module(module);
+        walk_function(func, &mut flow, &mut |event, state| {
+            let expr = match event {
+                Event::Expr(e) | Event::Return(e) => e,
+            };
+            for call in calls_in_expr(expr) {
+                let around = Around {
+                    lists: &lists,
+                    flow: state,
+                };
+                if let Some(sink) = sinks::classify(imports, call, &around) {
+                    for (arg, what) in &sink.args {
+                        if let Some(src) = state.source_of(arg, sink.sink) {
+                            hits.push(Hit {
+                                rule: sink.rule,
+                                call,
+                                arg,
+                                message: format!(
+                                    "`{}` gets {what} from {src}{}: {}",
+                                    sink.name,
+                                    origin.describe(),
+                                    sink.rule.advice()
+                                ),
+                            });
+                            break;
+                        }
+                    }
+                }
+                if depth < MAX_CALL_DEPTH
+                    && let Some((callee_module, callee)) = project.resolve(module, imports, call)
+                {
+                    let seeds: Vec<(String, String)> = ProjectFunctions::bind_args(callee, call)
+                        .into_iter()
+                        .filter_map(|(param, arg)| {
+                            state.source_of(arg, Sink::Any).map(|s| (param, s))
+                        })
+                        .collect();
+                    if !seeds.is_empty() {
+                        let line = module_ref.source.span(call.range()).start.line;
+                        calls.push((
+                            callee_module,
+                            callee,
+                            seeds,
+                            format!("`{}()` ({}:{line})", callee.name.id, module_ref.path),
+                        ));
+                    }
+                }
+            }
+        });
+        for hit in hits {
+            let finding = module_ref.finding(
+                hit.rule.id(),
+                hit.rule.severity(),
+                hit.call.range(),
+                hit.message,
+            );
+            if self
+                .seen
+                .insert((module, u32::from(hit.call.range().start()), hit.rule))
+            {
+                let plan = fix::plan_for_sink(self.ctx, module, func, hit.rule, hit.call, hit.arg);
+                self.push(finding, plan);
+            }
+        }
+        for (callee_module, callee, seeds, via) in calls {
+            let mut next = origin.clone();
+            next.via.push(via);
+            next.function = callee.name.id.to_string();
+            self.walk(callee_module, callee, &seeds, &next, depth + 1);
+        }
+    }
+
+    /// `yaml.load` without a safe loader runs constructors named in the document, whatever
+    /// the document's origin.
+    fn unsafe_yaml(&mut self, idx: usize, module: &'m Module) {
+        let imports = &self.facts.imports[idx];
+        for call in calls_in_body(module.body()) {
+            if !imports.is(&call.func, sinks::YAML_LOAD)
+                || sinks::yaml_loader_is_safe(imports, call)
+            {
+                continue;
+            }
+            let rule = Rule::UnsafeDeserialization;
+            if !self
+                .seen
+                .insert((idx, u32::from(call.range().start()), rule))
+            {
+                continue;
+            }
+            let finding = module.finding(
+                rule.id(),
+                rule.severity(),
+                call.range(),
+                format!(
+                    "`{}` without Loader=SafeLoader can build arbitrary Python objects from the \
+                     document: use yaml.safe_load()",
+                    sinks::call_name(call)
+                ),
+            );
+            let plan = fix::yaml_safe_load(self.ctx, idx, call);
+            self.push(finding, plan);
+        }
+    }
+
+    fn push(&mut self, finding: Finding, plan: Option<FixPlan>) {
+        if let Some(plan) = plan {
+            self.report.plans.push(PlannedFix {
+                finding: finding.clone(),
+                plan,
+            });
+        }
+        self.report.outcome.findings.push(finding);
+    }
+}
+
+struct Around<'l, 'm, 'f, 'a> {
+    lists: &'l HashMap<String, &'m Expr>,
+    flow: &'f RequestFlow<'a>,
+}
+
+impl<'m> sinks::Surroundings<'m> for Around<'_, 'm, '_, '_> {
+    fn list_value(&self, name: &str) -> Option<&'m Expr> {
+        self.lists.get(name).copied()
+    }
+
+    fn is_upload(&self, expr: &Expr) -> bool {
+        self.flow
+            .source_of(expr, Sink::Any)
+            .is_some_and(|s| s == "request.files")
+    }
+}
+
+/// Names bound to a list or tuple literal in a function (`cmd = ['git', 'log', ref]`).
+fn list_bindings(func: &StmtFunctionDef) -> HashMap<String, &Expr> {
+    let mut out = HashMap::new();
+    for stmt in &func.body {
+        if let Stmt::Assign(a) = stmt
+            && matches!(a.value.as_ref(), Expr::List(_) | Expr::Tuple(_))
+        {
+            for t in &a.targets {
+                if let Expr::Name(n) = t {
+                    out.entry(n.id.to_string()).or_insert(a.value.as_ref());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every function definition of a module: top level, methods, nested.
+#[derive(Default)]
+struct FunctionDefs<'m> {
+    found: Vec<&'m StmtFunctionDef>,
+}
+
+impl<'m> Visitor<'m> for FunctionDefs<'m> {
+    fn visit_stmt(&mut self, stmt: &'m Stmt) {
+        if let Stmt::FunctionDef(f) = stmt {
+            self.found.push(f);
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, _expr: &'m Expr) {}
+}
