@@ -121,6 +121,20 @@ impl GitRepo {
         self.repo.workdir().ok_or(GitError::Bare)
     }
 
+    /// Where `path` lies inside the working tree, with forward slashes and a trailing `/`
+    /// (empty for the root), so a fix run on a subfolder only looks at that folder.
+    pub fn prefix_of(&self, path: &Path) -> Result<String, GitError> {
+        let workdir = self.workdir()?;
+        let root = fs::canonicalize(workdir).map_err(io_err(workdir))?;
+        let at = fs::canonicalize(path).map_err(io_err(path))?;
+        let rel = crate::project::relative(&root, &at).unwrap_or_default();
+        Ok(if rel.is_empty() {
+            rel
+        } else {
+            format!("{rel}/")
+        })
+    }
+
     pub fn head(&self) -> Result<HeadInfo, GitError> {
         let head = match self.repo.head() {
             Ok(h) => h,
