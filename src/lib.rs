@@ -9,6 +9,8 @@ pub mod checklist;
 pub mod checks;
 pub mod deps;
 pub mod finding;
+pub mod fix;
+pub mod git;
 pub mod project;
 pub mod python;
 pub mod report;
