@@ -76,8 +76,16 @@ pub fn check(ctx: &Context) -> CheckOutcome {
     CheckOutcome::findings(findings)
 }
 
-/// `CSRFProtect(app)`, or `csrf = CSRFProtect()` with `csrf.init_app(app)` somewhere.
+/// `CSRFProtect(app)`, or `csrf = CSRFProtect()` with `csrf.init_app(app)` somewhere; the
+/// project's own subclasses of CSRFProtect count too.
 pub fn csrf_protect_enabled(facts: &Facts) -> bool {
+    let subclasses = subclasses_of(facts, PROTECTORS);
+    let is_protector = |idx: usize, func: &Expr| {
+        facts.imports[idx].is(func, PROTECTORS)
+            || facts.imports[idx]
+                .qualified(func)
+                .is_some_and(|q| subclasses.contains(last_segment(&q)))
+    };
     let mut unbound = HashSet::new();
     let mut init_receivers = HashSet::new();
     for (idx, module) in facts.modules.iter().enumerate() {
@@ -87,7 +95,7 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
         for stmt in module.body() {
             if let Stmt::Assign(a) = stmt
                 && let Expr::Call(call) = a.value.as_ref()
-                && facts.imports[idx].is(&call.func, PROTECTORS)
+                && is_protector(idx, &call.func)
                 && call.arguments.is_empty()
                 && let Some(name) = a.targets.first().and_then(dotted)
             {
@@ -95,7 +103,7 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
             }
         }
         for call in calls_in_body(module.body()) {
-            if facts.imports[idx].is(&call.func, PROTECTORS) && !call.arguments.is_empty() {
+            if is_protector(idx, &call.func) && !call.arguments.is_empty() {
                 return true;
             }
             if method_name(call) == Some("init_app")
@@ -111,33 +119,43 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
         .any(|n| init_receivers.contains(last_segment(n)))
 }
 
-/// Classes deriving from FlaskForm (directly or through the project's own base forms).
-fn flask_form_classes(facts: &Facts) -> HashSet<String> {
-    let mut forms: HashSet<String> = HashSet::new();
+/// Names of the project's classes deriving from one of `roots`, directly or through each
+/// other.
+fn subclasses_of(facts: &Facts, roots: &[&str]) -> HashSet<String> {
+    let mut found: HashSet<String> = HashSet::new();
     loop {
-        let before = forms.len();
+        let before = found.len();
         for (idx, module) in facts.modules.iter().enumerate() {
             for stmt in module.body() {
                 let Stmt::ClassDef(class) = stmt else {
                     continue;
                 };
-                let is_form = class.bases().iter().any(|b| {
+                let derives = class.bases().iter().any(|b| {
                     facts.imports[idx].qualified(b).is_some_and(|q| {
-                        matches!(
-                            q.as_str(),
-                            "flask_wtf.FlaskForm" | "flask_wtf.Form" | "flask_wtf.form.FlaskForm"
-                        ) || forms.contains(last_segment(&q))
+                        roots.contains(&q.as_str()) || found.contains(last_segment(&q))
                     })
                 });
-                if is_form {
-                    forms.insert(class.name.to_string());
+                if derives {
+                    found.insert(class.name.to_string());
                 }
             }
         }
-        if forms.len() == before {
-            return forms;
+        if found.len() == before {
+            return found;
         }
     }
+}
+
+/// Classes deriving from FlaskForm (directly or through the project's own base forms).
+fn flask_form_classes(facts: &Facts) -> HashSet<String> {
+    subclasses_of(
+        facts,
+        &[
+            "flask_wtf.FlaskForm",
+            "flask_wtf.Form",
+            "flask_wtf.form.FlaskForm",
+        ],
+    )
 }
 
 /// A state-changing view a cross-site form can trigger: not a JSON or raw-body endpoint, not

@@ -16,7 +16,11 @@ pub fn check(ctx: &Context) -> CheckOutcome {
     let mut findings = app_run_findings(facts);
     for w in facts.production_writes("DEBUG") {
         let value = facts.resolve_const(w.module, w.value);
-        if literal_truth(value) == Some(true) {
+        // `DEBUG = os.environ.get("DEBUG", True)`: on wherever the variable is missing.
+        let fallback_on = facts
+            .env_fallback(w.module, value)
+            .is_some_and(|f| literal_truth(f) == Some(true) && is_true_word(f));
+        if literal_truth(value) == Some(true) || fallback_on {
             findings.push(facts.module(w.module).finding(
                 "debug/config",
                 Severity::High,
@@ -113,4 +117,12 @@ fn app_run_findings(facts: &Facts) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// `True`, `1`, or a string Flask users mean as true ("1", "true", "yes", "on").
+fn is_true_word(expr: &ruff_python_ast::Expr) -> bool {
+    match crate::python::expr::str_value(expr) {
+        Some(s) => matches!(s.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"),
+        None => true,
+    }
 }

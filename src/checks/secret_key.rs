@@ -1,7 +1,7 @@
 //! secret-key: SECRET_KEY hardcoded, a placeholder, weak, an env read with a literal fallback,
 //! committed in a .env file, or never set while sessions are used.
 
-use ruff_python_ast::{BoolOp, Expr};
+use ruff_python_ast::Expr;
 
 use super::{Context, no_flask_app};
 use crate::finding::{CheckOutcome, Finding, Severity};
@@ -53,16 +53,6 @@ const PLACEHOLDERS: &[&str] = &[
     "insecure",
 ];
 
-/// Keys for reading the secret from the environment: os.environ.get / os.getenv and the
-/// decouple/environs style `config('SECRET_KEY', default=...)`.
-const ENV_GETTERS: &[&str] = &[
-    "os.environ.get",
-    "os.getenv",
-    "environ.get",
-    "getenv",
-    "os.environ.setdefault",
-];
-
 pub fn check(ctx: &Context) -> CheckOutcome {
     let facts = ctx.facts;
     if !facts.has_flask() {
@@ -88,27 +78,35 @@ pub fn check(ctx: &Context) -> CheckOutcome {
             }
         }
     }
+    // Config loading can be too dynamic to follow: a SECRET_KEY constant anywhere in
+    // production code counts as set.
     let any_secret = facts.all_writes("SECRET_KEY").next().is_some()
         || facts
             .env_files
             .iter()
-            .any(|e| e.get("SECRET_KEY").is_some());
+            .any(|e| e.get("SECRET_KEY").is_some())
+        || facts
+            .modules
+            .iter()
+            .enumerate()
+            .any(|(i, m)| !m.is_test && facts.module_consts[i].contains_key("SECRET_KEY"));
     let needs_secret = facts.uses.session || facts.uses.flask_login || facts.uses.flask_wtf;
-    if !any_secret && needs_secret && !facts.has_external_config() {
-        if let Some(app) = facts
+    if !any_secret
+        && needs_secret
+        && !facts.has_external_config()
+        && let Some(app) = facts
             .apps
             .iter()
             .find(|a| facts.is_production_module(a.module))
-        {
-            let m = facts.module(app.module);
-            findings.push(m.finding(
-                "secret-key/missing",
-                Severity::Medium,
-                app.range,
-                "the app uses sessions but never sets SECRET_KEY: every request that touches the \
-                 session fails; read it with os.environ[\"SECRET_KEY\"]",
-            ));
-        }
+    {
+        let m = facts.module(app.module);
+        findings.push(m.finding(
+            "secret-key/missing",
+            Severity::Medium,
+            app.range,
+            "the app uses sessions but never sets SECRET_KEY: every request that touches the \
+             session fails; read it with os.environ[\"SECRET_KEY\"]",
+        ));
     }
     CheckOutcome::findings(findings)
 }
@@ -139,7 +137,7 @@ fn env_finding(env: &crate::python::facts::EnvFile, line: usize, key: &str) -> F
 fn judge_write(facts: &Facts, w: &ConfigWrite) -> Option<Finding> {
     let module = facts.module(w.module);
     let value = facts.resolve_const(w.module, w.value);
-    if let Some(fallback) = env_fallback(facts, w.module, value) {
+    if let Some(fallback) = facts.env_fallback(w.module, value) {
         let shown = str_value(fallback)
             .map(|s| format!(" {s:?}"))
             .unwrap_or_default();
@@ -182,56 +180,17 @@ fn judge_write(facts: &Facts, w: &ConfigWrite) -> Option<Finding> {
     ))
 }
 
-/// The literal fallback of an environment read: `os.environ.get('K', 'x')`,
-/// `os.getenv('K') or 'x'`, `config('K', default='x')`.
-fn env_fallback<'m>(facts: &Facts, module: usize, value: &'m Expr) -> Option<&'m Expr> {
-    match value {
-        Expr::Call(call) => {
-            let callee = facts.imports[module]
-                .qualified(&call.func)
-                .unwrap_or_default();
-            let fallback = if ENV_GETTERS.contains(&callee.as_str()) {
-                call.arguments.find_argument_value("default", 1)
-            } else if matches!(
-                callee.rsplit('.').next(),
-                Some("config" | "env" | "str" | "get")
-            ) && call.arguments.args.first().and_then(str_value).is_some()
-            {
-                call.arguments.find_keyword("default").map(|k| &k.value)
-            } else {
-                None
-            }?;
-            (is_constant(fallback) && !matches!(fallback, Expr::NoneLiteral(_))).then_some(fallback)
-        }
-        Expr::BoolOp(b) if b.op == BoolOp::Or => {
-            let reads_env = b.values.iter().any(|v| is_env_read(facts, module, v));
-            let literal = b
-                .values
-                .iter()
-                .rev()
-                .find(|v| is_constant(v) && !matches!(v, Expr::NoneLiteral(_)))?;
-            reads_env.then_some(literal)
-        }
-        _ => None,
-    }
-}
-
-fn is_env_read(facts: &Facts, module: usize, expr: &Expr) -> bool {
-    match expr {
-        Expr::Call(call) => facts.imports[module]
-            .qualified(&call.func)
-            .is_some_and(|q| ENV_GETTERS.contains(&q.as_str())),
-        Expr::Subscript(s) => facts.imports[module]
-            .qualified(&s.value)
-            .is_some_and(|q| q == "os.environ" || q == "environ"),
-        _ => false,
-    }
-}
-
 fn is_placeholder(s: &str) -> bool {
     let norm = s.trim().to_ascii_lowercase();
+    let squashed: String = norm.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     norm.is_empty()
         || PLACEHOLDERS.contains(&norm.as_str())
+        || PLACEHOLDERS.iter().any(|p| {
+            p.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                == squashed
+        })
         || norm.contains("change")
             && (norm.contains("me") || norm.contains("this") || norm.contains("production"))
         || norm.starts_with("your") && norm.contains("secret")
@@ -254,6 +213,8 @@ mod tests {
         assert!(is_placeholder("Change-Me-In-Production"));
         assert!(is_placeholder("your-secret-key-here"));
         assert!(!is_placeholder("9f2c1e7a4b8d3f6e0a5c2b9d8e7f1a3c"));
+        assert!(is_placeholder("secret key"));
+        assert!(is_placeholder("Super Secret"));
         assert!(is_weak("s3cr3tk3y"));
         assert!(is_weak("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
         assert!(!is_weak("9f2c1e7a4b8d3f6e0a5c2b9d8e7f1a3c"));

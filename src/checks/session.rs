@@ -67,6 +67,7 @@ fn cookie_config(facts: &Facts, out: &mut Vec<Finding>) {
         ));
     }
     if secure.is_empty()
+        && !talisman_sets_secure(facts)
         && let Some((m, r)) = config_anchor(facts)
     {
         out.push(m.finding(
@@ -117,6 +118,20 @@ fn cookie_config(facts: &Facts, out: &mut Vec<Finding>) {
              rides along on cross-site requests; set SESSION_COOKIE_SAMESITE = \"Lax\"",
         ));
     }
+}
+
+/// flask-talisman sets SESSION_COOKIE_SECURE (and HTTPONLY) unless told not to.
+fn talisman_sets_secure(facts: &Facts) -> bool {
+    facts.modules.iter().enumerate().any(|(idx, m)| {
+        !m.is_test
+            && calls_in_body(m.body()).into_iter().any(|c| {
+                facts.imports[idx].is(&c.func, &["flask_talisman.Talisman"])
+                    && !c.arguments.is_empty()
+                    && c.arguments
+                        .find_keyword("session_cookie_secure")
+                        .is_none_or(|k| literal_truth(&k.value) != Some(false))
+            })
+    })
 }
 
 fn set_cookie(module: &Module, call: &ExprCall, out: &mut Vec<Finding>) {

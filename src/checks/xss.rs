@@ -98,9 +98,13 @@ fn code_sink(imports: &Imports, module: &Module, call: &ExprCall, out: &mut Vec<
         callee.as_str(),
         "jinja2.Environment" | "jinja2.environment.Environment"
     ) {
+        // Without the keyword, autoescape is off; that matters where the environment renders
+        // HTML (a config file or an email body in plain text is fine).
+        let renders_html =
+            module.source.text.contains(".html") || module.source.text.contains(".htm\"");
         let autoescape = call.arguments.find_keyword("autoescape");
         let off = match autoescape {
-            None => true,
+            None => renders_html,
             Some(k) => literal_truth(&k.value) == Some(false),
         };
         if off {
@@ -133,6 +137,7 @@ fn view_findings(facts: &Facts, out: &mut Vec<Finding>) {
             continue;
         }
         let imports = &facts.imports[route.module];
+        let html_names = html_built_names(&route.func.body);
         let mut flow = view_flow(imports, &route.url_params);
         walk_function(route.func, &mut flow, &mut |event, flow| {
             let expr = match event {
@@ -157,9 +162,9 @@ fn view_findings(facts: &Facts, out: &mut Vec<Finding>) {
             }
             if let Event::Return(ret) = event {
                 let body = response_body(imports, ret);
-                if builds_html(body)
-                    && let Some(src) = flow.source_of(body, Sink::Html)
-                {
+                let html = builds_html(body)
+                    || matches!(body, Expr::Name(n) if html_names.contains(n.id.as_str()));
+                if html && let Some(src) = flow.source_of(body, Sink::Html) {
                     out.push(module.finding(
                         "xss/html-from-request",
                         Severity::High,
@@ -197,6 +202,40 @@ fn response_body<'e>(imports: &Imports, expr: &'e Expr) -> &'e Expr {
         Expr::Tuple(t) => t.elts.first().unwrap_or(expr),
         _ => expr,
     }
+}
+
+/// Local names assigned an HTML-building expression (`body = "<p>{}</p>".format(q)`).
+fn html_built_names(body: &[Stmt]) -> std::collections::HashSet<&str> {
+    let mut names = std::collections::HashSet::new();
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(a) if builds_html(&a.value) => {
+                names.extend(a.targets.iter().filter_map(|t| match t {
+                    Expr::Name(n) => Some(n.id.as_str()),
+                    _ => None,
+                }));
+            }
+            Stmt::AugAssign(a)
+                if builds_html(&a.value)
+                    || matches!(a.value.as_ref(), Expr::StringLiteral(s) if s.value.to_str().contains('<')) =>
+            {
+                if let Expr::Name(n) = a.target.as_ref() {
+                    names.insert(n.id.as_str());
+                }
+            }
+            Stmt::If(s) => {
+                names.extend(html_built_names(&s.body));
+                for c in &s.elif_else_clauses {
+                    names.extend(html_built_names(&c.body));
+                }
+            }
+            Stmt::For(s) => names.extend(html_built_names(&s.body)),
+            Stmt::With(s) => names.extend(html_built_names(&s.body)),
+            Stmt::Try(s) => names.extend(html_built_names(&s.body)),
+            _ => {}
+        }
+    }
+    names
 }
 
 /// A string built by formatting whose literal parts contain markup.

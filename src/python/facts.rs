@@ -4,12 +4,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ruff_python_ast::{CmpOp, Expr, ExprCall, Stmt, StmtClassDef, StmtFunctionDef, UnaryOp};
+use ruff_python_ast::{
+    BoolOp, CmpOp, Expr, ExprCall, Stmt, StmtClassDef, StmtFunctionDef, UnaryOp,
+};
 use ruff_text_size::{Ranged, TextRange};
 
 use super::Module;
 use super::expr::{
-    calls_in_expr, dotted, is_config_attr, last_segment, method_name, receiver, str_value,
+    calls_in_expr, dotted, is_config_attr, is_constant, last_segment, method_name, receiver,
+    str_value,
 };
 use super::imports::Imports;
 use super::templates::Template;
@@ -72,11 +75,16 @@ pub enum LoadKind {
     File,
 }
 
+/// A config object `from_object` may load, with its environment label if any.
+pub type Candidate = (Option<String>, usize);
+
 /// A `app.config.from_*` call.
 #[derive(Debug, Clone)]
 pub struct ConfigLoad {
     pub module: usize,
     pub kind: LoadKind,
+    /// False inside a development-only branch (`if app.debug: app.config.from_object(Dev)`).
+    pub production: bool,
     pub range: TextRange,
     /// For `from_object`: the config objects it may load, with the environment label of each
     /// when it comes from a dict (`{'production': ProdConfig}`) or a fallback.
@@ -209,6 +217,7 @@ impl<'m> Facts<'m> {
             facts.uses.flask_wtf |= imports.imports_from("flask_wtf");
             let mut walker = ModuleWalker {
                 module_idx: idx,
+                body: module.body(),
                 imports,
                 flask_classes: &flask_subclasses,
                 functions: Vec::new(),
@@ -477,9 +486,27 @@ impl<'m> Facts<'m> {
                     &mut candidates,
                 );
             }
+            // `from_pyfile('settings.py')` of a file that is committed: its UPPERCASE names are
+            // configuration, as a module's are. (Usually the file lives in the instance folder,
+            // outside the repository, and stays an external source.)
+            if p.kind == LoadKind::Pyfile
+                && let Some(name) = p.arg.and_then(str_value)
+                && name.ends_with(".py")
+                && let Some(target) = self
+                    .modules
+                    .iter()
+                    .position(|m| m.path == name || m.path.ends_with(&format!("/{name}")))
+                && !self.modules[target].is_test
+            {
+                let module_name = self.modules[target].name.clone();
+                if let Some(c) = self.config_object(&module_name, p.module) {
+                    candidates.push((None, c));
+                }
+            }
             self.loads.push(ConfigLoad {
                 module: p.module,
                 kind: p.kind,
+                production: p.production,
                 range: p.range,
                 candidates,
             });
@@ -498,6 +525,13 @@ impl<'m> Facts<'m> {
         match arg {
             Expr::StringLiteral(s) => {
                 if let Some(c) = self.config_object(s.value.to_str(), module) {
+                    out.push((label, c));
+                }
+            }
+            // `from_object(__name__)`: the module's own UPPERCASE names.
+            Expr::Name(n) if n.id.as_str() == "__name__" => {
+                let own = self.modules[module].name.clone();
+                if let Some(c) = self.config_object(&own, module) {
                     out.push((label, c));
                 }
             }
@@ -538,6 +572,12 @@ impl<'m> Facts<'m> {
             }
             // `config[name]`, `config.get(name)`, `config.get(name, default)`.
             Expr::Subscript(sub) => self.dict_candidates(module, &sub.value, out),
+            // `name or os.environ.get("APP_CONFIG", "app.config")`: any of them.
+            Expr::BoolOp(b) => {
+                for v in &b.values {
+                    self.object_candidates(module, v, params, label.clone(), out);
+                }
+            }
             Expr::Call(call) => {
                 let callee = self.imports[module]
                     .qualified(&call.func)
@@ -610,64 +650,106 @@ impl<'m> Facts<'m> {
         }
     }
 
-    /// Which config objects production loads: the `production` entry, a `Prod*` class, the
-    /// default, or the only one.
+    /// Which config objects production loads. Each load outside development-only code
+    /// contributes: the entry labelled `production`, else a `Prod*` class, else its only
+    /// candidate, else the `default` entry, else every candidate not named for development.
     fn choose_production(&mut self) {
-        let mut candidates: Vec<(Option<String>, usize)> = self
-            .loads
-            .iter()
-            .filter(|l| l.kind == LoadKind::Object && self.is_production_module(l.module))
-            .flat_map(|l| l.candidates.iter().cloned())
-            .collect();
-        candidates.dedup();
-        if candidates.is_empty() {
-            return;
-        }
-        let labelled_prod: Vec<usize> = candidates
-            .iter()
-            .filter(|(l, _)| {
-                l.as_deref()
-                    .is_some_and(|l| env_kind(l) == EnvKind::Production)
-            })
-            .map(|(_, c)| *c)
-            .collect();
-        let named_prod: Vec<usize> = candidates
-            .iter()
-            .filter(|(_, c)| env_kind(&self.classes[*c].name) == EnvKind::Production)
-            .map(|(_, c)| *c)
-            .collect();
-        let unique: Vec<usize> = {
-            let mut u: Vec<usize> = candidates.iter().map(|(_, c)| *c).collect();
-            u.sort_unstable();
-            u.dedup();
-            u
-        };
-        let chosen = if !labelled_prod.is_empty() {
-            labelled_prod
-        } else if !named_prod.is_empty() {
-            named_prod
-        } else if unique.len() == 1 {
-            unique
-        } else {
-            let defaults: Vec<usize> = candidates
-                .iter()
-                .filter(|(l, _)| l.as_deref() == Some("default"))
-                .map(|(_, c)| *c)
-                .collect();
-            if !defaults.is_empty() {
-                defaults
-            } else {
-                // None says which: production is any that is not clearly for development.
-                unique
-                    .into_iter()
-                    .filter(|c| env_kind(&self.classes[*c].name) == EnvKind::Other)
-                    .collect()
+        let mut chosen = Vec::new();
+        for load in &self.loads {
+            if !load.production
+                || !self.is_production_module(load.module)
+                || load.candidates.is_empty()
+            {
+                continue;
             }
-        };
-        let mut chosen = chosen;
+            chosen.extend(self.production_candidates(&load.candidates));
+        }
         chosen.sort_unstable();
         chosen.dedup();
         self.production = chosen;
+    }
+
+    fn production_candidates(&self, candidates: &[Candidate]) -> Vec<usize> {
+        let pick = |f: &dyn Fn(&Candidate) -> bool| -> Vec<usize> {
+            candidates
+                .iter()
+                .filter(|c| f(c))
+                .map(|(_, c)| *c)
+                .collect()
+        };
+        let labelled = pick(&|(l, _)| {
+            l.as_deref()
+                .is_some_and(|l| env_kind(l) == EnvKind::Production)
+        });
+        if !labelled.is_empty() {
+            return labelled;
+        }
+        let named = pick(&|(_, c)| env_kind(&self.classes[*c].name) == EnvKind::Production);
+        if !named.is_empty() {
+            return named;
+        }
+        let mut unique: Vec<usize> = candidates.iter().map(|(_, c)| *c).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.len() == 1 {
+            return unique;
+        }
+        let defaults = pick(&|(l, _)| l.as_deref() == Some("default"));
+        if !defaults.is_empty() {
+            return defaults;
+        }
+        unique
+            .into_iter()
+            .filter(|c| env_kind(&self.classes[*c].name) == EnvKind::Other)
+            .collect()
+    }
+
+    /// The literal fallback of an environment read: `os.environ.get('K', 'x')`,
+    /// `os.getenv('K') or 'x'`, `config('K', default='x')`.
+    pub fn env_fallback(&self, module: usize, value: &'m Expr) -> Option<&'m Expr> {
+        match value {
+            Expr::Call(call) => {
+                let callee = self.imports[module]
+                    .qualified(&call.func)
+                    .unwrap_or_default();
+                let fallback = if ENV_GETTERS.contains(&callee.as_str()) {
+                    call.arguments.find_argument_value("default", 1)
+                } else if matches!(
+                    callee.rsplit('.').next(),
+                    Some("config" | "env" | "str" | "get")
+                ) && call.arguments.args.first().and_then(str_value).is_some()
+                {
+                    call.arguments.find_keyword("default").map(|k| &k.value)
+                } else {
+                    None
+                }?;
+                (is_constant(fallback) && !matches!(fallback, Expr::NoneLiteral(_)))
+                    .then_some(fallback)
+            }
+            Expr::BoolOp(b) if b.op == BoolOp::Or => {
+                let reads_env = b.values.iter().any(|v| self.is_env_read(module, v));
+                let literal = b
+                    .values
+                    .iter()
+                    .rev()
+                    .map(|v| self.resolve_const(module, v))
+                    .find(|v| is_constant(v) && !matches!(v, Expr::NoneLiteral(_)))?;
+                reads_env.then_some(literal)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn is_env_read(&self, module: usize, expr: &Expr) -> bool {
+        match expr {
+            Expr::Call(call) => self.imports[module]
+                .qualified(&call.func)
+                .is_some_and(|q| ENV_GETTERS.contains(&q.as_str())),
+            Expr::Subscript(s) => self.imports[module]
+                .qualified(&s.value)
+                .is_some_and(|q| q == "os.environ" || q == "environ"),
+            _ => false,
+        }
     }
 
     /// Resolve a name to a module-level constant of `module`, following imports once.
@@ -686,6 +768,15 @@ impl<'m> Facts<'m> {
         expr
     }
 }
+
+/// Ways of reading the environment: os.environ.get / os.getenv (and setdefault).
+pub const ENV_GETTERS: &[&str] = &[
+    "os.environ.get",
+    "os.getenv",
+    "environ.get",
+    "getenv",
+    "os.environ.setdefault",
+];
 
 /// What an environment name or a class name says about where it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -745,6 +836,33 @@ fn module_bindings(body: &[Stmt]) -> HashMap<String, &Expr> {
     out
 }
 
+/// `name = value` bindings anywhere in a function body (inside `try`, `if`, `with`…), not in
+/// nested functions or classes.
+fn local_bindings<'m>(body: &'m [Stmt], out: &mut HashMap<String, Option<&'m Expr>>) {
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(a) => {
+                if let [Expr::Name(n)] = a.targets.as_slice() {
+                    out.insert(n.id.to_string(), Some(a.value.as_ref()));
+                }
+            }
+            Stmt::If(s) => {
+                local_bindings(&s.body, out);
+                for c in &s.elif_else_clauses {
+                    local_bindings(&c.body, out);
+                }
+            }
+            Stmt::Try(s) => {
+                local_bindings(&s.body, out);
+                local_bindings(&s.orelse, out);
+                local_bindings(&s.finalbody, out);
+            }
+            Stmt::With(s) => local_bindings(&s.body, out),
+            _ => {}
+        }
+    }
+}
+
 fn is_config_key(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
         && name
@@ -780,6 +898,7 @@ fn uppercase_assignments(stmt: &Stmt) -> Vec<(String, &Expr, TextRange)> {
 struct PendingLoad<'m> {
     module: usize,
     kind: LoadKind,
+    production: bool,
     range: TextRange,
     arg: Option<&'m Expr>,
     param_defaults: Option<HashMap<String, Option<&'m Expr>>>,
@@ -787,6 +906,8 @@ struct PendingLoad<'m> {
 
 struct ModuleWalker<'a, 'm> {
     module_idx: usize,
+    /// The module's top-level statements, where `add_url_rule` finds its view functions.
+    body: &'m [Stmt],
     imports: &'a Imports,
     flask_classes: &'a HashSet<String>,
     functions: Vec<&'m StmtFunctionDef>,
@@ -965,6 +1086,9 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
     fn scan_exprs(&mut self, expr: &'m Expr) {
         for call in calls_in_expr(expr) {
             self.config_call(call);
+            if method_name(call) == Some("add_url_rule") {
+                self.route_from_add_url_rule(call);
+            }
             if self.is_flask_call(call) && !self.out_apps.iter().any(|a| a.range == call.range()) {
                 self.push_app(None, call.range());
             }
@@ -1007,15 +1131,21 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
                     "from_prefixed_env" => LoadKind::PrefixedEnv,
                     _ => LoadKind::File,
                 };
+                // The enclosing function's parameters (their defaults are what a plain
+                // `create_app()` uses) and its local `name = value` bindings.
                 let param_defaults = self.functions.last().map(|f| {
-                    f.parameters
+                    let mut names: HashMap<String, Option<&'m Expr>> = f
+                        .parameters
                         .iter_non_variadic_params()
                         .map(|p| (p.parameter.name.to_string(), p.default.as_deref()))
-                        .collect()
+                        .collect();
+                    local_bindings(&f.body, &mut names);
+                    names
                 });
                 self.out_loads.push(PendingLoad {
                     module: self.module_idx,
                     kind,
+                    production: self.production,
                     range: call.range(),
                     arg: call.arguments.args.first(),
                     param_defaults,
@@ -1053,7 +1183,29 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
         }
     }
 
+    /// A module written for another web framework (FastAPI, Starlette, Sanic…) and not for
+    /// Flask: its `@app.post(...)` decorators are not Flask routes.
+    fn other_framework(&self) -> bool {
+        const OTHERS: &[&str] = &[
+            "fastapi",
+            "starlette",
+            "sanic",
+            "litestar",
+            "aiohttp",
+            "django",
+            "tornado",
+            "falcon",
+            "bottle",
+        ];
+        OTHERS.iter().any(|m| self.imports.imports_from(m))
+            && !self.imports.imports_from("flask")
+            && !self.imports.imports_from("quart")
+    }
+
     fn route_from_decorators(&mut self, func: &'m StmtFunctionDef) {
+        if self.other_framework() {
+            return;
+        }
         for d in &func.decorator_list {
             let Expr::Call(call) = &d.expression else {
                 continue;
@@ -1086,13 +1238,42 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
         // seen (below), by name.
     }
 
+    /// `app.add_url_rule('/path', 'endpoint', view, methods=[...])` with a function of this
+    /// module as the view.
+    fn route_from_add_url_rule(&mut self, call: &'m ExprCall) {
+        let Some(path) = call
+            .arguments
+            .find_argument_value("rule", 0)
+            .and_then(str_value)
+        else {
+            return;
+        };
+        let Some(Expr::Name(view)) = call.arguments.find_argument_value("view_func", 2) else {
+            return;
+        };
+        let func = self.body.iter().find_map(|s| match s {
+            Stmt::FunctionDef(f) if f.name.as_str() == view.id.as_str() => Some(f),
+            _ => None,
+        });
+        let Some(func) = func else { return };
+        self.out_routes.push(Route {
+            module: self.module_idx,
+            func,
+            class: None,
+            url_params: url_params(&path),
+            path: Some(path),
+            methods: route_methods(call).unwrap_or_else(|| vec!["GET".to_string()]),
+            range: call.range(),
+        });
+    }
+
     fn class_view_routes(&mut self, class: &'m StmtClassDef) {
         let is_view = class.bases().iter().any(|b| {
             self.imports
                 .qualified(b)
                 .is_some_and(|q| matches!(last_segment(&q), "MethodView" | "View" | "Resource"))
         });
-        if !is_view {
+        if !is_view || self.other_framework() {
             return;
         }
         for stmt in &class.body {
@@ -1188,6 +1369,14 @@ fn dev_condition(test: &Expr, imports: &Imports) -> Option<bool> {
                 return match env_kind(&s) {
                     EnvKind::Development => Some(!negated),
                     EnvKind::Production => Some(negated),
+                    // `os.environ.get("FLASK_DEBUG") == "1"`
+                    EnvKind::Other if mentions_dev(&c.left) => {
+                        match s.to_ascii_lowercase().as_str() {
+                            "1" | "true" | "yes" | "on" => Some(!negated),
+                            "0" | "false" | "no" | "off" | "" => Some(negated),
+                            _ => None,
+                        }
+                    }
                     EnvKind::Other => None,
                 };
             }

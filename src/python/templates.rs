@@ -45,8 +45,7 @@ static METHOD_POST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)\bmethod\s*=\s*["']?\s*(post|put|patch|delete)\b"#).expect("valid regex")
 });
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"csrf_token|hidden_tag\s*\(|quick_form|render_form|render_hidden_errors|form\.csrf")
-        .expect("valid regex")
+    Regex::new(r"(?i)csrf|hidden_tag\s*\(|quick_form|render_form").expect("valid regex")
 });
 
 impl Template {
@@ -73,20 +72,23 @@ impl Template {
                     .trim_start_matches("{%")
                     .trim_start_matches('-')
                     .trim();
-                // The filtered value is the last pipeline segment's head; a literal is safe.
-                let head = expr.rsplit('|').last().unwrap_or(expr).trim();
-                let head = head
-                    .rsplit(|c: char| c == '(' || c == ',' || c == '=')
-                    .next()
-                    .unwrap_or(head)
-                    .trim();
-                if is_string_literal(head) {
+                // `{% set x = value|safe %}`, `{{ f(value|safe) }}`: the value starts after the
+                // last `=`, `(` or `,` that is not inside a string.
+                let value = expr.rsplit(['(', ',', '=']).next().unwrap_or(expr).trim();
+                let head = value.split('|').next().unwrap_or(value).trim();
+                if is_string_literal(head) || is_string_literal(expr) {
                     continue;
                 }
+                let shown: String = expr.split_whitespace().collect::<Vec<_>>().join(" ");
+                let shown = if shown.chars().count() > 60 {
+                    format!("{}…", shown.chars().take(59).collect::<String>())
+                } else {
+                    shown
+                };
                 let start = block.start() + m.start();
                 out.push(SafeUse {
                     range: range(start, block.start() + m.end()),
-                    expr: head.to_string(),
+                    expr: shown,
                 });
             }
         }
@@ -164,6 +166,56 @@ fn is_string_literal(s: &str) -> bool {
     let s = s.trim();
     s.len() >= 2
         && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')))
+}
+
+/// Template files the code names (`render_template("page.tpl")`) that the walk did not
+/// classify as templates: a custom `template_folder`, an unusual extension. Returns paths
+/// relative to the root that may hold them, most likely first.
+pub fn referenced_paths(modules: &[super::Module]) -> Vec<String> {
+    use ruff_python_ast::Expr;
+    let mut out = Vec::new();
+    for m in modules.iter().filter(|m| !m.is_test) {
+        let dir = m.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let calls = super::expr::calls_in_body(m.body());
+        let callee = |c: &ruff_python_ast::ExprCall| match c.func.as_ref() {
+            Expr::Name(n) => n.id.to_string(),
+            Expr::Attribute(a) => a.attr.id.to_string(),
+            _ => String::new(),
+        };
+        let mut folders: Vec<String> = vec!["templates".to_string()];
+        for c in &calls {
+            if let Some(folder) = c
+                .arguments
+                .find_keyword("template_folder")
+                .and_then(|k| super::expr::str_value(&k.value))
+            {
+                folders.push(folder.trim_end_matches('/').to_string());
+            }
+        }
+        for c in &calls {
+            if callee(c) != "render_template" {
+                continue;
+            }
+            let Some(name) = c.arguments.args.first().and_then(super::expr::str_value) else {
+                continue;
+            };
+            if name.contains("..") || name.starts_with('/') {
+                continue;
+            }
+            for folder in &folders {
+                let rel = [dir, folder.as_str(), name.as_str()]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

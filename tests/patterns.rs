@@ -1,0 +1,228 @@
+//! Configuration and routing patterns seen in real Flask applications, each found on the
+//! right line.
+
+mod common;
+
+use common::{repo, rules_of};
+
+#[test]
+fn from_object_dunder_name_reads_the_modules_own_constants() {
+    // The original Flaskr: constants in the module, loaded with from_object(__name__).
+    let r = repo(&[(
+        "flaskr.py",
+        "from flask import Flask\nDEBUG = True\nSECRET_KEY = 'development key'\napp = Flask(__name__)\napp.config.from_object(__name__)\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "debug"),
+        vec!["debug/config@flaskr.py:2"]
+    );
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/weak@flaskr.py:3"]
+    );
+}
+
+#[test]
+fn from_pyfile_of_a_committed_python_file() {
+    let r = repo(&[
+        ("settings.py", "SECRET_KEY = 'changeme'\nDEBUG = False\n"),
+        (
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\napp.config.from_pyfile('settings.py')\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/placeholder@settings.py:1"]
+    );
+}
+
+#[test]
+fn secret_key_spellings() {
+    let r = repo(&[(
+        "app.py",
+        "import os\nfrom flask import Flask\napp = Flask(__name__)\napp.secret_key = b'_5#y2L\"F4Q8z\\n\\xec]/'\napp.config['SECRET_KEY'] = os.environ.get('SECRET_KEY') or 'hard to guess string'\napp.config.update(dict(SECRET_KEY=os.getenv('SECRET_KEY', default='x1')))\nKEY = 'f3a9c1d7e5b2a8c4d6e0f1a2b3c4d5e6f7a8b9c0'\napp.config.from_mapping({'SECRET_KEY': KEY})\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec![
+            "secret-key/env-fallback@app.py:5",
+            "secret-key/env-fallback@app.py:6",
+            "secret-key/hardcoded@app.py:8",
+            "secret-key/weak@app.py:4",
+        ]
+    );
+}
+
+#[test]
+fn missing_secret_key_while_sessions_are_used() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, session\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return str(session.get('n'))\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/missing@app.py:2"]
+    );
+}
+
+#[test]
+fn debug_spellings() {
+    let r = repo(&[(
+        "app.py",
+        "import os\nfrom flask import Flask\napplication = Flask(__name__)\napplication.debug = True\napplication.config['DEBUG'] = os.environ.get('DEBUG', True)\nif __name__ == '__main__':\n    application.run('0.0.0.0', 5000, True)\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "debug"),
+        vec![
+            "debug/app-run@app.py:7",
+            "debug/config@app.py:4",
+            "debug/config@app.py:5"
+        ]
+    );
+}
+
+#[test]
+fn add_url_rule_views_are_routes() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, request, session\napp = Flask(__name__)\ndef update():\n    session['x'] = request.form['x']\n    return 'ok'\napp.add_url_rule('/update', 'update', update, methods=['POST'])\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/missing-protect@app.py:6"]
+    );
+}
+
+#[test]
+fn flask_form_views_carry_a_token() {
+    let r = repo(&[
+        (
+            "forms.py",
+            "from flask_wtf import FlaskForm\nfrom wtforms import StringField\nclass BaseForm(FlaskForm):\n    pass\nclass NameForm(BaseForm):\n    name = StringField()\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask, redirect\nfrom forms import NameForm\napp = Flask(__name__)\n@app.route('/name', methods=['GET', 'POST'])\ndef name():\n    form = NameForm()\n    if form.validate_on_submit():\n        return redirect('/')\n    return 'form'\n",
+        ),
+    ]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+}
+
+#[test]
+fn talisman_sets_the_secure_flag() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, session\nfrom flask_talisman import Talisman\napp = Flask(__name__)\napp.config['SESSION_COOKIE_SAMESITE'] = 'Lax'\nTalisman(app)\n",
+    )]);
+    assert!(rules_of(r.path(), "session").is_empty());
+}
+
+#[test]
+fn xss_sinks_in_code() {
+    let r = repo(&[(
+        "app.py",
+        "import jinja2\nfrom flask import Flask, request, render_template_string, make_response\napp = Flask(__name__)\napp.jinja_env.autoescape = False\nenv = jinja2.Environment(loader=None)\nsafe_env = jinja2.Environment(autoescape=jinja2.select_autoescape())\n@app.route('/a')\ndef a():\n    return render_template_string(request.args['t'])\n@app.route('/b')\ndef b():\n    q = request.args.get('q')\n    body = '<p>{}</p>'.format(q)\n    return make_response(body, 200)\npage = env.get_template('page.html')\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec![
+            "xss/autoescape-off@app.py:4",
+            "xss/autoescape-off@app.py:5",
+            "xss/html-from-request@app.py:14",
+            "xss/render-template-string@app.py:9",
+        ]
+    );
+}
+
+#[test]
+fn a_project_subclass_of_csrfprotect_protects() {
+    // pgAdmin's layout: a CSRFProtect subclass instantiated in one module, init_app in another.
+    let r = repo(&[
+        (
+            "pkg/csrf.py",
+            "from flask_wtf.csrf import CSRFProtect\nclass _Protect(CSRFProtect):\n    pass\npgCSRFProtect = _Protect()\n",
+        ),
+        (
+            "pkg/__init__.py",
+            "from flask import Flask, request\nfrom pkg.csrf import pgCSRFProtect\napp = Flask(__name__)\npgCSRFProtect.init_app(app)\n@app.route('/save', methods=['POST'])\ndef save():\n    return request.form['x']\n",
+        ),
+    ]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+}
+
+#[test]
+fn routes_of_other_frameworks_are_not_flask_routes() {
+    let r = repo(&[
+        ("web.py", "from flask import Flask\napp = Flask(__name__)\n"),
+        (
+            "gateway.py",
+            "from fastapi import FastAPI, Request\ndef make():\n    app = FastAPI()\n    @app.post('/v1/chat')\n    async def chat(request: Request):\n        return {}\n    return app\n",
+        ),
+    ]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+}
+
+#[test]
+fn config_module_chosen_by_an_environment_fallback_in_a_factory() {
+    // Superset's layout: from_object(name or os.environ.get(VAR, "pkg.config")) in a try block.
+    let r = repo(&[
+        (
+            "pkg/config.py",
+            "import os\nfrom pkg.constants import CHANGE_ME\nSECRET_KEY = os.environ.get('PKG_SECRET_KEY') or CHANGE_ME\nSESSION_COOKIE_SECURE = False\n",
+        ),
+        (
+            "pkg/constants.py",
+            "CHANGE_ME = 'CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET'\n",
+        ),
+        (
+            "pkg/app.py",
+            "import os\nfrom flask import Flask, session\ndef create_app(config_module=None):\n    app = Flask(__name__)\n    try:\n        module = config_module or os.environ.get('PKG_CONFIG', 'pkg.config')\n        app.config.from_object(module)\n    except Exception:\n        raise\n    return app\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/env-fallback@pkg/config.py:3"]
+    );
+    assert_eq!(
+        rules_of(r.path(), "session"),
+        vec![
+            "session/cookie-samesite@pkg/config.py:1",
+            "session/cookie-secure@pkg/config.py:4"
+        ]
+    );
+}
+
+#[test]
+fn a_form_with_any_csrf_helper_has_a_token() {
+    let r = repo(&[
+        (
+            "app.py",
+            "from flask import Flask\nfrom flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\nCSRFProtect(app)\n",
+        ),
+        (
+            "templates/a.html",
+            "<form method='post'>\n  {{ h.csrf_input() }}\n</form>\n<form method=\"post\">\n  <input name=q>\n</form>\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/form-missing-token@templates/a.html:4"]
+    );
+}
+
+#[test]
+fn templates_in_a_custom_template_folder_are_read() {
+    let r = repo(&[
+        (
+            "site/app.py",
+            "from flask import Flask, render_template\napp = Flask(__name__, template_folder='views')\n@app.route('/')\ndef index():\n    return render_template('home.tpl', bio='x')\n",
+        ),
+        ("site/views/home.tpl", "<p>{{ bio|safe }}</p>\n"),
+        ("site/views/unused.tpl", "<p>{{ other|safe }}</p>\n"),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec!["xss/safe-filter@site/views/home.tpl:1"]
+    );
+}
