@@ -19,7 +19,9 @@ pub fn run(path: &Path, items: Vec<String>, include_unsafe: bool, mode: Mode) ->
     let result = run_inner(&mut out, path, items, include_unsafe, mode);
     // The diffs are shown even when writing them was refused.
     let mut stdout = std::io::stdout().lock();
-    let printed = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
+    let printed = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush());
     match result {
         Ok(()) if printed.is_ok() => ExitCode::SUCCESS,
         Ok(()) => ExitCode::from(2),

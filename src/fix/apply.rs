@@ -20,9 +20,14 @@ pub enum ApplyStatus {
     /// Every patch of the plan is already in place.
     AlreadyApplied,
     /// The plan touches text an earlier plan of this batch changed; regenerate and retry.
-    Conflict { path: String },
+    Conflict {
+        path: String,
+    },
     /// The file is not what the plan was made for (and not its result either).
-    Stale { path: String, reason: String },
+    Stale {
+        path: String,
+        reason: String,
+    },
 }
 
 /// New texts of the files a plan changes, checked and ready to be committed to the overlay.
@@ -159,9 +164,7 @@ impl Overlay {
                     .get(path)
                     .is_some_and(|f| fingerprint(&f.text) == *base);
                 if !made_for_base {
-                    return PatchOutcome::Stale(format!(
-                        "{path} changed since the fix was made"
-                    ));
+                    return PatchOutcome::Stale(format!("{path} changed since the fix was made"));
                 }
                 let done = self.applied.get(path).map(Vec::as_slice).unwrap_or(&[]);
                 match rebase(edits, done, &current.text) {
@@ -170,7 +173,8 @@ impl Overlay {
                         let record = edits
                             .iter()
                             .map(|e| {
-                                let delta = e.replacement.len() as isize - e.original.len() as isize;
+                                let delta =
+                                    e.replacement.len() as isize - e.original.len() as isize;
                                 (e.range.clone(), delta)
                             })
                             .collect();
@@ -282,7 +286,10 @@ mod tests {
         assert_eq!(o.apply(&same), ApplyStatus::AlreadyApplied);
         assert!(matches!(o.apply(&p2), ApplyStatus::Conflict { .. }));
         assert!(matches!(o.apply(&p3), ApplyStatus::Conflict { .. }));
-        assert_eq!(o.current().get("m.py"), Some("import os\nimport sys\nx = 1\n"));
+        assert_eq!(
+            o.current().get("m.py"),
+            Some("import os\nimport sys\nx = 1\n")
+        );
     }
 
     #[test]

@@ -169,11 +169,16 @@ impl GitRepo {
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
             let mode = entry.filemode();
             let is_file = entry.kind() == Some(ObjectType::Blob)
-                && (mode == i32::from(FileMode::Blob) || mode == i32::from(FileMode::BlobExecutable));
+                && (mode == i32::from(FileMode::Blob)
+                    || mode == i32::from(FileMode::BlobExecutable));
             if let (true, Ok(name)) = (is_file, entry.name()) {
                 let path = format!("{dir}{name}");
                 if is_safe_path(&path) && is_relevant(&path) {
-                    wanted.push((path, entry.id(), mode == i32::from(FileMode::BlobExecutable)));
+                    wanted.push((
+                        path,
+                        entry.id(),
+                        mode == i32::from(FileMode::BlobExecutable),
+                    ));
                 }
             }
             git2::TreeWalkResult::Ok
@@ -417,7 +422,11 @@ impl GitRepo {
 #[cfg(unix)]
 fn new_file_permissions(executable: bool) -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    Some(fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }))
+    Some(fs::Permissions::from_mode(if executable {
+        0o755
+    } else {
+        0o644
+    }))
 }
 
 #[cfg(not(unix))]

@@ -49,14 +49,16 @@ fn app_run_one(ctx: &FixContext, finding: &Finding) -> Generated {
             "drop debug=True from app.run()",
             Applicability::Safe,
         );
-        return Ok(plan.fixing(finding).with_patch(patch.finish().map_err(bug)?));
+        return Ok(plan
+            .fixing(finding)
+            .with_patch(patch.finish().map_err(bug)?));
     }
     let Some(arg) = call.arguments.args.get(2) else {
         return Err(no("no debug argument found in the call"));
     };
     let quote = preferred_quote(module.parsed.syntax()).to_string();
-    let flag = templates::render("debug/env_flag.py", &[("q", &quote)])
-        .map_err(|e| no(&e.to_string()))?;
+    let flag =
+        templates::render("debug/env_flag.py", &[("q", &quote)]).map_err(|e| no(&e.to_string()))?;
     patch
         .replace(range_usize(arg.range()), flag.trim_end())
         .map_err(bug)?;
@@ -68,7 +70,9 @@ fn app_run_one(ctx: &FixContext, finding: &Finding) -> Generated {
         "derive app.run()'s debug flag from FLASK_DEBUG",
         Applicability::Safe,
     );
-    Ok(plan.fixing(finding).with_patch(patch.finish().map_err(bug)?))
+    Ok(plan
+        .fixing(finding)
+        .with_patch(patch.finish().map_err(bug)?))
 }
 
 /// The bytes to delete to remove one argument of a call and its separating comma.
@@ -163,7 +167,9 @@ fn config_one(ctx: &FixContext, finding: &Finding) -> Generated {
         }
     }
     let plan = FixPlan::new(&finding.rule, title, applicability);
-    Ok(plan.fixing(finding).with_patch(patch.finish().map_err(bug)?))
+    Ok(plan
+        .fixing(finding)
+        .with_patch(patch.finish().map_err(bug)?))
 }
 
 /// The whole lines of a simple statement with exactly `range`, when it stands alone on them
