@@ -72,6 +72,29 @@ pub type GenerateFn = for<'a, 'm> fn(&FixContext<'a, 'm>, &[&Finding]) -> Vec<Ge
 pub const GENERATORS: &[(&str, GenerateFn)] = &[
     ("debug/app-run", items::debug::app_run),
     ("debug/config", items::debug::config),
+    ("secret-key/hardcoded", items::secret_key::value),
+    ("secret-key/placeholder", items::secret_key::value),
+    ("secret-key/weak", items::secret_key::value),
+    ("secret-key/env-fallback", items::secret_key::value),
+    ("secret-key/missing", items::secret_key::missing),
+    ("secret-key/committed-env", items::secret_key::committed_env),
+    ("xss/safe-filter", items::xss::safe_filter),
+    ("xss/autoescape-off", items::xss::autoescape),
+    ("xss/markup", items::xss::markup),
+    ("xss/html-from-request", items::xss::html_from_request),
+    (
+        "xss/render-template-string",
+        items::xss::render_template_string,
+    ),
+    ("csrf/missing-protect", items::csrf::protect),
+    ("csrf/disabled", items::csrf::enable),
+    ("csrf/form-missing-token", items::csrf::form_token),
+    ("session/cookie-secure", items::session::cookie_config),
+    ("session/cookie-httponly", items::session::cookie_config),
+    ("session/cookie-samesite", items::session::cookie_config),
+    ("session/set-cookie-flags", items::session::set_cookie),
+    ("session/no-reset-at-login", items::session::reset_at_login),
+    ("session/login-protection", items::session::login_protection),
 ];
 
 pub fn generator(rule: &str) -> Option<GenerateFn> {

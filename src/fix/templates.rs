@@ -15,6 +15,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "debug/env_flag.py",
         include_str!("../../templates/debug/env_flag.py"),
     ),
+    (
+        "csrf/token_field.html",
+        include_str!("../../templates/csrf/token_field.html"),
+    ),
+    (
+        "xss/sanitize_filter.py",
+        include_str!("../../templates/xss/sanitize_filter.py"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

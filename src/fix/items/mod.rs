@@ -1,7 +1,12 @@
 //! Fix generators, one file per checklist item, each function keyed by rule id in
 //! [`super::GENERATORS`].
 
+pub mod common;
+pub mod csrf;
 pub mod debug;
+pub mod secret_key;
+pub mod session;
+pub mod xss;
 
 use super::FixPlan;
 

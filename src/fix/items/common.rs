@@ -1,0 +1,335 @@
+//! What several items' fixes need: where the app is created, inserting whole lines next to a
+//! statement in the file's own style, and adding a package to the project's dependency file.
+
+use ruff_python_ast::{Expr, Stmt, StmtFunctionDef};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::super::plan::{FilePatch, PatchBuilder};
+use super::super::style::{LineEnding, line_end_inclusive, line_indent, line_start};
+use super::super::{FixContext, Unfixable};
+use crate::finding::Finding;
+use crate::python::Module;
+
+/// Where the production app is created: `app = Flask(...)`.
+pub struct AppSite<'m> {
+    pub module: &'m Module,
+    /// The statement that creates it.
+    pub stmt: &'m Stmt,
+    /// The name it is bound to.
+    pub var: String,
+    /// The app factory it is created in, if any.
+    pub factory: Option<&'m StmtFunctionDef>,
+}
+
+/// The first production app object bound to a name.
+pub fn app_site<'m>(ctx: &FixContext<'_, 'm>) -> Option<AppSite<'m>> {
+    let facts = ctx.facts;
+    facts.apps.iter().find_map(|app| {
+        let module = facts.module(app.module);
+        if module.is_test {
+            return None;
+        }
+        let var = app.var.clone()?;
+        let (stmt, factory) = stmt_at(module.body(), app.range, None)?;
+        Some(AppSite {
+            module,
+            stmt,
+            var,
+            factory,
+        })
+    })
+}
+
+/// The innermost statement holding `range`, and the function it is in.
+pub fn stmt_at<'m>(
+    body: &'m [Stmt],
+    range: TextRange,
+    func: Option<&'m StmtFunctionDef>,
+) -> Option<(&'m Stmt, Option<&'m StmtFunctionDef>)> {
+    for stmt in body {
+        if !stmt.range().contains_range(range) {
+            continue;
+        }
+        let inner: Vec<&'m [Stmt]> = match stmt {
+            Stmt::FunctionDef(f) => {
+                return stmt_at(&f.body, range, Some(f)).or(Some((stmt, func)));
+            }
+            Stmt::ClassDef(c) => vec![&c.body],
+            Stmt::If(i) => std::iter::once(&i.body[..])
+                .chain(i.elif_else_clauses.iter().map(|c| &c.body[..]))
+                .collect(),
+            Stmt::With(w) => vec![&w.body],
+            Stmt::For(f) => vec![&f.body, &f.orelse],
+            Stmt::While(w) => vec![&w.body, &w.orelse],
+            Stmt::Try(t) => {
+                let mut v: Vec<&'m [Stmt]> = vec![&t.body, &t.orelse, &t.finalbody];
+                for h in &t.handlers {
+                    let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                    v.push(&h.body);
+                }
+                v
+            }
+            _ => return Some((stmt, func)),
+        };
+        for block in inner {
+            if let Some(found) = stmt_at(block, range, func) {
+                return Some(found);
+            }
+        }
+        return Some((stmt, func));
+    }
+    None
+}
+
+/// Insert `lines` (written with `\n`, without indentation) as whole lines right after the
+/// statement `stmt`, indented like it.
+pub fn insert_after(patch: &mut PatchBuilder, stmt: TextRange, lines: &str) -> Result<(), String> {
+    let text = patch.text();
+    let start = stmt.start().to_usize();
+    let indent = line_indent(text, start).to_string();
+    let at = line_end_inclusive(text, stmt.end().to_usize());
+    let eol = LineEnding::detect(text);
+    let mut block = String::new();
+    if at == text.len() && !text.ends_with('\n') {
+        block.push_str(eol.as_str());
+    }
+    for line in lines.lines() {
+        block.push_str(&indent);
+        block.push_str(line);
+        block.push_str(eol.as_str());
+    }
+    patch.insert(at, block).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Insert `lines` as whole lines just before the statement at `stmt`, indented like it.
+pub fn insert_before(patch: &mut PatchBuilder, stmt: TextRange, lines: &str) -> Result<(), String> {
+    let text = patch.text();
+    let start = stmt.start().to_usize();
+    let indent = line_indent(text, start).to_string();
+    let at = line_start(text, start);
+    let eol = LineEnding::detect(text);
+    let mut block = String::new();
+    for line in lines.lines() {
+        block.push_str(&indent);
+        block.push_str(line);
+        block.push_str(eol.as_str());
+    }
+    patch.insert(at, block).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The finding's module, its byte range, and a patch builder for its file.
+pub fn located<'a, 'm>(
+    ctx: &FixContext<'a, 'm>,
+    finding: &Finding,
+) -> Result<(usize, &'m Module, TextRange, PatchBuilder<'a>), Unfixable> {
+    let no = |r: &str| Unfixable::new(finding, r);
+    let (idx, module) = ctx
+        .module(&finding.path)
+        .ok_or_else(|| no("the file is not parsed"))?;
+    let range = ctx
+        .range_of(finding)
+        .ok_or_else(|| no("the finding's position is not in the file"))?;
+    let patch = ctx
+        .patch(&finding.path)
+        .ok_or_else(|| no("the file is not in the snapshot"))?;
+    Ok((idx, module, range, patch))
+}
+
+/// A Python string literal of `s` in the module's preferred quote.
+pub fn quoted(quote: char, s: &str) -> String {
+    format!("{quote}{s}{quote}")
+}
+
+/// PEP 503 normalised name.
+fn normalise(name: &str) -> String {
+    name.to_ascii_lowercase().replace(['_', '.'], "-")
+}
+
+/// The patch that declares `package` (`flask-wtf`) with `spec` (`>=1.2`) in the project's
+/// dependency file, in that file's own format: a requirements file at the root (or the first
+/// one), else pyproject.toml's `[project].dependencies` or Poetry's table, else a Pipfile.
+/// None when the package is declared already or there is no dependency file to edit.
+pub fn add_dependency(ctx: &FixContext, package: &str, spec: &str) -> Option<FilePatch> {
+    let snapshot = ctx.snapshot;
+    let mut requirement_files: Vec<&String> = snapshot
+        .files
+        .keys()
+        .filter(|p| {
+            let name = p.rsplit('/').next().unwrap_or(p);
+            name.starts_with("requirements")
+                && name.ends_with(".txt")
+                && !name.contains("dev")
+                && !name.contains("test")
+        })
+        .collect();
+    requirement_files.sort_by_key(|p| {
+        (
+            p.matches('/').count(),
+            p.as_str() != "requirements.txt",
+            p.len(),
+        )
+    });
+    if let Some(path) = requirement_files.first() {
+        let text = snapshot.get(path)?;
+        let declared = text.lines().any(|l| {
+            let name: String = l
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            normalise(&name) == normalise(package)
+        });
+        if declared {
+            return None;
+        }
+        let eol = LineEnding::detect(text);
+        let mut addition = String::new();
+        if !text.is_empty() && !text.ends_with('\n') {
+            addition.push_str(eol.as_str());
+        }
+        addition.push_str(&format!("{package}{spec}{}", eol.as_str()));
+        let mut patch = PatchBuilder::new(path, text);
+        patch.insert(text.len(), addition).ok()?;
+        return patch.finish().ok();
+    }
+    if let Some(text) = snapshot.get("pyproject.toml") {
+        let mut doc: toml_edit::DocumentMut = text.parse().ok()?;
+        let mut changed = false;
+        if let Some(deps) = doc
+            .get_mut("project")
+            .and_then(|p| p.get_mut("dependencies"))
+            .and_then(|d| d.as_array_mut())
+        {
+            let present = deps.iter().any(|v| {
+                v.as_str().is_some_and(|s| {
+                    let name: String = s
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                        .collect();
+                    normalise(&name) == normalise(package)
+                })
+            });
+            if present {
+                return None;
+            }
+            deps.push(format!("{package}{spec}"));
+            changed = true;
+        } else if let Some(table) = doc
+            .get_mut("tool")
+            .and_then(|t| t.get_mut("poetry"))
+            .and_then(|p| p.get_mut("dependencies"))
+            .and_then(|d| d.as_table_like_mut())
+        {
+            if table
+                .iter()
+                .any(|(k, _)| normalise(k) == normalise(package))
+            {
+                return None;
+            }
+            // Poetry reads PEP 440 specifiers as constraints (`">=1.2"`).
+            table.insert(package, toml_edit::value(spec));
+            changed = true;
+        }
+        if changed {
+            let new_text = doc.to_string();
+            let mut patch = PatchBuilder::new("pyproject.toml", text);
+            patch.replace(0..text.len(), new_text).ok()?;
+            return patch.finish().ok();
+        }
+    }
+    if let Some(text) = snapshot.get("Pipfile") {
+        let mut doc: toml_edit::DocumentMut = text.parse().ok()?;
+        let packages = doc
+            .get_mut("packages")
+            .and_then(|p| p.as_table_like_mut())?;
+        if packages
+            .iter()
+            .any(|(k, _)| normalise(k) == normalise(package))
+        {
+            return None;
+        }
+        packages.insert(package, toml_edit::value(spec.to_string()));
+        let new_text = doc.to_string();
+        let mut patch = PatchBuilder::new("Pipfile", text);
+        patch.replace(0..text.len(), new_text).ok()?;
+        return patch.finish().ok();
+    }
+    None
+}
+
+/// The name an `Assign` statement binds, when it binds exactly one.
+pub fn assigned_name(stmt: &Stmt) -> Option<String> {
+    match stmt {
+        Stmt::Assign(a) => match a.targets.as_slice() {
+            [Expr::Name(n)] => Some(n.id.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A template's byte offset for a finding's 1-based line and character column.
+pub fn text_offset(text: &str, line: usize, column: usize) -> Option<usize> {
+    let mut start = 0usize;
+    for _ in 1..line {
+        start += text.get(start..)?.find('\n')? + 1;
+    }
+    let rest = text.get(start..)?;
+    let within: usize = rest
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(char::len_utf8)
+        .sum();
+    Some(start + within)
+}
+
+/// A Python string literal holding `s`, in `quote`.
+pub fn py_string(quote: char, s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Where to add `name=value` keywords to a call: after its last argument (past a trailing
+/// comma), and the text to insert there.
+pub fn keyword_insertion(
+    call: &ruff_python_ast::ExprCall,
+    text: &str,
+    keywords: &[String],
+) -> Option<(usize, String)> {
+    let joined = keywords.join(", ");
+    let last_end = call
+        .arguments
+        .args
+        .iter()
+        .map(Ranged::end)
+        .chain(call.arguments.keywords.iter().map(Ranged::end))
+        .max();
+    let Some(last_end) = last_end else {
+        let at = call.arguments.start().to_usize() + 1;
+        return Some((at, joined));
+    };
+    let last_end = last_end.to_usize();
+    let close = call.arguments.end().to_usize().checked_sub(1)?;
+    let between = text.get(last_end..close)?;
+    match between.find(',') {
+        Some(comma) => Some((last_end + comma + 1, format!(" {joined},"))),
+        None => Some((last_end, format!(", {joined}"))),
+    }
+}
