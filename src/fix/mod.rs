@@ -95,6 +95,44 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
     ("session/set-cookie-flags", items::session::set_cookie),
     ("session/no-reset-at-login", items::session::reset_at_login),
     ("session/login-protection", items::session::login_protection),
+    ("dependencies/vulnerable-pin", items::adapters::dependencies),
+    (
+        "dependencies/vulnerable-range",
+        items::adapters::dependencies,
+    ),
+    (
+        "dependencies/vulnerable-lock",
+        items::adapters::dependencies,
+    ),
+    (
+        "input-validation/sql-injection",
+        items::adapters::input_validation,
+    ),
+    (
+        "input-validation/path-traversal",
+        items::adapters::input_validation,
+    ),
+    (
+        "input-validation/command-injection",
+        items::adapters::input_validation,
+    ),
+    (
+        "input-validation/unsafe-deserialization",
+        items::adapters::input_validation,
+    ),
+    (
+        "input-validation/open-redirect",
+        items::adapters::input_validation,
+    ),
+    ("input-validation/ssrf", items::adapters::input_validation),
+    (
+        "input-validation/code-injection",
+        items::adapters::input_validation,
+    ),
+    (
+        "input-validation/unvalidated-json",
+        items::adapters::input_validation,
+    ),
 ];
 
 pub fn generator(rule: &str) -> Option<GenerateFn> {

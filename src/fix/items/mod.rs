@@ -1,6 +1,7 @@
 //! Fix generators, one file per checklist item, each function keyed by rule id in
 //! [`super::GENERATORS`].
 
+pub mod adapters;
 pub mod common;
 pub mod csrf;
 pub mod debug;

@@ -254,7 +254,7 @@ pub fn markup(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
 }
 
 /// The function of `module` whose body holds `range`.
-fn enclosing_function<'m>(body: &'m [Stmt], range: TextRange) -> Option<&'m StmtFunctionDef> {
+fn enclosing_function(body: &[Stmt], range: TextRange) -> Option<&StmtFunctionDef> {
     stmt_at(body, range, None).and_then(|(_, f)| f)
 }
 
