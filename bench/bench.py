@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import io
 import json
 import os
 import platform
@@ -26,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import tempfile
 import threading
 import time
 import zipfile
@@ -207,12 +205,14 @@ def run_measured(cmd: list[str], timeout: float, stdout=subprocess.DEVNULL) -> d
         "signal": -proc.returncode if proc.returncode < 0 else None,
         "timed_out": timed_out.is_set(),
         "max_rss_kb": rusage.ru_maxrss,
+        "cpu": rusage.ru_utime + rusage.ru_stime,
         "stderr": b"".join(err_chunks).decode("utf-8", "replace"),
     }
 
 
-def summarize(times: list[float]) -> dict:
+def summarize(times: list[float], cpu: list[float] | None = None) -> dict:
     return {
+        "cpu_median": statistics.median(cpu) if cpu else None,
         "runs": len(times),
         "median": statistics.median(times),
         "mean": statistics.fmean(times),
@@ -235,18 +235,47 @@ def time_command(name: str, cmd: list[str], runs: int, warmup: int, out_dir: Pat
             check=True, stdout=sys.stderr,
         )
         res = json.loads(export.read_text())["results"][0]
-        return {**summarize(res["times"]), "timer": "hyperfine",
+        return {**summarize(res["times"]), "cpu_median": res["user"] + res["system"],
+                "timer": "hyperfine",
                 "exit_codes": sorted(set(res.get("exit_codes") or []))}
     for _ in range(warmup):
         run_measured(cmd, timeout)
-    times, codes = [], set()
+    times, cpu, codes = [], [], set()
     for _ in range(runs):
         r = run_measured(cmd, timeout)
         if r["timed_out"]:
             raise SystemExit(f"{name} timed out after {timeout}s")
         times.append(r["wall"])
+        cpu.append(r["cpu"])
         codes.add(r["returncode"])
-    return {**summarize(times), "timer": "python", "exit_codes": sorted(codes)}
+    return {**summarize(times, cpu), "timer": "python", "exit_codes": sorted(codes)}
+
+
+def time_interleaved(cmds: dict[str, list[str]], runs: int, warmup: int,
+                     timeout: float) -> dict[str, dict]:
+    """Time several commands in turn, A B A B ..., so that a change in the machine's load
+    during the measurement falls on all of them alike. Also records each run's CPU time
+    and peak RSS (from wait4)."""
+    log(f"timing {', '.join(cmds)} interleaved: {runs} run(s) each, {warmup} warmup")
+    for _ in range(warmup):
+        for cmd in cmds.values():
+            run_measured(cmd, timeout)
+    raw: dict[str, list[dict]] = {name: [] for name in cmds}
+    for i in range(runs):
+        for name, cmd in cmds.items():
+            r = run_measured(cmd, timeout)
+            if r["timed_out"]:
+                raise SystemExit(f"{name} timed out after {timeout}s")
+            raw[name].append(r)
+            log(f"  run {i + 1}/{runs} {name}: {r['wall']:.3f} s wall, {r['cpu']:.3f} s CPU, "
+                f"{mb(r['max_rss_kb']):.0f} MB")
+    return {
+        name: {**summarize([r["wall"] for r in rs], [r["cpu"] for r in rs]),
+               "timer": "python, interleaved",
+               "exit_codes": sorted({r["returncode"] for r in rs}),
+               "max_rss_kb": max(r["max_rss_kb"] for r in rs)}
+        for name, rs in raw.items()
+    }
 
 
 def tool_version(cmd: list[str]) -> str:
@@ -326,9 +355,9 @@ def mb(kb: int) -> float:
 def write_report(path: Path, ctx: dict) -> None:
     m = ctx["machine"]
     t = ctx["timings"]
-    fh, ruff, bandit = t["flask-harden"], t["ruff"], t["bandit"]
+    fh, ruff, bandit = t["flask-harden"], t["ruff"], t.get("bandit")
     r_ruff = ruff["median"] / fh["median"]
-    r_bandit = bandit["median"] / fh["median"]
+    r_bandit = bandit["median"] / fh["median"] if bandit else float("nan")
     peak = ctx["peak_rss_kb"]
     rob = ctx["robustness"]
     all_ok = all(r["ok"] for r in rob["runs"])
@@ -358,20 +387,30 @@ def write_report(path: Path, ctx: dict) -> None:
     L.append("Whole process wall time on the whole corpus in one run (all trees under "
              "`bench/corpus`):")
     L.append("")
-    L.append("| tool | command | runs | median | min | max | ratio to flask-harden |")
-    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    L.append("| tool | command | runs | median wall | min | max | ratio to flask-harden "
+             "(wall) | median CPU (user+sys) | ratio (CPU) |")
+    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, ratio in (("flask-harden", 1.0), ("ruff", r_ruff), ("bandit", r_bandit)):
-        s = t[name]
+        s = t.get(name)
+        if s is None:
+            L.append(f"| {name} | `{ctx['commands_display'][name]}` | 0 | not run | | | | | |")
+            continue
         L.append(f"| {name} | `{ctx['commands_display'][name]}` | {s['runs']} | "
                  f"{fmt_s(s['median'])} | {fmt_s(s['min'])} | {fmt_s(s['max'])} | "
-                 f"{ratio:.1f}x |")
+                 f"{ratio:.2f}x | {fmt_s(s['cpu_median'])} | "
+                 f"{s['cpu_median'] / fh['cpu_median']:.2f}x |")
     L.append("")
-    L.append("Peak resident memory (one measured run each, from `wait4`, as GNU time reports "
-             "it):")
+    L.append("flask-harden and ruff were run in turn (flask-harden, ruff, flask-harden, ...) "
+             "after one warmup run each, so that a change in load falls on both alike; the "
+             "ratio of wall times is the target's measure. CPU time (user + system, all threads) "
+             "depends less on what else runs on the machine than wall time does.")
+    L.append("")
+    L.append("Peak resident memory (largest over the timed runs, from `wait4`, as GNU time "
+             "reports it):")
     L.append("")
     L.append("| tool | peak RSS |")
     L.append("| --- | ---: |")
-    L.append(f"| flask-harden | {mb(peak):.0f} MB (largest of {ctx['rss_runs']} runs) |")
+    L.append(f"| flask-harden | {mb(peak):.0f} MB |")
     for name in ("ruff", "bandit"):
         if ctx["other_rss_kb"].get(name):
             L.append(f"| {name} | {mb(ctx['other_rss_kb'][name]):.0f} MB |")
@@ -383,7 +422,8 @@ def write_report(path: Path, ctx: dict) -> None:
     L.append(f"| faster than ruff's S rules on the whole corpus | ruff / flask-harden = "
              f"{r_ruff:.2f}x | {yes(r_ruff > 1)} |")
     L.append(f"| at least {TARGET_BANDIT_RATIO:.0f}x faster than bandit | bandit / flask-harden "
-             f"= {r_bandit:.1f}x | {yes(r_bandit >= TARGET_BANDIT_RATIO)} |")
+             f"= {r_bandit:.1f}x | "
+             f"{yes(r_bandit >= TARGET_BANDIT_RATIO) if bandit else 'not measured'} |")
     L.append(f"| peak memory under {TARGET_PEAK_MB:.0f} MB | {mb(peak):.0f} MB | "
              f"{yes(mb(peak) < TARGET_PEAK_MB)} |")
     L.append(f"| no crash or hang (exit 0 or 1 within {ctx['timeout']:.0f} s, whole corpus and "
@@ -392,13 +432,17 @@ def write_report(path: Path, ctx: dict) -> None:
     L.append("")
     L.append("### flask-harden per tree")
     L.append("")
-    L.append("| tree | Python files | median | exit | diagnostics |")
-    L.append("| --- | ---: | ---: | ---: | ---: |")
+    L.append(f"Timer: {next(iter(ctx['per_tree'].values()))['timer']}, {ctx['runs']} runs "
+             f"each.")
+    L.append("")
+    L.append("| tree | Python files | median wall | CPU (user+sys) | exit | diagnostics |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     for tr in trees:
         s = ctx["per_tree"][tr["name"]]
         rr = next(r for r in rob["runs"] if r["label"] == tr["name"])
         L.append(f"| {tr['name']} | {tr['py_files']} | {fmt_s(s['median'])} | "
-                 f"{rr['returncode']} | {len(rr.get('diagnostics', []))} |")
+                 f"{fmt_s(s['cpu_median'])} | {rr['returncode']} | "
+                 f"{len(rr.get('diagnostics', []))} |")
     L.append("")
     L.append("### Diagnostics on the whole corpus")
     L.append("")
@@ -460,7 +504,6 @@ def write_report(path: Path, ctx: dict) -> None:
              f"{ctx['load_after']}")
     for k, v in ctx["versions"].items():
         L.append(f"- {k}: {v}")
-    L.append(f"- Timer: {t['flask-harden']['timer']}")
     L.append("")
     L.append("## Rerun")
     L.append("")
@@ -489,7 +532,6 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10, help="runs of flask-harden and ruff")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--bandit-runs", type=int, default=1)
-    ap.add_argument("--rss-runs", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=300.0,
                     help="seconds before flask-harden counts as hung")
     ap.add_argument("--skip-download", action="store_true")
@@ -538,23 +580,27 @@ def main() -> None:
         "bandit": f"bandit -r -q -f json -o bench/.out/bandit.json {rel_corpus}",
     }
 
-    timings = {}
-    timings["flask-harden"] = time_command("flask-harden", cmds["flask-harden"], args.runs,
-                                           args.warmup, out_dir, args.timeout, use_hyperfine)
-    timings["ruff"] = time_command("ruff", cmds["ruff"], args.runs, args.warmup, out_dir,
-                                   args.timeout * 10, use_hyperfine)
+    timings = time_interleaved({k: cmds[k] for k in ("flask-harden", "ruff")}, args.runs,
+                               args.warmup, args.timeout)
 
     # Bandit takes minutes: its timed runs double as its memory measurement.
     log(f"timing bandit: {args.bandit_runs} run(s), no warmup")
-    bandit_runs = [run_measured(cmds["bandit"], 3600.0) for _ in range(args.bandit_runs)]
-    timings["bandit"] = {**summarize([r["wall"] for r in bandit_runs]), "timer": "python",
-                         "exit_codes": sorted({r["returncode"] for r in bandit_runs})}
+    bandit_runs = []
+    for _ in range(args.bandit_runs):
+        bandit_runs.append(run_measured(cmds["bandit"], 3600.0))
+        log(f"  bandit: {bandit_runs[-1]['wall']:.1f} s wall, {bandit_runs[-1]['cpu']:.1f} s CPU")
+    if bandit_runs:
+        timings["bandit"] = {**summarize([r["wall"] for r in bandit_runs],
+                                         [r["cpu"] for r in bandit_runs]),
+                             "timer": "python",
+                             "exit_codes": sorted({r["returncode"] for r in bandit_runs}),
+                             "max_rss_kb": max(r["max_rss_kb"] for r in bandit_runs)}
 
-    log("peak memory")
-    peak = max(run_measured(cmds["flask-harden"], args.timeout)["max_rss_kb"]
-               for _ in range(args.rss_runs))
-    other_rss = {"ruff": run_measured(cmds["ruff"], args.timeout * 10)["max_rss_kb"],
-                 "bandit": max(r["max_rss_kb"] for r in bandit_runs)}
+    # Peak memory of flask-harden: the largest over its timed runs and the robustness runs.
+    peak = max([timings["flask-harden"]["max_rss_kb"]]
+               + [r["max_rss_kb"] for r in rob["runs"] if r["label"] == "corpus"])
+    other_rss = {name: timings[name]["max_rss_kb"] for name in ("ruff", "bandit")
+                 if name in timings}
 
     log("flask-harden per tree")
     per_tree = {}
@@ -588,8 +634,8 @@ def main() -> None:
         "zero, other work shared them during the runs, which makes every absolute time longer "
         "and noisier; the ratios are steadier than the absolute times but not immune. Rerun "
         "`bench/run.sh` on a quiet machine for clean numbers.",
-        f"bandit ran {args.bandit_runs} time(s) only (it takes minutes per run); its median is "
-        "over those runs.",
+        f"bandit ran {args.bandit_runs} time(s) only (it takes minutes per run), after the "
+        "flask-harden and ruff runs, not interleaved with them.",
         "All three tools write JSON; flask-harden and ruff to /dev/null, bandit to a file.",
         "`--isolated` keeps ruff from reading any configuration file, so every tree is checked "
         "with the same S rules.",
@@ -613,7 +659,7 @@ def main() -> None:
         "per_tree": per_tree,
         "peak_rss_kb": peak,
         "other_rss_kb": other_rss,
-        "rss_runs": args.rss_runs,
+        "runs": args.runs,
         "robustness": rob,
         "timeout": args.timeout,
         "commands_display": display,
@@ -635,10 +681,12 @@ def main() -> None:
                              for r in rob["runs"]]
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
 
-    fhm, rm, bm = (timings[k]["median"] for k in ("flask-harden", "ruff", "bandit"))
+    fhm, rm = (timings[k]["median"] for k in ("flask-harden", "ruff"))
+    bm = timings["bandit"]["median"] if "bandit" in timings else float("nan")
+    n_diag = len(next(r for r in rob["runs"] if r["label"] == "corpus").get("diagnostics", []))
     print(f"flask-harden median {fhm:.3f}s | ruff {rm:.3f}s ({rm / fhm:.2f}x) | "
           f"bandit {bm:.1f}s ({bm / fhm:.1f}x) | peak RSS {mb(peak):.0f} MB | "
-          f"diagnostics {len(next(r for r in rob['runs'] if r['label'] == 'corpus').get('diagnostics', []))} | "
+          f"diagnostics {n_diag} | "
           f"clean runs {sum(r['ok'] for r in rob['runs'])}/{len(rob['runs'])}")
     if not args.no_report:
         write_report(root / "BENCHMARKS.md", ctx)
