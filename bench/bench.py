@@ -251,18 +251,21 @@ def time_command(name: str, cmd: list[str], runs: int, warmup: int, out_dir: Pat
     return {**summarize(times, cpu), "timer": "python", "exit_codes": sorted(codes)}
 
 
-def time_interleaved(cmds: dict[str, list[str]], runs: int, warmup: int,
-                     timeout: float) -> dict[str, dict]:
-    """Time several commands in turn, A B A B ..., so that a change in the machine's load
-    during the measurement falls on all of them alike. Also records each run's CPU time
-    and peak RSS (from wait4)."""
-    log(f"timing {', '.join(cmds)} interleaved: {runs} run(s) each, {warmup} warmup")
-    for _ in range(warmup):
-        for cmd in cmds.values():
+def time_interleaved(plan: dict[str, tuple[list[str], int, int, float]]) -> dict[str, dict]:
+    """Time several commands in turn, A B C A B C ..., so that a change in the machine's load
+    during the measurement falls on all of them alike. plan maps a name to (command, runs,
+    warmup runs, timeout); a command with fewer runs drops out of the later rounds. Also
+    records each run's CPU time and peak RSS (from wait4)."""
+    desc = ", ".join(f"{name} x{runs}" for name, (_, runs, _, _) in plan.items())
+    log(f"timing interleaved: {desc}")
+    for cmd, _, warmup, timeout in plan.values():
+        for _ in range(warmup):
             run_measured(cmd, timeout)
-    raw: dict[str, list[dict]] = {name: [] for name in cmds}
-    for i in range(runs):
-        for name, cmd in cmds.items():
+    raw: dict[str, list[dict]] = {name: [] for name in plan}
+    for i in range(max(runs for _, runs, _, _ in plan.values())):
+        for name, (cmd, runs, _, timeout) in plan.items():
+            if i >= runs:
+                continue
             r = run_measured(cmd, timeout)
             if r["timed_out"]:
                 raise SystemExit(f"{name} timed out after {timeout}s")
@@ -274,7 +277,7 @@ def time_interleaved(cmds: dict[str, list[str]], runs: int, warmup: int,
                "timer": "python, interleaved",
                "exit_codes": sorted({r["returncode"] for r in rs}),
                "max_rss_kb": max(r["max_rss_kb"] for r in rs)}
-        for name, rs in raw.items()
+        for name, rs in raw.items() if rs
     }
 
 
@@ -400,10 +403,12 @@ def write_report(path: Path, ctx: dict) -> None:
                  f"{ratio:.2f}x | {fmt_s(s['cpu_median'])} | "
                  f"{s['cpu_median'] / fh['cpu_median']:.2f}x |")
     L.append("")
-    L.append("flask-harden and ruff were run in turn (flask-harden, ruff, flask-harden, ...) "
-             "after one warmup run each, so that a change in load falls on both alike; the "
-             "ratio of wall times is the target's measure. CPU time (user + system, all threads) "
-             "depends less on what else runs on the machine than wall time does.")
+    L.append("The tools were run in turn (flask-harden, bandit, ruff, flask-harden, bandit, "
+             "ruff, ...; bandit drops out after its runs), after warmup runs of flask-harden and "
+             "ruff, so that a change in load falls on all alike. The ratio of wall times is the "
+             "targets' measure. CPU time (user + system, all threads) depends less on what else "
+             "runs on the machine than wall time does; bandit uses one core, flask-harden and "
+             "ruff use all.")
     L.append("")
     L.append("Peak resident memory (largest over the timed runs, from `wait4`, as GNU time "
              "reports it):")
@@ -420,9 +425,12 @@ def write_report(path: Path, ctx: dict) -> None:
     L.append("| target | measured | |")
     L.append("| --- | --- | --- |")
     L.append(f"| faster than ruff's S rules on the whole corpus | ruff / flask-harden = "
-             f"{r_ruff:.2f}x | {yes(r_ruff > 1)} |")
+             f"{r_ruff:.2f}x (CPU: {ruff['cpu_median'] / fh['cpu_median']:.2f}x) | "
+             f"{yes(r_ruff > 1)} |")
     L.append(f"| at least {TARGET_BANDIT_RATIO:.0f}x faster than bandit | bandit / flask-harden "
-             f"= {r_bandit:.1f}x | "
+             f"= {r_bandit:.1f}x"
+             + (f" (CPU: {bandit['cpu_median'] / fh['cpu_median']:.1f}x)" if bandit else "")
+             + " | "
              f"{yes(r_bandit >= TARGET_BANDIT_RATIO) if bandit else 'not measured'} |")
     L.append(f"| peak memory under {TARGET_PEAK_MB:.0f} MB | {mb(peak):.0f} MB | "
              f"{yes(mb(peak) < TARGET_PEAK_MB)} |")
@@ -580,21 +588,12 @@ def main() -> None:
         "bandit": f"bandit -r -q -f json -o bench/.out/bandit.json {rel_corpus}",
     }
 
-    timings = time_interleaved({k: cmds[k] for k in ("flask-harden", "ruff")}, args.runs,
-                               args.warmup, args.timeout)
-
-    # Bandit takes minutes: its timed runs double as its memory measurement.
-    log(f"timing bandit: {args.bandit_runs} run(s), no warmup")
-    bandit_runs = []
-    for _ in range(args.bandit_runs):
-        bandit_runs.append(run_measured(cmds["bandit"], 3600.0))
-        log(f"  bandit: {bandit_runs[-1]['wall']:.1f} s wall, {bandit_runs[-1]['cpu']:.1f} s CPU")
-    if bandit_runs:
-        timings["bandit"] = {**summarize([r["wall"] for r in bandit_runs],
-                                         [r["cpu"] for r in bandit_runs]),
-                             "timer": "python",
-                             "exit_codes": sorted({r["returncode"] for r in bandit_runs}),
-                             "max_rss_kb": max(r["max_rss_kb"] for r in bandit_runs)}
+    # bandit takes minutes a run: fewer runs, no warmup, in the same rounds as the others.
+    timings = time_interleaved({
+        "flask-harden": (cmds["flask-harden"], args.runs, args.warmup, args.timeout),
+        "bandit": (cmds["bandit"], args.bandit_runs, 0, 3600.0),
+        "ruff": (cmds["ruff"], args.runs, args.warmup, args.timeout * 10),
+    })
 
     # Peak memory of flask-harden: the largest over its timed runs and the robustness runs.
     peak = max([timings["flask-harden"]["max_rss_kb"]]
@@ -634,8 +633,8 @@ def main() -> None:
         "zero, other work shared them during the runs, which makes every absolute time longer "
         "and noisier; the ratios are steadier than the absolute times but not immune. Rerun "
         "`bench/run.sh` on a quiet machine for clean numbers.",
-        f"bandit ran {args.bandit_runs} time(s) only (it takes minutes per run), after the "
-        "flask-harden and ruff runs, not interleaved with them.",
+        f"bandit ran {args.bandit_runs} time(s) only (it takes minutes per run), against "
+        f"{args.runs} runs of the other two; its median rests on few samples.",
         "All three tools write JSON; flask-harden and ruff to /dev/null, bandit to a file.",
         "`--isolated` keeps ruff from reading any configuration file, so every tree is checked "
         "with the same S rules.",
