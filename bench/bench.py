@@ -633,7 +633,8 @@ def main() -> None:
         "zero, other work shared them during the runs, which makes every absolute time longer "
         "and noisier; the ratios are steadier than the absolute times but not immune. Rerun "
         "`bench/run.sh` on a quiet machine for clean numbers.",
-        f"bandit ran {args.bandit_runs} time(s) only (it takes minutes per run), against "
+        f"bandit ran {args.bandit_runs} time{'s' if args.bandit_runs != 1 else ''} only (it "
+        f"takes minutes per run), against "
         f"{args.runs} runs of the other two; its median rests on few samples.",
         "All three tools write JSON; flask-harden and ruff to /dev/null, bandit to a file.",
         "`--isolated` keeps ruff from reading any configuration file, so every tree is checked "
