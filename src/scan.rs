@@ -96,21 +96,20 @@ pub fn scan_with_progress(
         files: &files,
         offline: options.offline,
     };
-    let mut results = Vec::new();
-    for (id, check) in CHECKS {
-        if !options.items.is_empty() && !options.items.iter().any(|w| w == id) {
-            continue;
-        }
-        let Some(item) = items.iter().find(|i| i.id == *id) else {
-            continue;
-        };
-        let mut outcome = check(&ctx);
-        outcome.findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
-        });
-        outcome.findings.dedup();
-        results.push(ItemResult { item, outcome });
-    }
+    // The checks only read the facts: run them side by side.
+    let results: Vec<ItemResult> = CHECKS
+        .par_iter()
+        .filter(|(id, _)| options.items.is_empty() || options.items.iter().any(|w| w == id))
+        .filter_map(|(id, check)| {
+            let item = items.iter().find(|i| i.id == *id)?;
+            let mut outcome = check(&ctx);
+            outcome.findings.sort_by(|a, b| {
+                (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
+            });
+            outcome.findings.dedup();
+            Some(ItemResult { item, outcome })
+        })
+        .collect();
     diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ScanResult {
         root: files.root.clone(),

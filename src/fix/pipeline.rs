@@ -425,15 +425,22 @@ pub fn offered_fixes(root: &std::path::Path, findings: &[&Finding]) -> FixOffers
     let Ok(snapshot) = Snapshot::from_dir(root) else {
         return out;
     };
-    let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    // Rules that share a generator (the adapters) go to it in one call.
+    let mut by_generator: Vec<(super::GenerateFn, Vec<&Finding>)> = Vec::new();
     for f in findings {
-        by_rule.entry(f.rule.as_str()).or_default().push(f);
+        let Some(generate) = generator(&f.rule) else {
+            continue;
+        };
+        match by_generator
+            .iter_mut()
+            .find(|(g, _)| std::ptr::fn_addr_eq(*g, generate))
+        {
+            Some((_, fs)) => fs.push(f),
+            None => by_generator.push((generate, vec![f])),
+        }
     }
     with_context(&snapshot, |ctx| {
-        for (rule, fs) in by_rule {
-            let Some(generate) = generator(rule) else {
-                continue;
-            };
+        for (generate, fs) in by_generator {
             for plan in generate(ctx, &fs).into_iter().flatten() {
                 for fixed in &plan.fixes {
                     out.insert(

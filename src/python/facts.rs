@@ -190,11 +190,15 @@ impl<'m> Facts<'m> {
         templates: Vec<Template>,
         env_files: Vec<EnvFile>,
     ) -> Self {
+        use rayon::prelude::*;
         let imports: Vec<Imports> = modules
-            .iter()
+            .par_iter()
             .map(|m| Imports::collect(m.body(), &m.name, m.path.ends_with("__init__.py")))
             .collect();
-        let module_consts = modules.iter().map(|m| module_bindings(m.body())).collect();
+        let module_consts = modules
+            .par_iter()
+            .map(|m| module_bindings(m.body()))
+            .collect();
         let mut facts = Facts {
             modules,
             imports,
@@ -211,34 +215,47 @@ impl<'m> Facts<'m> {
         };
         facts.collect_classes();
         let flask_subclasses = facts.flask_subclasses();
+        // Each module is walked on its own (in parallel); the results are merged in module
+        // order so the facts do not depend on scheduling.
+        let walked: Vec<_> = modules
+            .par_iter()
+            .enumerate()
+            .map(|(idx, module)| {
+                let imports = &facts.imports[idx];
+                let uses = module_uses(module.body(), imports);
+                let mut walker = ModuleWalker {
+                    module_idx: idx,
+                    body: module.body(),
+                    imports,
+                    flask_classes: &flask_subclasses,
+                    functions: Vec::new(),
+                    class_stack: Vec::new(),
+                    production: true,
+                    out_apps: Vec::new(),
+                    out_writes: Vec::new(),
+                    out_loads: Vec::new(),
+                    out_routes: Vec::new(),
+                };
+                walker.walk_body(module.body());
+                (
+                    uses,
+                    walker.out_apps,
+                    walker.out_writes,
+                    walker.out_routes,
+                    walker.out_loads,
+                )
+            })
+            .collect();
         let mut pending_objects = Vec::new();
-        for (idx, module) in modules.iter().enumerate() {
-            let imports = &facts.imports[idx];
-            // Imported and used: a bare `from flask import session` that nothing reads is not
-            // session use.
-            let referenced = referenced_names(module.body(), imports);
-            facts.uses.session |= referenced.contains("flask.session");
-            facts.uses.cookies |= referenced.contains("flask.request.cookies");
-            facts.uses.flask_login |= imports.imports_from("flask_login");
-            facts.uses.flask_wtf |= imports.imports_from("flask_wtf");
-            let mut walker = ModuleWalker {
-                module_idx: idx,
-                body: module.body(),
-                imports,
-                flask_classes: &flask_subclasses,
-                functions: Vec::new(),
-                class_stack: Vec::new(),
-                production: true,
-                out_apps: Vec::new(),
-                out_writes: Vec::new(),
-                out_loads: Vec::new(),
-                out_routes: Vec::new(),
-            };
-            walker.walk_body(module.body());
-            facts.apps.extend(walker.out_apps);
-            facts.writes.extend(walker.out_writes);
-            facts.routes.extend(walker.out_routes);
-            pending_objects.extend(walker.out_loads);
+        for (uses, apps, writes, routes, loads) in walked {
+            facts.uses.session |= uses.session;
+            facts.uses.cookies |= uses.cookies;
+            facts.uses.flask_login |= uses.flask_login;
+            facts.uses.flask_wtf |= uses.flask_wtf;
+            facts.apps.extend(apps);
+            facts.writes.extend(writes);
+            facts.routes.extend(routes);
+            pending_objects.extend(loads);
         }
         facts.resolve_loads(pending_objects);
         facts.choose_production();
@@ -869,29 +886,55 @@ fn local_bindings<'m>(body: &'m [Stmt], out: &mut HashMap<String, Option<&'m Exp
     }
 }
 
-/// Qualified names of the names and attributes a module's code uses (not its imports).
-fn referenced_names(body: &[Stmt], imports: &Imports) -> HashSet<String> {
+/// What a module uses. A bare `from flask import session` that nothing reads is not session
+/// use, so the code is searched, but only in modules that import from flask at all.
+fn module_uses(body: &[Stmt], imports: &Imports) -> Uses {
     use ruff_python_ast::visitor::{self, Visitor};
+    let mut uses = Uses {
+        flask_login: imports.imports_from("flask_login"),
+        flask_wtf: imports.imports_from("flask_wtf"),
+        ..Uses::default()
+    };
+    if !imports.imports_from("flask") {
+        return uses;
+    }
     struct V<'i> {
         imports: &'i Imports,
-        out: HashSet<String>,
+        session: bool,
+        cookies: bool,
     }
     impl<'a> Visitor<'a> for V<'_> {
         fn visit_expr(&mut self, expr: &'a Expr) {
-            if matches!(expr, Expr::Name(_) | Expr::Attribute(_))
-                && let Some(q) = self.imports.qualified(expr)
-            {
-                self.out.insert(q);
+            if self.session && self.cookies {
+                return;
+            }
+            match expr {
+                Expr::Name(n) if self.imports.get(n.id.as_str()) == Some("flask.session") => {
+                    self.session = true;
+                }
+                Expr::Attribute(a)
+                    if a.attr.as_str() == "session" || a.attr.as_str() == "cookies" =>
+                {
+                    match self.imports.qualified(expr).as_deref() {
+                        Some("flask.session") => self.session = true,
+                        Some("flask.request.cookies") => self.cookies = true,
+                        _ => {}
+                    }
+                }
+                _ => {}
             }
             visitor::walk_expr(self, expr);
         }
     }
     let mut v = V {
         imports,
-        out: HashSet::new(),
+        session: false,
+        cookies: false,
     };
     v.visit_body(body);
-    v.out
+    uses.session = v.session;
+    uses.cookies = v.cookies;
+    uses
 }
 
 fn is_config_key(name: &str) -> bool {

@@ -515,6 +515,8 @@ pub fn view_flow<'a>(
 pub struct ProjectFunctions<'m> {
     /// `package.module.function` → (module index, definition).
     by_name: HashMap<String, (usize, &'m StmtFunctionDef)>,
+    /// Function name → the qualified names defining it, for suffix matches.
+    by_short_name: HashMap<String, Vec<String>>,
     module_names: Vec<String>,
     /// Parameters whose data each function returns, keyed by the definition's start offset and
     /// module.
@@ -532,8 +534,14 @@ impl<'m> ProjectFunctions<'m> {
                 }
             }
         }
+        let mut by_short_name: HashMap<String, Vec<String>> = HashMap::new();
+        for full in by_name.keys() {
+            let short = full.rsplit('.').next().unwrap_or(full).to_string();
+            by_short_name.entry(short).or_default().push(full.clone());
+        }
         let mut this = Self {
             by_name,
+            by_short_name,
             module_names: modules.iter().map(|(n, _)| n.to_string()).collect(),
             returns: HashMap::new(),
         };
@@ -584,12 +592,17 @@ impl<'m> ProjectFunctions<'m> {
         // Imports written against another root (`import db` for `app/db.py`) or star imports:
         // match on the trailing segments when exactly one function fits.
         let suffix = format!(".{q}");
+        let short = q.rsplit('.').next().unwrap_or(&q);
         let mut matches = self
-            .by_name
+            .by_short_name
+            .get(short)?
             .iter()
-            .filter(|(name, _)| name.ends_with(&suffix));
+            .filter(|name| name.ends_with(&suffix));
         let first = matches.next()?;
-        matches.next().is_none().then_some(*first.1)
+        if matches.next().is_some() {
+            return None;
+        }
+        self.by_name.get(first).copied()
     }
 
     /// Which parameter of `func` each argument of `call` binds.
