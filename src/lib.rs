@@ -8,6 +8,8 @@
 pub mod checklist;
 pub mod checks;
 pub mod finding;
+pub mod fix;
+pub mod git;
 pub mod project;
 pub mod python;
 pub mod report;

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod fix_cmd;
+
 use flask_harden::report::{human, json, sarif};
 use flask_harden::scan::{ScanOptions, scan};
 
@@ -38,6 +40,31 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
+    /// Generate verified fixes from HEAD's content and print them as unified diffs.
+    ///
+    /// With --commit they are committed on a new branch (one commit per item) without touching
+    /// the working tree, the index or HEAD; with --apply they are written to the working tree.
+    /// Exit codes: 0 done, 2 the fixes could not be made or written.
+    Fix {
+        /// The repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Only this checklist item (repeatable).
+        #[arg(long = "item", value_name = "ID")]
+        items: Vec<String>,
+        /// Also apply fixes that change behaviour a user must review.
+        #[arg(long = "unsafe")]
+        include_unsafe: bool,
+        /// Commit the fixes on a new branch created from HEAD.
+        #[arg(long, conflicts_with = "apply")]
+        commit: bool,
+        /// The branch for --commit (default: flask-harden/YYYY-MM-DD, made unique).
+        #[arg(long, value_name = "NAME", requires = "commit")]
+        branch: Option<String>,
+        /// Write the fixes to the working tree (refuses files with uncommitted changes).
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -63,6 +90,23 @@ fn main() -> ExitCode {
             items,
             color,
         } => run_check(path, format, items, color),
+        Command::Fix {
+            path,
+            items,
+            include_unsafe,
+            commit,
+            branch,
+            apply,
+        } => {
+            let mode = if commit {
+                fix_cmd::Mode::Commit(branch)
+            } else if apply {
+                fix_cmd::Mode::Apply
+            } else {
+                fix_cmd::Mode::Diff
+            };
+            fix_cmd::run(&path, items, include_unsafe, mode)
+        }
     }
 }
 

@@ -1,0 +1,149 @@
+//! Fixes: generated as data, applied in memory, verified, then shown as diffs, committed on a
+//! new branch or written to the working tree.
+//!
+//! The flow, one checklist item at a time (each item builds on the previous item's result):
+//!
+//! 1. [`Snapshot`]: the repository's files in memory, read from HEAD's tree
+//!    ([`crate::git::GitRepo::head_snapshot`]) so uncommitted work never leaks into a fix.
+//! 2. Generators ([`GENERATORS`], one per rule, in `items/<item>.rs`) turn findings into
+//!    [`FixPlan`]s: edits with the original text they replace ([`PatchBuilder`]), new files, an
+//!    [`Applicability`] and a title. Helpers keep the file's style: [`style`] (line endings,
+//!    indentation, quotes), [`imports::ensure_import`], [`templates::render`].
+//! 3. [`verify`]: each plan alone must keep every patched Python file parsing (our parser) and
+//!    compiling (CPython, when installed), and a rescan must no longer report its findings.
+//!    A plan that fails is not offered; the reason is kept ([`Rejected`]).
+//! 4. [`apply::Overlay`]: verified plans are applied in turn; a plan that touches what an
+//!    earlier one changed is regenerated against the new text in another round.
+//! 5. [`pipeline::plan_fixes`] returns a [`FixRun`]: per item the applied plans, the file
+//!    changes (with unified diffs), the commit message, what was rejected and why, and which
+//!    findings have a verified fix ([`FixRun::availability`], for reports).
+//!
+//! Adding a fix for another rule: write `fn plans(ctx: &FixContext, findings: &[&Finding]) ->
+//! Vec<Generated>` in `items/<item>.rs` and list it in [`GENERATORS`] under the rule id.
+
+pub mod apply;
+pub mod imports;
+pub mod items;
+pub mod pipeline;
+pub mod plan;
+pub mod snapshot;
+pub mod style;
+pub mod templates;
+pub mod verify;
+
+use ruff_text_size::{TextRange, TextSize};
+
+use crate::finding::Finding;
+use crate::project::{FileKind, classify};
+use crate::python::facts::{EnvFile, Facts};
+use crate::python::templates::Template;
+use crate::python::{self, Module};
+
+pub use apply::{ApplyStatus, Overlay};
+pub use pipeline::{
+    FileChange, FixAvailability, FixError, FixOptions, FixRun, ItemFix, Rejected, plan_fixes,
+};
+pub use plan::{Applicability, Edit, FilePatch, FixPlan, PatchBuilder, PatchKind};
+pub use snapshot::{SnapFile, Snapshot};
+
+/// What a generator says about one finding: a plan, or why it cannot fix it.
+pub type Generated = Result<FixPlan, Unfixable>;
+
+/// A finding a generator recognised but cannot fix, and why (shown to the user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfixable {
+    pub finding: Finding,
+    pub reason: String,
+}
+
+impl Unfixable {
+    pub fn new(finding: &Finding, reason: impl Into<String>) -> Self {
+        Self {
+            finding: finding.clone(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A fix generator: the findings of one rule (in one snapshot) → plans.
+pub type GenerateFn = for<'a, 'm> fn(&FixContext<'a, 'm>, &[&Finding]) -> Vec<Generated>;
+
+/// The generators, by rule id (`item/rule`).
+pub const GENERATORS: &[(&str, GenerateFn)] = &[
+    ("debug/app-run", items::debug::app_run),
+    ("debug/config", items::debug::config),
+];
+
+pub fn generator(rule: &str) -> Option<GenerateFn> {
+    GENERATORS.iter().find(|(r, _)| *r == rule).map(|(_, g)| *g)
+}
+
+/// What a generator sees: the snapshot the findings come from and the scan's facts about it.
+pub struct FixContext<'a, 'm> {
+    pub snapshot: &'a Snapshot,
+    pub facts: &'a Facts<'m>,
+}
+
+impl<'a, 'm> FixContext<'a, 'm> {
+    /// The parsed module at `path`, with its index in `facts.modules`.
+    pub fn module(&self, path: &str) -> Option<(usize, &'m Module)> {
+        self.facts
+            .modules
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.path == path)
+    }
+
+    /// The byte range of a finding in its module (positions are 1-based lines and character
+    /// columns, the end exclusive).
+    pub fn range_of(&self, finding: &Finding) -> Option<TextRange> {
+        let (_, module) = self.module(&finding.path)?;
+        let start = offset(module, finding.line, finding.column)?;
+        let end = offset(module, finding.end_line, finding.end_column)?;
+        (start <= end).then(|| TextRange::new(TextSize::from(start), TextSize::from(end)))
+    }
+
+    /// A patch builder for the snapshot's text of `path`.
+    pub fn patch(&self, path: &str) -> Option<PatchBuilder<'a>> {
+        self.snapshot.get(path).map(|t| PatchBuilder::new(path, t))
+    }
+}
+
+fn offset(module: &Module, line: usize, column: usize) -> Option<u32> {
+    let text = &module.source.text;
+    if line == 0 || line > module.source.lines.line_count() {
+        return None;
+    }
+    let start = module.source.lines.line_start(line).to_usize();
+    let rest = text.get(start..)?;
+    let within: usize = rest
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(char::len_utf8)
+        .sum();
+    u32::try_from(start + within).ok()
+}
+
+/// Parse a snapshot the way the scan does and run `f` with its facts.
+pub fn with_context<R>(snapshot: &Snapshot, f: impl FnOnce(&FixContext) -> R) -> R {
+    let mut modules = Vec::new();
+    let mut templates = Vec::new();
+    let mut env_files = Vec::new();
+    for (path, file) in &snapshot.files {
+        match classify(path) {
+            Some(FileKind::Python) => {
+                if let Ok(m) = python::parse(path, file.text.clone()) {
+                    modules.push(m);
+                }
+            }
+            Some(FileKind::Template) => templates.push(Template::new(path, file.text.clone())),
+            Some(FileKind::EnvFile) => env_files.push(EnvFile::parse(path, file.text.clone())),
+            _ => {}
+        }
+    }
+    let facts = Facts::compute(&modules, templates, env_files);
+    f(&FixContext {
+        snapshot,
+        facts: &facts,
+    })
+}

@@ -1,0 +1,248 @@
+//! Checks a fix passes before it is offered: the patched Python files parse with our parser,
+//! CPython compiles them (`python3 -m py_compile` on a temporary copy, when `python3` is
+//! installed; the user's code is never imported or run), and a rescan of the patched tree no
+//! longer reports the findings the fix claims to fix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tempfile::TempDir;
+
+use super::snapshot::{SnapFile, Snapshot, write_file};
+use crate::finding::Finding;
+use crate::project::{FileKind, classify};
+use crate::scan::{ScanError, ScanOptions, ScanResult, scan};
+
+/// Why a fix is not offered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the patched {path} does not parse: {message}")]
+    Syntax { path: String, message: String },
+    #[error("CPython does not compile the patched {path}: {message}")]
+    Compile { path: String, message: String },
+    #[error("a rescan still reports {rule} at {path}:{line}")]
+    StillReported {
+        rule: String,
+        path: String,
+        line: usize,
+    },
+    #[error("the rescan failed: {0}")]
+    Rescan(String),
+    #[error("the fix could not be applied: {0}")]
+    NotApplicable(String),
+}
+
+/// Parse a patched Python file with the scan's parser.
+pub fn check_parses(path: &str, text: &str) -> Result<(), Rejection> {
+    crate::python::parse(path, text.to_string())
+        .map(|_| ())
+        .map_err(|d| Rejection::Syntax {
+            path: path.to_string(),
+            message: d.message,
+        })
+}
+
+/// CPython, found once; compiling is skipped when there is none.
+#[derive(Debug, Clone)]
+pub struct PyCompiler {
+    python: Option<PathBuf>,
+}
+
+impl PyCompiler {
+    /// Look for `python3` on PATH.
+    pub fn detect() -> Self {
+        let ok = Command::new("python3")
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        Self {
+            python: ok.then(|| PathBuf::from("python3")),
+        }
+    }
+
+    pub fn none() -> Self {
+        Self { python: None }
+    }
+
+    pub fn available(&self) -> bool {
+        self.python.is_some()
+    }
+
+    /// Compile `text` as `path` with `python3 -I -m py_compile` in a temporary folder: isolated
+    /// mode, so neither the environment nor the file's folder can change what runs.
+    pub fn check(&self, path: &str, file: &SnapFile) -> Result<(), Rejection> {
+        let Some(python) = &self.python else {
+            return Ok(());
+        };
+        let fail = |message: String| Rejection::Compile {
+            path: path.to_string(),
+            message,
+        };
+        let dir = TempDir::new().map_err(|e| fail(format!("no temporary folder: {e}")))?;
+        let name = path.rsplit('/').next().unwrap_or("module.py");
+        // In a subfolder, so a file named `py_compile.py` cannot shadow the module.
+        let target = write_file(dir.path(), &format!("src/{name}"), file)
+            .map_err(|e| fail(format!("could not write a temporary copy: {e}")))?;
+        let out = Command::new(python)
+            .args(["-I", "-m", "py_compile"])
+            .arg(&target)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| fail(format!("could not run python3: {e}")))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&out.stderr)
+            .replace(&target.to_string_lossy().into_owned(), path);
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        Err(fail(last.to_string()))
+    }
+}
+
+/// Parse and compile every changed Python file of `changed`.
+pub fn check_files<'a>(
+    compiler: &PyCompiler,
+    changed: impl IntoIterator<Item = (&'a str, &'a SnapFile)>,
+) -> Result<(), Rejection> {
+    for (path, file) in changed {
+        if classify(path) != Some(FileKind::Python) {
+            continue;
+        }
+        check_parses(path, &file.text)?;
+        compiler.check(path, file)?;
+    }
+    Ok(())
+}
+
+/// A temporary copy of a snapshot on disk, for rescans. It is kept in sync with whatever
+/// snapshot is scanned next, rewriting only the files that differ.
+pub struct Workspace {
+    dir: TempDir,
+    on_disk: BTreeMap<String, SnapFile>,
+}
+
+impl Workspace {
+    pub fn new(snapshot: &Snapshot) -> std::io::Result<Self> {
+        let dir = TempDir::new()?;
+        snapshot.materialize(dir.path())?;
+        Ok(Self {
+            dir,
+            on_disk: snapshot.files.clone(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Make the folder hold exactly `snapshot`.
+    pub fn sync(&mut self, snapshot: &Snapshot) -> std::io::Result<()> {
+        let stale: Vec<String> = self
+            .on_disk
+            .keys()
+            .filter(|p| !snapshot.files.contains_key(*p))
+            .cloned()
+            .collect();
+        for path in stale {
+            std::fs::remove_file(self.dir.path().join(&path))?;
+            self.on_disk.remove(&path);
+        }
+        for (path, file) in &snapshot.files {
+            if self.on_disk.get(path) != Some(file) {
+                write_file(self.dir.path(), path, file)?;
+                self.on_disk.insert(path.clone(), file.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Scan `snapshot` (only `items`, all when empty).
+    pub fn scan(&mut self, snapshot: &Snapshot, items: &[String]) -> Result<ScanResult, Rejection> {
+        self.sync(snapshot)
+            .map_err(|e| Rejection::Rescan(e.to_string()))?;
+        scan(
+            self.dir.path(),
+            &ScanOptions {
+                items: items.to_vec(),
+            },
+        )
+        .map_err(|e: ScanError| Rejection::Rescan(e.to_string()))
+    }
+}
+
+/// The findings of a scan, flattened.
+pub fn findings(result: &ScanResult) -> Vec<&Finding> {
+    result
+        .items
+        .iter()
+        .flat_map(|i| i.outcome.findings.iter())
+        .collect()
+}
+
+/// Which of `targets` a rescan still reports. A target is gone when no finding has its
+/// fingerprint and its rule reports fewer findings in its file than before (the fingerprint
+/// follows the code, so a fix that only reworded the line would otherwise look like one that
+/// worked).
+pub fn remaining<'t>(
+    targets: &'t [Finding],
+    before: &[&Finding],
+    after: &[&Finding],
+) -> Vec<&'t Finding> {
+    let count = |list: &[&Finding], rule: &str, path: &str| {
+        list.iter()
+            .filter(|f| f.rule == rule && f.path == path)
+            .count()
+    };
+    let mut wanted: HashMap<(&str, &str), usize> = HashMap::new();
+    for t in targets {
+        *wanted.entry((t.rule.as_str(), t.path.as_str())).or_default() += 1;
+    }
+    targets
+        .iter()
+        .filter(|t| {
+            let same = after
+                .iter()
+                .any(|f| f.fingerprint() == t.fingerprint() && f.rule == t.rule);
+            let key = (t.rule.as_str(), t.path.as_str());
+            let dropped = count(before, key.0, key.1).saturating_sub(count(after, key.0, key.1));
+            same || dropped < wanted.get(&key).copied().unwrap_or(1)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_are_rejected() {
+        assert!(check_parses("a.py", "x = (1,\n").is_err());
+        assert!(check_parses("a.py", "x = 1\n").is_ok());
+    }
+
+    #[test]
+    fn cpython_compiles_only_valid_code() {
+        let py = PyCompiler::detect();
+        if !py.available() {
+            eprintln!("python3 not installed; compile check skipped");
+            return;
+        }
+        assert!(py.check("app.py", &SnapFile::new("x = 1\n")).is_ok());
+        // Parses with a permissive parser but CPython rejects it: `return` outside a function.
+        let err = py.check("py_compile.py", &SnapFile::new("return 1\n"));
+        assert!(
+            matches!(&err, Err(Rejection::Compile { message, .. }) if message.contains("outside function")),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! `flask-harden fix`: build fixes from HEAD, print the diffs, and commit or apply them.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use flask_harden::fix::{Applicability, FixOptions, FixRun, Snapshot, plan_fixes};
+use flask_harden::git::{GitError, GitRepo, Stage};
+
+pub enum Mode {
+    Diff,
+    /// Commit on a new branch (its name, or the default).
+    Commit(Option<String>),
+    Apply,
+}
+
+pub fn run(path: &Path, items: Vec<String>, include_unsafe: bool, mode: Mode) -> ExitCode {
+    let mut out = String::new();
+    let result = run_inner(&mut out, path, items, include_unsafe, mode);
+    // The diffs are shown even when writing them was refused.
+    let mut stdout = std::io::stdout().lock();
+    let printed = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
+    match result {
+        Ok(()) if printed.is_ok() => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(2),
+        Err(message) => {
+            eprintln!("flask-harden: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_inner(
+    out: &mut String,
+    path: &Path,
+    items: Vec<String>,
+    include_unsafe: bool,
+    mode: Mode,
+) -> Result<(), String> {
+    let repo = match GitRepo::open(path) {
+        Ok(r) => Some(r),
+        Err(GitError::NotARepository(p)) => {
+            if !matches!(mode, Mode::Diff) {
+                return Err(format!(
+                    "{}: not inside a git repository; --commit and --apply need one \
+                     (run without them to see the fixes as diffs)",
+                    p.display()
+                ));
+            }
+            out.push_str("note: not a git repository; fixes are built from the files on disk\n\n");
+            None
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let snapshot = match &repo {
+        Some(repo) => {
+            let head = repo.head().map_err(|e| e.to_string())?;
+            if !matches!(mode, Mode::Diff) {
+                repo.ensure_no_operation_in_progress()
+                    .map_err(|e| e.to_string())?;
+            }
+            if head.branch.is_none() {
+                out.push_str(&format!(
+                    "note: HEAD is detached at {}; fixes are built from that commit{}\n\n",
+                    head.short_id(),
+                    if matches!(mode, Mode::Commit(_)) {
+                        " and the new branch starts there"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            repo.head_snapshot().map_err(|e| e.to_string())?
+        }
+        None => Snapshot::from_dir(path).map_err(|e| e.to_string())?,
+    };
+    let options = FixOptions {
+        items,
+        include_unsafe,
+        ..FixOptions::default()
+    };
+    if !options.compiler.available() {
+        out.push_str("note: python3 not found; patched files are checked with our parser only\n\n");
+    }
+    let run = plan_fixes(snapshot, &options).map_err(|e| e.to_string())?;
+    out.push_str(&render(&run, include_unsafe));
+
+    match (mode, &repo) {
+        (Mode::Diff, _) => {}
+        (Mode::Commit(branch), Some(repo)) => {
+            if run.is_empty() {
+                out.push_str("Nothing to commit: no fix applies.\n");
+            } else {
+                let branch = match branch {
+                    Some(b) => b,
+                    None => repo.default_branch_name(),
+                };
+                let stages: Vec<Stage> = run
+                    .items
+                    .iter()
+                    .map(|i| Stage {
+                        message: i.commit_message(),
+                        changes: i.changes.clone(),
+                    })
+                    .collect();
+                let done = repo
+                    .commit_stages(&branch, &stages)
+                    .map_err(|e| e.to_string())?;
+                out.push_str(&format!(
+                    "Created branch {} from {} with {} commit{}:\n",
+                    done.branch,
+                    done.base.short_id(),
+                    done.commits.len(),
+                    if done.commits.len() == 1 { "" } else { "s" }
+                ));
+                for (id, subject) in &done.commits {
+                    let short: String = id.to_string().chars().take(7).collect();
+                    out.push_str(&format!("  {short} {subject}\n"));
+                }
+                out.push_str("Your working tree, index and current branch are unchanged.\n");
+            }
+        }
+        (Mode::Apply, Some(repo)) => {
+            let changes = run.changes();
+            if changes.is_empty() {
+                out.push_str("Nothing to apply: no fix applies.\n");
+            } else {
+                repo.apply_to_worktree(&changes)
+                    .map_err(|e| e.to_string())?;
+                out.push_str(&format!(
+                    "Wrote {} file{} in the working tree (not staged).\n",
+                    changes.len(),
+                    if changes.len() == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        (_, None) => {}
+    }
+    Ok(())
+}
+
+fn render(run: &FixRun, include_unsafe: bool) -> String {
+    let mut out = String::new();
+    for item in &run.items {
+        let worth = !item.changes.is_empty()
+            || !item.rejected.is_empty()
+            || !item.needs_unsafe.is_empty()
+            || !item.without_fix.is_empty();
+        if !worth {
+            continue;
+        }
+        out.push_str(&format!(
+            "== {}: {} fix{} ==\n",
+            item.item,
+            item.applied.len(),
+            if item.applied.len() == 1 { "" } else { "es" }
+        ));
+        for plan in &item.applied {
+            let tag = match plan.applicability {
+                Applicability::Safe => "",
+                Applicability::Unsafe => " [unsafe: review]",
+            };
+            out.push_str(&format!("  fix: {}{tag}\n", plan.title));
+        }
+        for change in &item.changes {
+            out.push_str(&change.unified_diff());
+        }
+        for plan in &item.needs_unsafe {
+            if !include_unsafe {
+                out.push_str(&format!(
+                    "  held back (changes behaviour; rerun with --unsafe): {}\n",
+                    plan.title
+                ));
+            }
+        }
+        for r in &item.rejected {
+            for f in &r.findings {
+                out.push_str(&format!(
+                    "  not offered for {} at {}:{}: {}\n",
+                    f.rule, f.path, f.line, r.reason
+                ));
+            }
+        }
+        for f in &item.without_fix {
+            out.push_str(&format!(
+                "  no automatic fix yet for {} at {}:{}\n",
+                f.rule, f.path, f.line
+            ));
+        }
+        out.push('\n');
+    }
+    if out.is_empty() {
+        out.push_str("No fixes to offer.\n");
+    }
+    out
+}
