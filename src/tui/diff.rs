@@ -91,13 +91,16 @@ fn tokens(text: &str) -> Vec<&str> {
     out
 }
 
+/// A line cut into (text, changed) pieces.
+type Segments = Vec<(String, bool)>;
+
 /// Spans of both sides of a changed line pair: (text, changed).
-fn word_diff(old: &str, new: &str) -> (Vec<(String, bool)>, Vec<(String, bool)>) {
+fn word_diff(old: &str, new: &str) -> (Segments, Segments) {
     let (old, new) = (tokens(old), tokens(new));
     let diff = TextDiff::from_slices(&old, &new);
-    let mut left: Vec<(String, bool)> = Vec::new();
-    let mut right: Vec<(String, bool)> = Vec::new();
-    fn push(side: &mut Vec<(String, bool)>, text: &str, changed: bool) {
+    let mut left = Segments::new();
+    let mut right = Segments::new();
+    fn push(side: &mut Segments, text: &str, changed: bool) {
         match side.last_mut() {
             Some((t, c)) if *c == changed => t.push_str(text),
             _ => side.push((text.to_string(), changed)),
@@ -124,8 +127,7 @@ struct Block<'a> {
 
 impl Block<'_> {
     /// The segments of each removed and added line; lines without a partner are all changed.
-    #[allow(clippy::type_complexity)]
-    fn segments(&self) -> (Vec<Vec<(String, bool)>>, Vec<Vec<(String, bool)>>) {
+    fn segments(&self) -> (Vec<Segments>, Vec<Segments>) {
         let mut removed = Vec::new();
         let mut added = Vec::new();
         for i in 0..self.removed.len().max(self.added.len()) {
@@ -177,7 +179,7 @@ fn pieces(lines: &[DiffLine]) -> Vec<Piece<'_>> {
 
 fn changed_spans(
     marker: &'static str,
-    segments: Vec<(String, bool)>,
+    segments: Segments,
     line: Style,
     word: Style,
 ) -> Vec<Span<'static>> {

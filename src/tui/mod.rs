@@ -84,3 +84,6 @@ fn event_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -69,3 +69,10 @@ pub fn findings_count(n: usize) -> String {
         n => format!("{n} findings"),
     }
 }
+
+pub fn files_count(n: usize) -> String {
+    match n {
+        1 => "1 file".to_string(),
+        n => format!("{n} files"),
+    }
+}

@@ -39,8 +39,13 @@ pub fn layout(app: &App, area: Rect) -> Areas {
     let left = (area.width * 2 / 5).clamp(30.min(area.width), 40);
     let [checklist, right] =
         Layout::horizontal([Constraint::Length(left), Constraint::Min(10)]).areas(main);
-    let [detail, fix] =
-        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
+    // The pane that has the focus gets the larger share of the right side.
+    let detail_share = if app.focus == Pane::Detail { 65 } else { 40 };
+    let [detail, fix] = Layout::vertical([
+        Constraint::Percentage(detail_share),
+        Constraint::Percentage(100 - detail_share),
+    ])
+    .areas(right);
     Areas {
         title,
         banner,
@@ -64,7 +69,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     if let Some(error) = &app.scan_error {
-        draw_message(frame, app, s::SCAN_FAILED, &[error.clone()]);
+        draw_message(frame, app, s::SCAN_FAILED, std::slice::from_ref(error));
     } else if app.report.is_none() {
         draw_scanning(frame, app);
     } else if app.no_flask_app() {
@@ -106,9 +111,9 @@ fn title_line(app: &App) -> Line<'static> {
             theme.status(Status::Pass),
         ));
         spans.push(Span::raw(format!(
-            " · {} · {} files",
+            " · {} · {}",
             s::findings_count(findings),
-            scan.files_scanned
+            s::files_count(scan.files_scanned)
         )));
     }
     let accepted = app.accepted().len();
@@ -377,9 +382,6 @@ pub fn detail_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         );
     }
     out.push(Line::default());
-    out.push(Line::styled(s::WHY, theme.heading()));
-    wrapped(&mut out, &item.item.why, width, "", Style::new());
-    out.push(Line::default());
     out.push(Line::styled(s::FINDINGS, theme.heading()));
     if item.outcome.findings.is_empty() {
         out.push(Line::styled(s::NO_FINDINGS, theme.dim()));
@@ -423,6 +425,9 @@ pub fn detail_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         }
         out.push(Line::default());
     }
+    out.push(Line::styled(s::WHY, theme.heading()));
+    wrapped(&mut out, &item.item.why, width, "", Style::new());
+    out.push(Line::default());
     if !item.outcome.notes.is_empty() {
         out.push(Line::styled(s::NOTES, theme.heading()));
         for note in &item.outcome.notes {
@@ -519,7 +524,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 fn draw_scanning(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let box_area = centered(area, 60, 6);
-    let inner = usize::from(box_area.width.saturating_sub(4));
+    let inner = usize::from(box_area.width.saturating_sub(2));
     let bar = match app.progress.get() {
         Some((done, total)) if total > 0 => {
             let filled = (done.min(total) * inner) / total;
@@ -589,8 +594,9 @@ fn draw_no_flask(frame: &mut Frame, app: &App) {
     let mut body = vec![s::NO_FLASK_BODY.to_string()];
     if let Some(scan) = app.scan() {
         body.push(format!(
-            "Folder: {} · {} files read.",
-            app.root_label, scan.files_scanned
+            "Folder: {} · {} read.",
+            app.root_label,
+            s::files_count(scan.files_scanned)
         ));
         let mut reasons: Vec<&str> = scan
             .items
@@ -632,7 +638,9 @@ fn popup_frame(
 fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
     let theme = app.theme;
     let width = frame.area().width.min(76);
+    let narrow = width.min(60);
     let inner = usize::from(width.saturating_sub(2));
+    let narrow_inner = usize::from(narrow.saturating_sub(2));
     let key_line = |text: String| Line::styled(text, theme.dim());
     match popup {
         Popup::Help => {
@@ -686,14 +694,14 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
                     ));
                 }
             }
-            wrapped(&mut lines, s::UNSAFE_BODY, inner, "", Style::new());
+            wrapped(&mut lines, s::UNSAFE_BODY, narrow_inner, "", Style::new());
             lines.push(key_line(s::yes_no("accept")));
             popup_frame(
                 frame,
                 app,
                 &format!("{}: {item}", s::UNSAFE_TITLE),
                 lines,
-                width.min(60),
+                narrow,
             );
         }
         Popup::ConfirmQuit => {
@@ -705,9 +713,9 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
                 ),
                 theme.heading(),
             )];
-            wrapped(&mut lines, s::QUIT_BODY, inner, "", Style::new());
+            wrapped(&mut lines, s::QUIT_BODY, narrow_inner, "", Style::new());
             lines.push(key_line(s::yes_no("quit")));
-            popup_frame(frame, app, s::QUIT_TITLE, lines, width.min(60));
+            popup_frame(frame, app, s::QUIT_TITLE, lines, narrow);
         }
         Popup::Committing => {
             popup_frame(
