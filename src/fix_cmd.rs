@@ -19,7 +19,9 @@ pub fn run(path: &Path, items: Vec<String>, include_unsafe: bool, mode: Mode) ->
     let result = run_inner(&mut out, path, items, include_unsafe, mode);
     // The diffs are shown even when writing them was refused.
     let mut stdout = std::io::stdout().lock();
-    let printed = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
+    let printed = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush());
     match result {
         Ok(()) if printed.is_ok() => ExitCode::SUCCESS,
         Ok(()) => ExitCode::from(2),
@@ -52,6 +54,9 @@ fn run_inner(
         }
         Err(e) => return Err(e.to_string()),
     };
+    // Where PATH lies in the repository: the fixes see only that folder, with paths relative
+    // to it (as `check PATH` does); commits and writes put the prefix back.
+    let mut prefix = String::new();
     let snapshot = match &repo {
         Some(repo) => {
             let head = repo.head().map_err(|e| e.to_string())?;
@@ -70,7 +75,10 @@ fn run_inner(
                     }
                 ));
             }
-            repo.head_snapshot().map_err(|e| e.to_string())?
+            prefix = repo.prefix_of(path).map_err(|e| e.to_string())?;
+            repo.head_snapshot()
+                .map_err(|e| e.to_string())?
+                .under(&prefix)
         }
         None => Snapshot::from_dir(path).map_err(|e| e.to_string())?,
     };
@@ -82,7 +90,12 @@ fn run_inner(
     if !options.compiler.available() {
         out.push_str("note: python3 not found; patched files are checked with our parser only\n\n");
     }
-    let run = plan_fixes(snapshot, &options).map_err(|e| e.to_string())?;
+    let mut run = plan_fixes(snapshot, &options).map_err(|e| e.to_string())?;
+    for item in &mut run.items {
+        for change in &mut item.changes {
+            change.path = format!("{prefix}{}", change.path);
+        }
+    }
     out.push_str(&render(&run, include_unsafe));
 
     match (mode, &repo) {
@@ -121,7 +134,7 @@ fn run_inner(
             }
         }
         (Mode::Apply, Some(repo)) => {
-            let changes = run.changes();
+            let changes: Vec<_> = run.items.iter().flat_map(|i| i.changes.clone()).collect();
             if changes.is_empty() {
                 out.push_str("Nothing to apply: no fix applies.\n");
             } else {

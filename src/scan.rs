@@ -83,7 +83,8 @@ pub fn scan_with_progress(
     }
     let files = project::discover(root)?;
     progress.files_found(files.files.len());
-    let loaded = load(&files, progress);
+    let mut loaded = load(&files, progress);
+    load_referenced_templates(&files, &mut loaded);
     let mut diagnostics = files.diagnostics.clone();
     diagnostics.extend(loaded.diagnostics);
 
@@ -114,6 +115,36 @@ pub fn scan_with_progress(
         diagnostics,
         files_scanned: files.files.len(),
     })
+}
+
+/// Templates the code renders by a name the walk did not recognise as a template.
+fn load_referenced_templates(files: &ProjectFiles, loaded: &mut Loaded) {
+    for rel in crate::python::templates::referenced_paths(&loaded.modules) {
+        if loaded.templates.iter().any(|t| t.path == rel) {
+            continue;
+        }
+        let abs = files.root.join(&rel);
+        // Only a regular file inside the repository: no symlinks, nothing outside.
+        let Ok(meta) = std::fs::symlink_metadata(&abs) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let file = project::RepoFile {
+            rel: rel.clone(),
+            abs,
+            kind: FileKind::Template,
+            size: meta.len(),
+        };
+        match project::read_text(&file) {
+            Ok(text) => loaded.templates.push(Template::new(&rel, text)),
+            Err(e) => loaded.diagnostics.push(Diagnostic {
+                path: rel,
+                message: e.to_string(),
+            }),
+        }
+    }
 }
 
 struct Loaded {

@@ -210,3 +210,19 @@ fn a_form_with_any_csrf_helper_has_a_token() {
         vec!["csrf/form-missing-token@templates/a.html:4"]
     );
 }
+
+#[test]
+fn templates_in_a_custom_template_folder_are_read() {
+    let r = repo(&[
+        (
+            "site/app.py",
+            "from flask import Flask, render_template\napp = Flask(__name__, template_folder='views')\n@app.route('/')\ndef index():\n    return render_template('home.tpl', bio='x')\n",
+        ),
+        ("site/views/home.tpl", "<p>{{ bio|safe }}</p>\n"),
+        ("site/views/unused.tpl", "<p>{{ other|safe }}</p>\n"),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec!["xss/safe-filter@site/views/home.tpl:1"]
+    );
+}

@@ -14,15 +14,23 @@ use std::ops::Range;
 use super::plan::{Edit, FixPlan, PatchKind, fingerprint, splice};
 use super::snapshot::{SnapFile, Snapshot};
 
+/// Base ranges replaced in one file and how much each changed its length.
+type AppliedEdits = Vec<(Range<usize>, isize)>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplyStatus {
     Applied,
     /// Every patch of the plan is already in place.
     AlreadyApplied,
     /// The plan touches text an earlier plan of this batch changed; regenerate and retry.
-    Conflict { path: String },
+    Conflict {
+        path: String,
+    },
     /// The file is not what the plan was made for (and not its result either).
-    Stale { path: String, reason: String },
+    Stale {
+        path: String,
+        reason: String,
+    },
 }
 
 /// New texts of the files a plan changes, checked and ready to be committed to the overlay.
@@ -30,7 +38,7 @@ pub enum ApplyStatus {
 pub struct Pending {
     pub files: Vec<(String, SnapFile)>,
     /// Applied edits per path, in the coordinates of the overlay's base.
-    edits: Vec<(String, Vec<(Range<usize>, isize)>)>,
+    edits: Vec<(String, AppliedEdits)>,
 }
 
 /// A snapshot plus the plans applied to it so far.
@@ -39,11 +47,11 @@ pub struct Overlay {
     base: Snapshot,
     current: Snapshot,
     /// Per path: base ranges already replaced and how much each changed the length.
-    applied: BTreeMap<String, Vec<(Range<usize>, isize)>>,
+    applied: BTreeMap<String, AppliedEdits>,
 }
 
 enum PatchOutcome {
-    Fresh(SnapFile, Vec<(Range<usize>, isize)>),
+    Fresh(SnapFile, AppliedEdits),
     Already,
     Conflict,
     Stale(String),
@@ -159,9 +167,7 @@ impl Overlay {
                     .get(path)
                     .is_some_and(|f| fingerprint(&f.text) == *base);
                 if !made_for_base {
-                    return PatchOutcome::Stale(format!(
-                        "{path} changed since the fix was made"
-                    ));
+                    return PatchOutcome::Stale(format!("{path} changed since the fix was made"));
                 }
                 let done = self.applied.get(path).map(Vec::as_slice).unwrap_or(&[]);
                 match rebase(edits, done, &current.text) {
@@ -170,7 +176,8 @@ impl Overlay {
                         let record = edits
                             .iter()
                             .map(|e| {
-                                let delta = e.replacement.len() as isize - e.original.len() as isize;
+                                let delta =
+                                    e.replacement.len() as isize - e.original.len() as isize;
                                 (e.range.clone(), delta)
                             })
                             .collect();
@@ -282,7 +289,10 @@ mod tests {
         assert_eq!(o.apply(&same), ApplyStatus::AlreadyApplied);
         assert!(matches!(o.apply(&p2), ApplyStatus::Conflict { .. }));
         assert!(matches!(o.apply(&p3), ApplyStatus::Conflict { .. }));
-        assert_eq!(o.current().get("m.py"), Some("import os\nimport sys\nx = 1\n"));
+        assert_eq!(
+            o.current().get("m.py"),
+            Some("import os\nimport sys\nx = 1\n")
+        );
     }
 
     #[test]

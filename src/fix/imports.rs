@@ -70,8 +70,7 @@ pub fn ensure_import(module_source: &str, statement: &str) -> Result<Option<Edit
                 .filter(|a| {
                     !existing.iter().any(|f| {
                         f.names.iter().any(|b| {
-                            b.name.as_str() == a.name.as_str()
-                                && bound_name(b) == bound_name(a)
+                            b.name.as_str() == a.name.as_str() && bound_name(b) == bound_name(a)
                         })
                     })
                 })
@@ -169,9 +168,9 @@ fn new_line(source: &str, body: &[Stmt], line: &str, eol: LineEnding) -> Edit {
         None => {
             // Before the first statement, after leading comments (a shebang, an encoding
             // cookie, a licence header).
-            let at = body
-                .first()
-                .map_or(source.len(), |s| line_start(source, s.range().start().to_usize()));
+            let at = body.first().map_or(source.len(), |s| {
+                line_start(source, s.range().start().to_usize())
+            });
             let needs_break = at > 0 && !source[..at].ends_with('\n');
             Edit {
                 range: at..at,
@@ -200,7 +199,8 @@ mod tests {
 
     #[test]
     fn adds_after_the_import_block_once() {
-        let src = "\"\"\"App.\"\"\"\nimport sys\nfrom flask import Flask\n\napp = Flask(__name__)\n";
+        let src =
+            "\"\"\"App.\"\"\"\nimport sys\nfrom flask import Flask\n\napp = Flask(__name__)\n";
         let once = ensure(src, "import os");
         assert_eq!(
             once,
@@ -246,6 +246,9 @@ mod tests {
     #[test]
     fn imports_inside_functions_do_not_count() {
         let src = "def f():\n    import os\n";
-        assert_eq!(ensure(src, "import os"), "import os\ndef f():\n    import os\n");
+        assert_eq!(
+            ensure(src, "import os"),
+            "import os\ndef f():\n    import os\n"
+        );
     }
 }

@@ -52,14 +52,14 @@ pub type Generated = Result<FixPlan, Unfixable>;
 /// A finding a generator recognised but cannot fix, and why (shown to the user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unfixable {
-    pub finding: Finding,
+    pub finding: Box<Finding>,
     pub reason: String,
 }
 
 impl Unfixable {
     pub fn new(finding: &Finding, reason: impl Into<String>) -> Self {
         Self {
-            finding: finding.clone(),
+            finding: Box::new(finding.clone()),
             reason: reason.into(),
         }
     }

@@ -110,7 +110,10 @@ impl ItemFix {
             body.push('\n');
             for f in &plan.fixes {
                 let code = f.code.lines().next().unwrap_or("").trim();
-                body.push_str(&format!("  fixes {} at {}:{}: {code}\n", f.rule, f.path, f.line));
+                body.push_str(&format!(
+                    "  fixes {} at {}:{}: {code}\n",
+                    f.rule, f.path, f.line
+                ));
             }
         }
         let summary = items::summary(&self.item, &self.applied);
@@ -167,10 +170,11 @@ impl FixRun {
         for item in &self.items {
             for plan in item.applied.iter().chain(&item.needs_unsafe) {
                 for f in &plan.fixes {
-                    out.entry(f.fingerprint()).or_insert_with(|| FixAvailability {
-                        title: plan.title.clone(),
-                        applicability: plan.applicability,
-                    });
+                    out.entry(f.fingerprint())
+                        .or_insert_with(|| FixAvailability {
+                            title: plan.title.clone(),
+                            applicability: plan.applicability,
+                        });
                 }
             }
         }
@@ -273,7 +277,7 @@ fn fix_item(
                     settled.insert(u.finding.fingerprint());
                     out.rejected.push(Rejected {
                         title: None,
-                        findings: vec![u.finding],
+                        findings: vec![*u.finding],
                         reason: u.reason,
                     });
                     continue;

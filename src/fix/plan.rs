@@ -161,11 +161,7 @@ impl<'t> PatchBuilder<'t> {
         Ok(self)
     }
 
-    pub fn insert(
-        &mut self,
-        at: usize,
-        text: impl Into<String>,
-    ) -> Result<&mut Self, PatchError> {
+    pub fn insert(&mut self, at: usize, text: impl Into<String>) -> Result<&mut Self, PatchError> {
         self.replace(at..at, text)
     }
 

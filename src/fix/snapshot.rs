@@ -92,6 +92,22 @@ impl Snapshot {
         self.files.get(path).map(|f| f.text.as_str())
     }
 
+    /// The files under `prefix` (`"app/"`; everything for `""`), with paths relative to it:
+    /// a subfolder is scanned and fixed as `check <subfolder>` sees it (module names included).
+    /// Prepend the prefix to the changes' paths before committing or applying them.
+    pub fn under(&self, prefix: &str) -> Snapshot {
+        Snapshot {
+            files: self
+                .files
+                .iter()
+                .filter_map(|(path, f)| {
+                    let rel = path.strip_prefix(prefix)?;
+                    (!rel.is_empty()).then(|| (rel.to_string(), f.clone()))
+                })
+                .collect(),
+        }
+    }
+
     /// Read the relevant files of a directory (no repository: the working files themselves).
     pub fn from_dir(root: &Path) -> Result<Self, project::OpenError> {
         let files = project::discover(root)?;

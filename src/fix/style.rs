@@ -114,7 +114,11 @@ pub fn preferred_quote(module: &ruff_python_ast::ModModule) -> char {
     }
     let mut count = Count::default();
     visitor::walk_body(&mut count, &module.body);
-    if count.single > count.double { '\'' } else { '"' }
+    if count.single > count.double {
+        '\''
+    } else {
+        '"'
+    }
 }
 
 #[cfg(test)]

@@ -97,7 +97,10 @@ mod tests {
                 name: "b".into()
             })
         );
-        assert!(matches!(render("nope", &[]), Err(TemplateError::Unknown(_))));
+        assert!(matches!(
+            render("nope", &[]),
+            Err(TemplateError::Unknown(_))
+        ));
     }
 
     #[test]

@@ -205,7 +205,9 @@ pub fn remaining<'t>(
     };
     let mut wanted: HashMap<(&str, &str), usize> = HashMap::new();
     for t in targets {
-        *wanted.entry((t.rule.as_str(), t.path.as_str())).or_default() += 1;
+        *wanted
+            .entry((t.rule.as_str(), t.path.as_str()))
+            .or_default() += 1;
     }
     targets
         .iter()

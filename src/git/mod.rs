@@ -121,6 +121,20 @@ impl GitRepo {
         self.repo.workdir().ok_or(GitError::Bare)
     }
 
+    /// Where `path` lies inside the working tree, with forward slashes and a trailing `/`
+    /// (empty for the root), so a fix run on a subfolder only looks at that folder.
+    pub fn prefix_of(&self, path: &Path) -> Result<String, GitError> {
+        let workdir = self.workdir()?;
+        let root = fs::canonicalize(workdir).map_err(io_err(workdir))?;
+        let at = fs::canonicalize(path).map_err(io_err(path))?;
+        let rel = crate::project::relative(&root, &at).unwrap_or_default();
+        Ok(if rel.is_empty() {
+            rel
+        } else {
+            format!("{rel}/")
+        })
+    }
+
     pub fn head(&self) -> Result<HeadInfo, GitError> {
         let head = match self.repo.head() {
             Ok(h) => h,
@@ -169,11 +183,16 @@ impl GitRepo {
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
             let mode = entry.filemode();
             let is_file = entry.kind() == Some(ObjectType::Blob)
-                && (mode == i32::from(FileMode::Blob) || mode == i32::from(FileMode::BlobExecutable));
+                && (mode == i32::from(FileMode::Blob)
+                    || mode == i32::from(FileMode::BlobExecutable));
             if let (true, Ok(name)) = (is_file, entry.name()) {
                 let path = format!("{dir}{name}");
                 if is_safe_path(&path) && is_relevant(&path) {
-                    wanted.push((path, entry.id(), mode == i32::from(FileMode::BlobExecutable)));
+                    wanted.push((
+                        path,
+                        entry.id(),
+                        mode == i32::from(FileMode::BlobExecutable),
+                    ));
                 }
             }
             git2::TreeWalkResult::Ok
@@ -417,7 +436,11 @@ impl GitRepo {
 #[cfg(unix)]
 fn new_file_permissions(executable: bool) -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    Some(fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }))
+    Some(fs::Permissions::from_mode(if executable {
+        0o755
+    } else {
+        0o644
+    }))
 }
 
 #[cfg(not(unix))]

@@ -168,6 +168,56 @@ fn is_string_literal(s: &str) -> bool {
         && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')))
 }
 
+/// Template files the code names (`render_template("page.tpl")`) that the walk did not
+/// classify as templates: a custom `template_folder`, an unusual extension. Returns paths
+/// relative to the root that may hold them, most likely first.
+pub fn referenced_paths(modules: &[super::Module]) -> Vec<String> {
+    use ruff_python_ast::Expr;
+    let mut out = Vec::new();
+    for m in modules.iter().filter(|m| !m.is_test) {
+        let dir = m.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let calls = super::expr::calls_in_body(m.body());
+        let callee = |c: &ruff_python_ast::ExprCall| match c.func.as_ref() {
+            Expr::Name(n) => n.id.to_string(),
+            Expr::Attribute(a) => a.attr.id.to_string(),
+            _ => String::new(),
+        };
+        let mut folders: Vec<String> = vec!["templates".to_string()];
+        for c in &calls {
+            if let Some(folder) = c
+                .arguments
+                .find_keyword("template_folder")
+                .and_then(|k| super::expr::str_value(&k.value))
+            {
+                folders.push(folder.trim_end_matches('/').to_string());
+            }
+        }
+        for c in &calls {
+            if callee(c) != "render_template" {
+                continue;
+            }
+            let Some(name) = c.arguments.args.first().and_then(super::expr::str_value) else {
+                continue;
+            };
+            if name.contains("..") || name.starts_with('/') {
+                continue;
+            }
+            for folder in &folders {
+                let rel = [dir, folder.as_str(), name.as_str()]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,14 +49,16 @@ fn app_run_one(ctx: &FixContext, finding: &Finding) -> Generated {
             "drop debug=True from app.run()",
             Applicability::Safe,
         );
-        return Ok(plan.fixing(finding).with_patch(patch.finish().map_err(bug)?));
+        return Ok(plan
+            .fixing(finding)
+            .with_patch(patch.finish().map_err(bug)?));
     }
     let Some(arg) = call.arguments.args.get(2) else {
         return Err(no("no debug argument found in the call"));
     };
     let quote = preferred_quote(module.parsed.syntax()).to_string();
-    let flag = templates::render("debug/env_flag.py", &[("q", &quote)])
-        .map_err(|e| no(&e.to_string()))?;
+    let flag =
+        templates::render("debug/env_flag.py", &[("q", &quote)]).map_err(|e| no(&e.to_string()))?;
     patch
         .replace(range_usize(arg.range()), flag.trim_end())
         .map_err(bug)?;
@@ -68,7 +70,9 @@ fn app_run_one(ctx: &FixContext, finding: &Finding) -> Generated {
         "derive app.run()'s debug flag from FLASK_DEBUG",
         Applicability::Safe,
     );
-    Ok(plan.fixing(finding).with_patch(patch.finish().map_err(bug)?))
+    Ok(plan
+        .fixing(finding)
+        .with_patch(patch.finish().map_err(bug)?))
 }
 
 /// The bytes to delete to remove one argument of a call and its separating comma.
@@ -149,21 +153,22 @@ fn config_one(ctx: &FixContext, finding: &Finding) -> Generated {
         WriteScope::App { .. } => (Applicability::Safe, "the app".to_string()),
     };
 
-    let title;
-    match own_line_statement(module.body(), write.range, text) {
+    let title = match own_line_statement(module.body(), write.range, text) {
         Some(lines) => {
             patch.delete(lines).map_err(bug)?;
-            title = format!("remove DEBUG = True from {place}");
+            format!("remove DEBUG = True from {place}")
         }
         None => {
             patch
                 .replace(range_usize(write.value.range()), "False")
                 .map_err(bug)?;
-            title = format!("set DEBUG to False in {place}");
+            format!("set DEBUG to False in {place}")
         }
-    }
+    };
     let plan = FixPlan::new(&finding.rule, title, applicability);
-    Ok(plan.fixing(finding).with_patch(patch.finish().map_err(bug)?))
+    Ok(plan
+        .fixing(finding)
+        .with_patch(patch.finish().map_err(bug)?))
 }
 
 /// The whole lines of a simple statement with exactly `range`, when it stands alone on them
