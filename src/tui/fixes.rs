@@ -130,18 +130,32 @@ impl FixSource for EngineFixes {
     }
 
     fn plans(&self) -> Result<FixesView, String> {
-        let (snapshot, default_branch) = match GitRepo::open(&self.root) {
-            Ok(repo) => (
-                repo.head_snapshot().map_err(|e| e.to_string())?,
-                repo.default_branch_name(),
-            ),
+        let (snapshot, default_branch, prefix) = match GitRepo::open(&self.root) {
+            Ok(repo) => {
+                let prefix = repo.prefix_of(&self.root).map_err(|e| e.to_string())?;
+                (
+                    repo.head_snapshot()
+                        .map_err(|e| e.to_string())?
+                        .under(&prefix),
+                    repo.default_branch_name(),
+                    prefix,
+                )
+            }
             Err(GitError::NotARepository(_)) => (
                 Snapshot::from_dir(&self.root).map_err(|e| e.to_string())?,
+                String::new(),
                 String::new(),
             ),
             Err(e) => return Err(e.to_string()),
         };
-        let run = plan_fixes(snapshot, &Self::options(Vec::new())).map_err(|e| e.to_string())?;
+        let mut run =
+            plan_fixes(snapshot, &Self::options(Vec::new())).map_err(|e| e.to_string())?;
+        // Diffs name the files as git does: from the repository's root.
+        for item in &mut run.items {
+            for change in &mut item.changes {
+                change.path = format!("{prefix}{}", change.path);
+            }
+        }
         let items = run
             .items
             .iter()
@@ -193,9 +207,19 @@ impl FixSource for EngineFixes {
         let repo = GitRepo::open(&self.root).map_err(|e| e.to_string())?;
         repo.ensure_no_operation_in_progress()
             .map_err(|e| e.to_string())?;
-        let snapshot = repo.head_snapshot().map_err(|e| e.to_string())?;
-        let run =
+        // PATH may be a subfolder: the fixes see that folder, the commits get the prefix back.
+        let prefix = repo.prefix_of(&self.root).map_err(|e| e.to_string())?;
+        let snapshot = repo
+            .head_snapshot()
+            .map_err(|e| e.to_string())?
+            .under(&prefix);
+        let mut run =
             plan_fixes(snapshot, &Self::options(accepted.to_vec())).map_err(|e| e.to_string())?;
+        for item in &mut run.items {
+            for change in &mut item.changes {
+                change.path = format!("{prefix}{}", change.path);
+            }
+        }
         let stages: Vec<Stage> = run
             .items
             .iter()
@@ -223,7 +247,9 @@ impl FixSource for EngineFixes {
     }
 
     fn export_branch(&self, branch: &str, dir: &Path) -> Result<(), String> {
-        export_tree(&self.root, branch, dir).map_err(|e| e.to_string())
+        let repo = GitRepo::open(&self.root).map_err(|e| e.to_string())?;
+        let prefix = repo.prefix_of(&self.root).map_err(|e| e.to_string())?;
+        export_tree(repo.repository(), branch, &prefix, dir).map_err(|e| e.to_string())
     }
 }
 
@@ -235,10 +261,15 @@ enum ExportError {
     Io(PathBuf, std::io::Error),
 }
 
-/// Write the regular files of `branch`'s tree under `dir`. Symbolic links, submodules, unsafe
-/// paths and files over the size limit are left out.
-fn export_tree(root: &Path, branch: &str, dir: &Path) -> Result<(), ExportError> {
-    let repo = Repository::discover(root)?;
+/// Write the regular files of `branch`'s tree that lie under `prefix` into `dir` (relative to
+/// the prefix, so the copy is scanned as the folder the user opened). Symbolic links,
+/// submodules, unsafe paths and files over the size limit are left out.
+fn export_tree(
+    repo: &Repository,
+    branch: &str,
+    prefix: &str,
+    dir: &Path,
+) -> Result<(), ExportError> {
     let tree = repo
         .find_reference(&format!("refs/heads/{branch}"))?
         .peel_to_tree()?;
@@ -247,9 +278,11 @@ fn export_tree(root: &Path, branch: &str, dir: &Path) -> Result<(), ExportError>
         let is_file = entry.kind() == Some(ObjectType::Blob)
             && matches!(entry.filemode(), 0o100644 | 0o100755);
         if let (true, Ok(name)) = (is_file, entry.name()) {
-            let rel = format!("{parent}{name}");
-            if is_safe_path(&rel) {
-                blobs.push((rel, entry.id()));
+            let path = format!("{parent}{name}");
+            if let Some(rel) = path.strip_prefix(prefix)
+                && is_safe_path(rel)
+            {
+                blobs.push((rel.to_string(), entry.id()));
             }
         }
         git2::TreeWalkResult::Ok
