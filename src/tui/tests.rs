@@ -180,7 +180,11 @@ fn diff_side_by_side() {
 fn help_popup() {
     let mut app = app();
     keys(&mut app, "?");
-    insta::assert_snapshot!(render(&app, 80, 40).backend());
+    let t = render(&app, 80, 24);
+    for b in super::keys::BINDINGS {
+        row_with(t.backend().buffer(), b.label);
+    }
+    insta::assert_snapshot!(t.backend());
 }
 
 #[test]

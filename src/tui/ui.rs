@@ -644,21 +644,40 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
     let key_line = |text: String| Line::styled(text, theme.dim());
     match popup {
         Popup::Help => {
-            let mut lines = Vec::new();
-            for (scope, heading) in [
+            // Two columns, so every key fits at 80×24.
+            let width = frame.area().width.min(100);
+            let column = usize::from(width.saturating_sub(2)) / 2;
+            let section = |sections: &[(Scope, &'static str)]| {
+                let mut lines = Vec::new();
+                for (scope, heading) in sections {
+                    lines.push(Line::styled(*heading, theme.heading()));
+                    for b in keys::BINDINGS.iter().filter(|b| b.scope == *scope) {
+                        let text = wrap(b.help, column.saturating_sub(11));
+                        for (i, part) in text.into_iter().enumerate() {
+                            let label = if i == 0 { b.label } else { "" };
+                            lines.push(Line::from(vec![
+                                Span::styled(format!(" {label:<9} "), theme.key()),
+                                Span::raw(part),
+                            ]));
+                        }
+                    }
+                }
+                lines
+            };
+            let left = section(&[
                 (Scope::Checklist, "Checklist pane"),
                 (Scope::Scroll, "Item and fix panes"),
-                (Scope::Global, "Everywhere"),
-                (Scope::Dialog, "Dialogs"),
-            ] {
-                lines.push(Line::styled(heading, theme.heading()));
-                for b in keys::BINDINGS.iter().filter(|b| b.scope == scope) {
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("  {:<8}", b.label), theme.key()),
-                        Span::raw(b.help),
-                    ]));
-                }
-            }
+            ]);
+            let right = section(&[(Scope::Global, "Everywhere"), (Scope::Dialog, "Dialogs")]);
+            let mut lines: Vec<Line<'static>> = (0..left.len().max(right.len()))
+                .map(|i| {
+                    let mut spans = left.get(i).cloned().unwrap_or_default().spans;
+                    let used: usize = spans.iter().map(|s| s.width()).sum();
+                    spans.push(Span::raw(" ".repeat(column.saturating_sub(used))));
+                    spans.extend(right.get(i).cloned().unwrap_or_default().spans);
+                    Line::from(spans)
+                })
+                .collect();
             lines.push(key_line("any key closes this help".to_string()));
             popup_frame(frame, app, s::HELP_TITLE, lines, width);
         }
