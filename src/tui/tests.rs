@@ -327,7 +327,14 @@ fn usable_at_80_by_24_and_survives_tiny_sizes() {
     row_with(buffer, "q/esc quit");
     row_with(buffer, "-    app.run(debug=True)");
     row_with(buffer, "+    app.run()");
-    for (w, h) in [(1, 1), (20, 5), (39, 11), (40, 12), (200, 60)] {
+    for (w, h) in [
+        (1, 1),
+        (20, 5),
+        (39, 11),
+        (40, 12),
+        (200, 60),
+        (u16::MAX, 12),
+    ] {
         render(&app, w, h);
     }
     let t = render(&app, 30, 8);

@@ -36,7 +36,7 @@ pub fn layout(app: &App, area: Rect) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let left = (area.width * 2 / 5).clamp(30.min(area.width), 40);
+    let left = (area.width / 5 * 2).clamp(30.min(area.width), 40);
     let [checklist, right] =
         Layout::horizontal([Constraint::Length(left), Constraint::Min(10)]).areas(main);
     // The pane that has the focus gets the larger share of the right side.
