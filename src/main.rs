@@ -16,11 +16,14 @@ use flask_harden::scan::{ScanOptions, scan};
     name = "flask-harden",
     version,
     about = "Audit a Flask application's repository against a hardening checklist",
-    arg_required_else_help = true
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// Without a command: the repository to open in the interactive checklist.
+    #[arg(default_value = ".")]
+    path: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -106,7 +109,10 @@ enum ColorChoice {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let Some(command) = cli.command else {
+        return run_tui(&cli.path);
+    };
+    match command {
         Command::Check {
             path,
             format,
@@ -161,6 +167,27 @@ fn run_update(path: PathBuf) -> ExitCode {
         }
         Err(e) => {
             eprintln!("flask-harden: advisory update failed, previous data kept: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_tui(path: &std::path::Path) -> ExitCode {
+    if !path.is_dir() {
+        eprintln!("flask-harden: {}: no such directory", path.display());
+        return ExitCode::from(2);
+    }
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "flask-harden: the interactive checklist needs a terminal; \
+             use `flask-harden check` in scripts and CI"
+        );
+        return ExitCode::from(2);
+    }
+    match flask_harden::tui::run(path) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flask-harden: {e:#}");
             ExitCode::from(2)
         }
     }

@@ -1,0 +1,236 @@
+//! The key table. The event handler, the footer and the help popup all read [`BINDINGS`], so a
+//! key shown is a key that works.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    NextPane,
+    PrevPane,
+    Open,
+    ToggleAccept,
+    Skip,
+    Undo,
+    SideBySide,
+    Filter,
+    Commit,
+    Rescan,
+    Help,
+    Quit,
+    /// In a dialog: go ahead.
+    Confirm,
+    /// In a dialog: close it without doing anything.
+    Cancel,
+}
+
+/// Where a binding works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every pane of the main screen.
+    Global,
+    /// The checklist pane.
+    Checklist,
+    /// The detail and fix panes (scrolling).
+    Scroll,
+    /// Dialogs and popups.
+    Dialog,
+}
+
+/// The pane that has the focus, which decides the keys that work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Checklist,
+    Detail,
+    Fix,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [KeyCode],
+    /// How the keys are written in the footer and the help.
+    pub label: &'static str,
+    pub action: Action,
+    pub scope: Scope,
+    /// Short, for the footer.
+    pub hint: &'static str,
+    /// Longer, for the help popup.
+    pub help: &'static str,
+}
+
+const fn b(
+    keys: &'static [KeyCode],
+    label: &'static str,
+    action: Action,
+    scope: Scope,
+    hint: &'static str,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        scope,
+        hint,
+        help,
+    }
+}
+
+use Action as A;
+use KeyCode as K;
+use Scope as S;
+
+#[rustfmt::skip]
+pub const BINDINGS: &[Binding] = &[
+    b(&[K::Char('k'), K::Up], "k/↑", A::Up, S::Checklist, "", "previous item"),
+    b(&[K::Char('j'), K::Down], "j/↓", A::Down, S::Checklist, "", "next item"),
+    b(&[K::Char('k'), K::Up], "k/↑", A::Up, S::Scroll, "", "scroll up"),
+    b(&[K::Char('j'), K::Down], "j/↓", A::Down, S::Scroll, "scroll", "scroll down"),
+    b(&[K::Char('g'), K::Home], "g", A::Top, S::Checklist, "", "first item"),
+    b(&[K::Char('G'), K::End], "G", A::Bottom, S::Checklist, "", "last item"),
+    b(&[K::Char('g'), K::Home], "g", A::Top, S::Scroll, "", "scroll to the top"),
+    b(&[K::Char('G'), K::End], "G", A::Bottom, S::Scroll, "", "scroll to the end"),
+    b(&[K::PageUp], "PgUp", A::PageUp, S::Checklist, "", "a page up"),
+    b(&[K::PageDown], "PgDn", A::PageDown, S::Checklist, "", "a page down"),
+    b(&[K::PageUp], "PgUp", A::PageUp, S::Scroll, "", "scroll a page up"),
+    b(&[K::PageDown], "PgDn", A::PageDown, S::Scroll, "", "scroll a page down"),
+    b(&[K::Enter], "enter", A::Open, S::Checklist, "open", "open the item's details"),
+    b(&[K::Char('?')], "?", A::Help, S::Global, "help", "this help"),
+    b(&[K::Char('q'), K::Esc], "q/esc", A::Quit, S::Global, "quit", "quit (asks first if accepted fixes are not committed)"),
+    b(&[K::Tab], "tab", A::NextPane, S::Global, "pane", "next pane"),
+    b(&[K::BackTab], "S-tab", A::PrevPane, S::Global, "", "previous pane"),
+    b(&[K::Char(' ')], "space", A::ToggleAccept, S::Global, "accept", "accept or un-accept the item's fix"),
+    b(&[K::Char('s')], "s", A::Skip, S::Global, "skip", "skip the item and go to the next"),
+    b(&[K::Char('u')], "u", A::Undo, S::Global, "", "undo the last accept or skip"),
+    b(&[K::Char('v')], "v", A::SideBySide, S::Global, "split", "diff: unified / side by side"),
+    b(&[K::Char('/')], "/", A::Filter, S::Checklist, "filter", "filter the checklist"),
+    b(&[K::Char('c')], "c", A::Commit, S::Global, "commit", "commit the accepted fixes on a new branch"),
+    b(&[K::Char('r')], "r", A::Rescan, S::Global, "", "scan the repository again"),
+    b(&[K::Enter, K::Char('y')], "enter/y", A::Confirm, S::Dialog, "confirm", "confirm"),
+    b(&[K::Esc, K::Char('n')], "esc/n", A::Cancel, S::Dialog, "cancel", "cancel, close"),
+];
+
+impl Pane {
+    fn scope(self) -> Scope {
+        match self {
+            Pane::Checklist => Scope::Checklist,
+            Pane::Detail | Pane::Fix => Scope::Scroll,
+        }
+    }
+}
+
+fn matches(binding: &Binding, key: &KeyEvent) -> bool {
+    // Shift is part of the character ('G', '?'); Control and Alt are not ours.
+    if key
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
+        return false;
+    }
+    binding.keys.contains(&key.code)
+}
+
+/// The action of a key pressed in a pane of the main screen.
+pub fn action_in_pane(pane: Pane, key: &KeyEvent) -> Option<Action> {
+    if is_interrupt(key) {
+        return Some(Action::Quit);
+    }
+    BINDINGS
+        .iter()
+        .filter(|b| b.scope == pane.scope() || b.scope == Scope::Global)
+        .find(|b| matches(b, key))
+        .map(|b| b.action)
+}
+
+/// The action of a key pressed in a dialog (confirm or cancel), if any.
+pub fn action_in_dialog(key: &KeyEvent) -> Option<Action> {
+    if is_interrupt(key) {
+        return Some(Action::Cancel);
+    }
+    BINDINGS
+        .iter()
+        .filter(|b| b.scope == Scope::Dialog)
+        .find(|b| matches(b, key))
+        .map(|b| b.action)
+}
+
+/// Ctrl-C always gets the user out.
+pub fn is_interrupt(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c')
+}
+
+/// The bindings shown in the footer when `pane` has the focus, in table order.
+pub fn footer(pane: Pane) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| {
+        (b.scope == pane.scope() || b.scope == Scope::Global) && !b.hint.is_empty()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn keys_resolve_per_pane() {
+        assert_eq!(
+            action_in_pane(Pane::Checklist, &key(KeyCode::Char('j'))),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            action_in_pane(Pane::Fix, &key(KeyCode::Char('G'))),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            action_in_pane(
+                Pane::Checklist,
+                &KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)
+            ),
+            Some(Action::Bottom)
+        );
+        // Filtering is a checklist key; open does nothing in the fix pane.
+        assert_eq!(action_in_pane(Pane::Fix, &key(KeyCode::Char('/'))), None);
+        assert_eq!(action_in_pane(Pane::Fix, &key(KeyCode::Enter)), None);
+        assert_eq!(
+            action_in_pane(
+                Pane::Detail,
+                &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            action_in_dialog(&key(KeyCode::Char('y'))),
+            Some(Action::Confirm)
+        );
+        assert_eq!(action_in_dialog(&key(KeyCode::Esc)), Some(Action::Cancel));
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_scope() {
+        for (i, a) in BINDINGS.iter().enumerate() {
+            for b in &BINDINGS[i + 1..] {
+                let overlap = a.scope == b.scope
+                    || (a.scope == Scope::Global && b.scope != Scope::Dialog)
+                    || (b.scope == Scope::Global && a.scope != Scope::Dialog);
+                if overlap {
+                    for k in a.keys {
+                        assert!(
+                            !b.keys.contains(k),
+                            "{k:?} bound to {:?} and {:?}",
+                            a.action,
+                            b.action
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Scans and git work on background threads; results come back to the event loop as messages
+//! over a channel, so the interface never waits on them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::thread;
+
+use super::excerpt::{Excerpt, excerpt, read_inside};
+use super::fixes::{CommitOutcome, FixSource, FixesView, GitState};
+use crate::scan::{Progress, ScanOptions, ScanResult, scan_with_progress};
+
+/// Files parsed of the total, shared with the scanning thread.
+#[derive(Debug, Default)]
+pub struct ScanProgress {
+    total: AtomicUsize,
+    done: AtomicUsize,
+    /// Set once the repository walk has counted the files.
+    counted: AtomicUsize,
+}
+
+impl ScanProgress {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// `(done, total)`, or `None` while the files are still being found.
+    pub fn get(&self) -> Option<(usize, usize)> {
+        (self.counted.load(Ordering::Acquire) == 1).then(|| {
+            (
+                self.done.load(Ordering::Relaxed),
+                self.total.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    pub fn set(&self, done: usize, total: usize) {
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(done, Ordering::Relaxed);
+        self.counted.store(1, Ordering::Release);
+    }
+}
+
+impl Progress for ScanProgress {
+    fn files_found(&self, total: usize) {
+        self.set(0, total);
+    }
+
+    fn file_done(&self) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A scan with the code excerpts of its findings.
+#[derive(Debug, Clone)]
+pub struct ScanReport {
+    pub scan: ScanResult,
+    /// By (path, line).
+    pub excerpts: HashMap<(String, usize), Excerpt>,
+}
+
+impl ScanReport {
+    /// Read the excerpt of every finding from the files under the scan's root.
+    pub fn new(scan: ScanResult) -> Self {
+        let mut texts: HashMap<String, Option<String>> = HashMap::new();
+        let mut excerpts = HashMap::new();
+        for item in &scan.items {
+            for f in &item.outcome.findings {
+                let text = texts
+                    .entry(f.path.clone())
+                    .or_insert_with(|| read_inside(&scan.root, &f.path));
+                if let Some(e) = text.as_deref().and_then(|t| excerpt(t, f.line, f.end_line)) {
+                    excerpts.insert((f.path.clone(), f.line), e);
+                }
+            }
+        }
+        Self { scan, excerpts }
+    }
+}
+
+/// What the background work reports.
+#[derive(Debug)]
+pub enum WorkerMsg {
+    Git(GitState),
+    /// A scan of the repository finished; `generation` tells stale results apart.
+    Scanned {
+        generation: u64,
+        result: Result<Box<ScanReport>, String>,
+    },
+    Fixes {
+        generation: u64,
+        result: Result<FixesView, String>,
+    },
+    Committed(Result<CommitOutcome, String>),
+    /// The scan of the new branch's tree, after a commit.
+    BranchScanned {
+        branch: String,
+        result: Result<Box<ScanResult>, String>,
+    },
+}
+
+/// What `update` asks the loop to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Scan the repository and prepare the fixes.
+    Scan { generation: u64 },
+    Commit {
+        accepted: Vec<String>,
+        branch: String,
+    },
+}
+
+pub struct Worker {
+    root: PathBuf,
+    source: Arc<dyn FixSource>,
+    tx: Sender<WorkerMsg>,
+}
+
+impl Worker {
+    pub fn new(root: &Path, source: Arc<dyn FixSource>, tx: Sender<WorkerMsg>) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            source,
+            tx,
+        }
+    }
+
+    pub fn run(&self, effect: Effect, progress: &Arc<ScanProgress>) {
+        match effect {
+            Effect::Scan { generation } => self.scan(generation, Arc::clone(progress)),
+            Effect::Commit { accepted, branch } => self.commit(accepted, branch),
+        }
+    }
+
+    fn scan(&self, generation: u64, progress: Arc<ScanProgress>) {
+        let root = self.root.clone();
+        let source = Arc::clone(&self.source);
+        let tx = self.tx.clone();
+        thread::spawn(move || {
+            // Send errors only mean the interface is gone: nothing left to tell.
+            let _ = tx.send(WorkerMsg::Git(source.git_state()));
+            let result = scan_with_progress(&root, &ScanOptions::default(), progress.as_ref())
+                .map(|s| Box::new(ScanReport::new(s)))
+                .map_err(|e| e.to_string());
+            let ok = result.is_ok();
+            let _ = tx.send(WorkerMsg::Scanned { generation, result });
+            if ok {
+                let result = source.plans();
+                let _ = tx.send(WorkerMsg::Fixes { generation, result });
+            }
+        });
+    }
+
+    fn commit(&self, accepted: Vec<String>, branch: String) {
+        let source = Arc::clone(&self.source);
+        let tx = self.tx.clone();
+        thread::spawn(move || {
+            let result = source.commit(&accepted, &branch);
+            let branch = match &result {
+                Ok(done) => Some(done.branch.clone()),
+                Err(_) => None,
+            };
+            let _ = tx.send(WorkerMsg::Committed(result));
+            if let Some(branch) = branch {
+                let result = scan_branch(source.as_ref(), &branch);
+                let _ = tx.send(WorkerMsg::BranchScanned { branch, result });
+            }
+        });
+    }
+}
+
+/// Export the branch's tree to a temporary folder and scan it.
+fn scan_branch(source: &dyn FixSource, branch: &str) -> Result<Box<ScanResult>, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    source.export_branch(branch, dir.path())?;
+    scan_with_progress(
+        dir.path(),
+        &ScanOptions::default(),
+        &ScanProgress::default(),
+    )
+    .map(Box::new)
+    .map_err(|e| e.to_string())
+}

@@ -1,0 +1,250 @@
+//! End to end: the real binary in a real terminal (tmux), on a fixture copied into a fresh git
+//! repository. Moves through the checklist, opens the help, accepts the fixes, commits them on
+//! a new branch, quits; then checks the branch and its commits with the git command line.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn send(&self, keys: &[&str]) {
+        for key in keys {
+            let out = self.cmd(&["send-keys", "-t", "e2e", key]);
+            assert!(out.status.success(), "send-keys {key}: {out:?}");
+            sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-t", "e2e", "-p"]).stdout).into_owned()
+    }
+
+    /// Wait until the screen shows `text`; the screen is printed when it never does.
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                panic!("waited for {text:?}; the screen shows:\n{screen}");
+            }
+            sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn navigate_accept_commit_and_quit_in_a_real_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!(
+            "SKIPPED: tmux is not installed (tests/run.sh installs it); the terminal test did not run"
+        );
+        return;
+    }
+    let repo = tempfile::tempdir().expect("temp dir");
+    copy_dir(&common::fixture("example_app"), repo.path());
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["config", "user.name", "Test"]);
+    git(repo.path(), &["config", "user.email", "test@example.com"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+    // Uncommitted work: shown as a banner, and left alone.
+    std::fs::write(repo.path().join("notes.txt"), "my notes\n").expect("write");
+
+    let tmux = Tmux {
+        socket: format!("flask-harden-e2e-{}", std::process::id()),
+    };
+    let bin = env!("CARGO_BIN_EXE_flask-harden");
+    let script = format!("'{bin}'; echo EXITED $?; sleep 60");
+    let dir = repo.path().to_str().expect("utf-8 temp path");
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-c",
+        dir,
+        "-e",
+        "NO_COLOR=",
+        &script,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+
+    let screen = tmux.wait_for("Checklist (7)");
+    assert!(screen.contains("uncommitted changes"), "{screen}");
+    // The fixes are ready when the debug item shows its checkbox.
+    tmux.wait_for("[ ] ✗ fail  H  3 debug");
+
+    // Move through the checklist and the panes.
+    tmux.send(&["G"]);
+    tmux.wait_for("Session cookies are locked down");
+    tmux.send(&["g", "j"]);
+    tmux.wait_for("Debug mode is off in production");
+    tmux.send(&["Enter", "j", "Tab", "Tab"]);
+    tmux.send(&["v"]);
+    tmux.wait_for("side by side");
+    tmux.send(&["v"]);
+    tmux.send(&["?"]);
+    tmux.wait_for("undo the last accept or skip");
+    tmux.send(&["Escape"]);
+
+    // Accept two items: the secret key's fix, then the debug item's two fixes.
+    tmux.send(&["g"]);
+    tmux.wait_for("read SECRET_KEY from the SECRET_KEY environment variable");
+    tmux.send(&["Space"]);
+    tmux.wait_for("1 accepted");
+    tmux.send(&["j"]);
+    let screen = tmux.wait_for("drop debug=True from app.run()");
+    assert!(screen.contains("remove DEBUG = True"), "{screen}");
+    tmux.send(&["Space"]);
+    tmux.wait_for("2 accepted");
+    // Skip and undo leave it accepted.
+    tmux.send(&["s", "u"]);
+    tmux.wait_for("2 accepted");
+
+    // Commit on a branch named in the dialog.
+    tmux.send(&["c"]);
+    tmux.wait_for("Commit the accepted fixes");
+    tmux.send(&["BSpace"; 10]);
+    tmux.send(&["tui-e2e"]);
+    tmux.wait_for("flask-harden/tui-e2e");
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("The checklist on the new branch");
+    assert!(
+        screen.contains("git switch flask-harden/tui-e2e"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("git push -u origin flask-harden/tui-e2e"),
+        "{screen}"
+    );
+    assert!(screen.contains("now passing"), "{screen}");
+    tmux.send(&["Escape"]);
+
+    // Accept again, quit: asked first; n stays, y quits.
+    tmux.wait_for("[ ] ✗ fail  H  3 debug");
+    tmux.send(&["Space", "q"]);
+    tmux.wait_for("not committed yet");
+    tmux.send(&["n"]);
+    tmux.send(&["q"]);
+    tmux.wait_for("Quit?");
+    tmux.send(&["y"]);
+    // The terminal is back to the shell's screen.
+    tmux.wait_for("EXITED 0");
+
+    let branches = git(repo.path(), &["branch", "--list", "flask-harden/*"]);
+    assert_eq!(branches.trim(), "flask-harden/tui-e2e");
+    let log = git(
+        repo.path(),
+        &[
+            "log",
+            "--reverse",
+            "--format=%s",
+            "main..flask-harden/tui-e2e",
+        ],
+    );
+    let subjects: Vec<&str> = log.lines().collect();
+    assert_eq!(subjects.len(), 2, "one commit per accepted item: {log}");
+    assert!(subjects[0].starts_with("harden(secret-key):"), "{log}");
+    assert!(subjects[1].starts_with("harden(debug):"), "{log}");
+    let changed = git(
+        repo.path(),
+        &["diff", "--name-only", "main", "flask-harden/tui-e2e"],
+    );
+    assert_eq!(
+        changed.lines().collect::<Vec<_>>(),
+        vec![
+            ".env.example",
+            ".gitignore",
+            "bookclub/views.py",
+            "config.py"
+        ]
+    );
+    let diff = git(repo.path(), &["diff", "main", "flask-harden/tui-e2e"]);
+    assert!(
+        diff.contains("-    app.run(host=\"0.0.0.0\", debug=True)"),
+        "{diff}"
+    );
+    assert!(diff.contains("-    DEBUG = True"), "{diff}");
+    assert!(
+        diff.contains("+    SECRET_KEY = os.environ[\"SECRET_KEY\"]"),
+        "{diff}"
+    );
+    // The user's checkout is untouched: same branch, only their own untracked file.
+    assert_eq!(
+        git(repo.path(), &["branch", "--show-current"]).trim(),
+        "main"
+    );
+    assert_eq!(
+        git(repo.path(), &["status", "--porcelain"]),
+        "?? notes.txt\n"
+    );
+}
+
+#[test]
+fn refuses_without_a_terminal_and_on_a_missing_folder() {
+    let bin = env!("CARGO_BIN_EXE_flask-harden");
+    let out = Command::new(bin)
+        .arg("/no/such/folder")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such directory"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(bin).arg(dir.path()).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs a terminal"),
+        "{out:?}"
+    );
+}
