@@ -134,7 +134,17 @@ fn run_inner(
             }
         }
         (Mode::Apply, Some(repo)) => {
-            let changes: Vec<_> = run.items.iter().flat_map(|i| i.changes.clone()).collect();
+            // From HEAD to the end result, one change per file: the items' changes are each
+            // relative to the previous item's result, so a file several items touch would be
+            // written against a text the working tree no longer has.
+            let changes: Vec<_> = run
+                .changes()
+                .into_iter()
+                .map(|mut c| {
+                    c.path = format!("{prefix}{}", c.path);
+                    c
+                })
+                .collect();
             if changes.is_empty() {
                 out.push_str("Nothing to apply: no fix applies.\n");
             } else {

@@ -49,7 +49,9 @@ pub fn protect(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
             insert_before(
                 &mut patch,
                 factory.range(),
-                &format!("{name} = CSRFProtect()\n\n"),
+                // Two blank lines before the factory's `def` (PEP 8): `insert_before` writes
+                // one line per `lines()` item, and a trailing "\n" does not make one.
+                &format!("{name} = CSRFProtect()\n\n\n"),
             )
         }),
     };

@@ -46,8 +46,19 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
                     Err(e) => return fail(e.to_string()),
                 };
             let quote = preferred_quote(site.module.parsed.syntax());
+            // Two blank lines after the function too (PEP 8), unless the code after the app
+            // already starts with a blank line.
+            let next_line = patch
+                .text()
+                .get(site.stmt.end().to_usize()..)
+                .and_then(|rest| rest.split_once('\n'))
+                .and_then(|(_, rest)| rest.lines().next());
+            let after = match next_line {
+                Some(l) if !l.trim().is_empty() => "\n\n\n",
+                _ => "",
+            };
             let block = format!(
-                "\n\n@{}.template_filter({quote}sanitize{quote})\n{}",
+                "\n\n@{}.template_filter({quote}sanitize{quote})\n{}{after}",
                 site.var,
                 function.trim_end()
             );
@@ -72,7 +83,8 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
                 insert_before(
                     &mut patch,
                     factory.range(),
-                    &format!("{}\n\n", function.trim_end()),
+                    // Two blank lines before the factory's `def` (PEP 8).
+                    &format!("{}\n\n\n", function.trim_end()),
                 )
             })
         }
