@@ -16,3 +16,4 @@ pub mod python;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod suppress;

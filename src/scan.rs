@@ -1,5 +1,6 @@
 //! A scan: load the repository, parse it in parallel, compute the facts once, run the checks.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -24,7 +25,12 @@ pub struct ScanOptions {
 #[derive(Debug, Clone)]
 pub struct ItemResult {
     pub item: &'static Item,
+    /// What the check reported, less what suppressions and the baseline took out.
     pub outcome: CheckOutcome,
+    /// Findings an inline suppression comment hid.
+    pub suppressed: Vec<crate::suppress::Suppressed>,
+    /// Findings the baseline already records.
+    pub baselined: Vec<crate::finding::Finding>,
 }
 
 impl ItemResult {
@@ -40,11 +46,20 @@ pub struct ScanResult {
     pub diagnostics: Vec<Diagnostic>,
     /// Files read: Python, templates, dependency and env files.
     pub files_scanned: usize,
+    /// The `suppression` pseudo-item, when the repository has suppression comments: it fails
+    /// on comments without a reason or that suppress nothing.
+    pub suppression: Option<ItemResult>,
 }
 
 impl ScanResult {
     pub fn failed(&self) -> bool {
-        self.items.iter().any(|i| i.status() == Status::Fail)
+        self.all_items().any(|i| i.status() == Status::Fail)
+    }
+
+    /// The checklist items, then the `suppression` pseudo-item if there is one: what reports
+    /// show.
+    pub fn all_items(&self) -> impl Iterator<Item = &ItemResult> {
+        self.items.iter().chain(self.suppression.as_ref())
     }
 }
 
@@ -109,15 +124,53 @@ pub fn scan_with_progress(
             (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
         });
         outcome.findings.dedup();
-        results.push(ItemResult { item, outcome });
+        results.push(ItemResult {
+            item,
+            outcome,
+            suppressed: Vec::new(),
+            baselined: Vec::new(),
+        });
     }
+    let suppression = apply_suppressions(&files, &facts, &mut results);
     diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ScanResult {
         root: files.root.clone(),
         items: results,
         diagnostics,
         files_scanned: files.files.len(),
+        suppression,
     })
+}
+
+/// The suppression post-pass, over the texts the scan already holds (dependency files, which
+/// the scan does not keep, are read again).
+fn apply_suppressions(
+    files: &ProjectFiles,
+    facts: &Facts,
+    results: &mut [ItemResult],
+) -> Option<ItemResult> {
+    let dependency_texts: Vec<(String, String)> = files
+        .of_kind(FileKind::Dependency)
+        .filter_map(|f| Some((f.rel.clone(), project::read_text(f).ok()?)))
+        .collect();
+    let mut texts: BTreeMap<String, &str> = BTreeMap::new();
+    for m in facts.modules {
+        texts.insert(m.path.clone(), &m.source.text);
+    }
+    for t in &facts.templates {
+        texts.insert(t.path.clone(), &t.source.text);
+    }
+    for e in &facts.env_files {
+        texts.insert(e.path.clone(), &e.source.text);
+    }
+    for (path, text) in &dependency_texts {
+        texts.insert(path.clone(), text);
+    }
+    let ran: Vec<&'static str> = results
+        .iter()
+        .map(|r| -> &'static str { &r.item.id })
+        .collect();
+    crate::suppress::apply(results, &texts, &ran)
 }
 
 /// Templates the code renders by a name the walk did not recognise as a template.
