@@ -215,7 +215,17 @@ fn run_check(
         };
     let text = match format {
         Format::Human => human::render(&result, human::Style::new(use_color)),
-        Format::Json => json::render(&result),
+        Format::Json => {
+            let findings: Vec<_> = result
+                .items
+                .iter()
+                .flat_map(|i| &i.outcome.findings)
+                .collect();
+            json::render(
+                &result,
+                &flask_harden::fix::offered_fixes(&result.root, &findings),
+            )
+        }
         Format::Sarif => sarif::render(&result),
     };
     let mut stdout = std::io::stdout().lock();

@@ -107,7 +107,13 @@ fn json_has_the_documented_shape() {
                 assert!(f[key].as_u64().is_some_and(|n| n >= 1), "{key} in {f}");
             }
             assert!(["high", "medium", "low"].contains(&f["severity"].as_str().unwrap_or("")));
-            assert_eq!(f["fix"]["available"], serde_json::json!(false));
+            assert!(f["fix"]["available"].is_boolean());
+            if f["fix"]["available"] == serde_json::json!(true) {
+                assert!(f["fix"]["title"].is_string());
+                assert!(
+                    ["safe", "unsafe"].contains(&f["fix"]["applicability"].as_str().unwrap_or(""))
+                );
+            }
             assert!(!f["path"].as_str().unwrap_or("").contains('\\'));
         }
     }

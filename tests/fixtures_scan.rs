@@ -9,7 +9,13 @@ use flask_harden::report::json;
 
 fn json_snapshot(name: &str) -> serde_json::Value {
     let result = scan_dir(&fixture(name));
-    let mut value = json::to_value(&result);
+    let findings: Vec<_> = result
+        .items
+        .iter()
+        .flat_map(|i| &i.outcome.findings)
+        .collect();
+    let fixes = flask_harden::fix::offered_fixes(&result.root, &findings);
+    let mut value = json::to_value(&result, &fixes);
     value["root"] = serde_json::json!("[root]");
     value["tool"]["version"] = serde_json::json!("[version]");
     value

@@ -147,7 +147,7 @@ fn item_appears_in_json_and_sarif_reports() {
         .find(|i| i.item.id == "input-validation")
         .expect("item is run");
     assert_eq!(item.status(), Status::Fail);
-    let json = flask_harden::report::json::render(&result);
+    let json = flask_harden::report::json::render(&result, &Default::default());
     let value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
     let text = value.to_string();
     assert!(text.contains("input-validation/sql-injection"));

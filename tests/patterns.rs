@@ -177,7 +177,7 @@ fn config_module_chosen_by_an_environment_fallback_in_a_factory() {
         ),
         (
             "pkg/app.py",
-            "import os\nfrom flask import Flask, session\ndef create_app(config_module=None):\n    app = Flask(__name__)\n    try:\n        module = config_module or os.environ.get('PKG_CONFIG', 'pkg.config')\n        app.config.from_object(module)\n    except Exception:\n        raise\n    return app\n",
+            "import os\nfrom flask import Flask, session\ndef create_app(config_module=None):\n    app = Flask(__name__)\n    try:\n        module = config_module or os.environ.get('PKG_CONFIG', 'pkg.config')\n        app.config.from_object(module)\n    except Exception:\n        raise\n    return app\ndef current_user_id():\n    return session.get('user_id')\n",
         ),
     ]);
     assert_eq!(
@@ -225,4 +225,96 @@ fn templates_in_a_custom_template_folder_are_read() {
         rules_of(r.path(), "xss"),
         vec!["xss/safe-filter@site/views/home.tpl:1"]
     );
+}
+
+#[test]
+fn render_template_string_in_an_error_handler() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, request, render_template_string\napp = Flask(__name__)\n@app.errorhandler(404)\ndef not_found(error):\n    return render_template_string(f'{error}. Requested URL was {request.path}'), 404\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec!["xss/render-template-string@app.py:5"]
+    );
+}
+
+#[test]
+fn a_flask_form_with_its_token_switched_off_does_not_protect() {
+    let r = repo(&[
+        (
+            "forms.py",
+            "from flask_wtf import FlaskForm\nclass LoginForm(FlaskForm):\n    class Meta:\n        csrf = False\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask, session\nfrom forms import LoginForm\napp = Flask(__name__)\n@app.route('/login', methods=['GET', 'POST'])\ndef login():\n    form = LoginForm()\n    if form.validate_on_submit():\n        session.clear()\n        session['user_id'] = form.name.data\n    return 'x'\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/missing-protect@app.py:4"]
+    );
+}
+
+#[test]
+fn legacy_flask_ext_imports_are_understood() {
+    let r = repo(&[
+        (
+            "forms.py",
+            "from flask.ext.wtf import Form\nfrom wtforms import StringField\nclass NameForm(Form):\n    name = StringField('n')\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask, session\nfrom flask.ext.login import LoginManager, login_user\nfrom forms import NameForm\napp = Flask(__name__)\nlm = LoginManager(app)\n@app.route('/n', methods=['GET', 'POST'])\ndef n():\n    form = NameForm()\n    if form.validate_on_submit():\n        login_user(form.name.data)\n    return session.get('x', '')\n",
+        ),
+    ]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+    let session = rules_of(r.path(), "session");
+    assert!(
+        session.contains(&"session/no-reset-at-login@app.py:10".to_string()),
+        "{session:?}"
+    );
+    assert!(
+        session.contains(&"session/login-protection@app.py:5".to_string()),
+        "{session:?}"
+    );
+}
+
+#[test]
+fn logout_is_not_a_login_and_protection_values_are_reported_where_set() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, session\nfrom flask_login import LoginManager\napp = Flask(__name__)\napp.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE='Lax')\nlm = LoginManager()\nlm.session_protection = None\n@app.route('/logout')\ndef logout():\n    session['logged_in'] = False\n    session['user_id'] = None\n    return 'bye'\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "session"),
+        vec!["session/login-protection@app.py:6"]
+    );
+}
+
+#[test]
+fn posts_that_neither_read_a_form_nor_touch_the_login_are_not_csrf_findings() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, render_template, request, session\nfrom flask_login import login_required\napp = Flask(__name__)\n@app.route('/glossary', methods=['GET', 'POST'])\ndef glossary():\n    return render_template('g.html')\n@app.route('/delete/<int:i>', methods=['POST'])\n@login_required\ndef delete(i):\n    return 'deleted'\n@app.route('/cart', methods=['POST'])\ndef cart():\n    session['cart'] = request.args.get('item')\n    return 'ok'\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec![
+            "csrf/missing-protect@app.py:11",
+            "csrf/missing-protect@app.py:7"
+        ]
+    );
+}
+
+#[test]
+fn an_app_without_sessions_or_cookies_has_nothing_for_csrf_to_ride_on() {
+    // A bare `session` import that nothing uses is not session use either.
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, request, session\napp = Flask(__name__)\n@app.route('/upload', methods=['POST'])\ndef upload():\n    f = request.files['f']\n    return f.filename\n",
+    )]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+    assert!(rules_of(r.path(), "session").is_empty());
 }

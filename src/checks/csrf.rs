@@ -49,6 +49,15 @@ pub fn check(ctx: &Context) -> CheckOutcome {
                 ));
             }
         }
+    } else if !(facts.uses.session || facts.uses.flask_login || facts.uses.cookies) {
+        // Cross-site request forgery rides on the victim's cookies; an app that keeps no session
+        // and reads no cookie of its own has none to ride on.
+        let mut outcome = CheckOutcome::findings(findings);
+        outcome.notes.push(
+            "no session, Flask-Login or cookie authentication found: form posts are not CSRF-prone"
+                .to_string(),
+        );
+        return outcome;
     } else {
         let forms = flask_form_classes(facts);
         for route in facts.routes.iter().filter(|r| r.is_state_changing()) {
@@ -146,16 +155,38 @@ fn subclasses_of(facts: &Facts, roots: &[&str]) -> HashSet<String> {
     }
 }
 
-/// Classes deriving from FlaskForm (directly or through the project's own base forms).
+/// Classes deriving from FlaskForm (directly or through the project's own base forms), less
+/// those that switch their token off (`class Meta: csrf = False`).
 fn flask_form_classes(facts: &Facts) -> HashSet<String> {
-    subclasses_of(
+    let mut forms = subclasses_of(
         facts,
         &[
             "flask_wtf.FlaskForm",
             "flask_wtf.Form",
             "flask_wtf.form.FlaskForm",
         ],
-    )
+    );
+    for module in facts.modules {
+        for stmt in module.body() {
+            if let Stmt::ClassDef(class) = stmt
+                && meta_disables_csrf(class)
+            {
+                forms.remove(class.name.as_str());
+            }
+        }
+    }
+    forms
+}
+
+fn meta_disables_csrf(class: &ruff_python_ast::StmtClassDef) -> bool {
+    class.body.iter().any(|s| match s {
+        Stmt::ClassDef(meta) if meta.name.as_str() == "Meta" => meta.body.iter().any(|m| {
+            matches!(m, Stmt::Assign(a)
+                if matches!(a.targets.as_slice(), [Expr::Name(n)] if n.id.as_str() == "csrf")
+                    && crate::python::expr::literal_truth(&a.value) == Some(false))
+        }),
+        _ => false,
+    })
 }
 
 /// A state-changing view a cross-site form can trigger: not a JSON or raw-body endpoint, not
@@ -166,9 +197,11 @@ fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
     let mut reads_json_or_raw = false;
     let mut header_auth = false;
     let mut uses_flask_form = false;
+    let mut auth_state = false;
     for call in calls_in_body(&route.func.body) {
         if let Some(q) = imports.qualified(&call.func)
             && forms.contains(last_segment(&q))
+            && !disables_csrf(call)
         {
             uses_flask_form = true;
         }
@@ -177,6 +210,13 @@ fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
         let Some(q) = imports.qualified(expr) else {
             return;
         };
+        if q.starts_with("flask.session")
+            || q.starts_with("flask_login.current_user")
+            || q.starts_with("flask.g.user")
+            || q == "flask.request.cookies"
+        {
+            auth_state = true;
+        }
         let Some(rest) = q.strip_prefix("flask.request.") else {
             return;
         };
@@ -190,6 +230,15 @@ fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
         }
     };
     walk_attrs(&route.func.body, &mut visit);
+    let login_decorated = route.func.decorator_list.iter().any(|d| {
+        let text = facts
+            .module(route.module)
+            .text(ruff_text_size::Ranged::range(d))
+            .to_ascii_lowercase();
+        text.contains("login_required")
+            || text.contains("admin_required")
+            || text.contains("roles_required")
+    });
     let decorated_with_token = route.func.decorator_list.iter().any(|d| {
         let text = facts
             .module(route.module)
@@ -207,10 +256,28 @@ fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
     if reads_json_or_raw && !reads_form {
         return false;
     }
-    true
+    // A form post changes state; so does a post that acts on the logged-in user.
+    reads_form || auth_state || login_decorated
 }
 
-/// Call `f` on every attribute expression in a body (`request.form`, `request.headers`).
+/// `MyForm(meta={"csrf": False})`: a form built with its token switched off.
+fn disables_csrf(call: &ruff_python_ast::ExprCall) -> bool {
+    call.arguments
+        .find_keyword("meta")
+        .is_some_and(|k| match &k.value {
+            Expr::Dict(d) => d.items.iter().any(|i| {
+                i.key
+                    .as_ref()
+                    .and_then(crate::python::expr::str_value)
+                    .as_deref()
+                    == Some("csrf")
+                    && crate::python::expr::literal_truth(&i.value) == Some(false)
+            }),
+            _ => false,
+        })
+}
+
+/// Call `f` on every name and attribute expression in a body (`session`, `request.form`).
 fn walk_attrs(body: &[Stmt], f: &mut dyn FnMut(&Expr)) {
     use ruff_python_ast::visitor::{self, Visitor};
     struct V<'f> {
@@ -218,7 +285,7 @@ fn walk_attrs(body: &[Stmt], f: &mut dyn FnMut(&Expr)) {
     }
     impl<'a> Visitor<'a> for V<'_> {
         fn visit_expr(&mut self, expr: &'a Expr) {
-            if matches!(expr, Expr::Attribute(_)) {
+            if matches!(expr, Expr::Attribute(_) | Expr::Name(_)) {
                 (self.f)(expr);
             }
             visitor::walk_expr(self, expr);

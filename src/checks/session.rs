@@ -244,7 +244,11 @@ impl<'a> Visitor<'a> for InnerLogin<'_, '_> {
             Stmt::FunctionDef(_) | Stmt::ClassDef(_) => return,
             Stmt::Assign(a) => {
                 for t in &a.targets {
+                    // `session['logged_in'] = False` / `= None` is a logout, not a login.
+                    let clears = matches!(a.value.as_ref(), Expr::NoneLiteral(_))
+                        || matches!(a.value.as_ref(), Expr::BooleanLiteral(b) if !b.value);
                     if let Expr::Subscript(s) = t
+                        && !clears
                         && self.imports.is(&s.value, &["flask.session"])
                         && let Some(key) = str_value(&s.slice)
                         && is_login_key(&key)
@@ -279,34 +283,71 @@ impl<'a> Visitor<'a> for InnerLogin<'_, '_> {
     }
 }
 
-/// `LoginManager()` without `session_protection = "strong"` anywhere.
+/// `LoginManager()` without `session_protection = "strong"`: an assignment of another value
+/// is reported where it is, a missing one at the LoginManager.
 fn login_protection(imports: &Imports, module: &Module, out: &mut Vec<Finding>) {
     let managers: Vec<&ExprCall> = calls_in_body(module.body())
         .into_iter()
         .filter(|c| imports.is(&c.func, &["flask_login.LoginManager"]))
         .collect();
-    if managers.is_empty() {
+    let assignments = protection_assignments(module.body());
+    let kwarg = managers.iter().find_map(|c| {
+        c.arguments
+            .find_keyword("session_protection")
+            .map(|k| (&k.value, k.range))
+    });
+    let all: Vec<(&Expr, TextRange)> = assignments.into_iter().chain(kwarg).collect();
+    if all
+        .iter()
+        .any(|(v, _)| str_value(v).is_some_and(|s| s == "strong"))
+    {
         return;
     }
-    let strong = module
-        .source
-        .text
-        .contains("session_protection = \"strong\"")
-        || module.source.text.contains("session_protection = 'strong'")
-        || managers.iter().any(|c| {
-            c.arguments
-                .find_keyword("session_protection")
-                .and_then(|k| str_value(&k.value))
-                .is_some_and(|v| v == "strong")
-        });
-    if strong {
+    if let Some((value, range)) = all.first() {
+        let shown = str_value(value)
+            .map(|s| format!("{s:?}"))
+            .unwrap_or_else(|| module.text(value.range()).to_string());
+        out.push(module.finding(
+            "session/login-protection",
+            Severity::Low,
+            *range,
+            format!(
+                "Flask-Login's session protection is {shown}: set it to \"strong\" so a session \
+                 used from another client is dropped"
+            ),
+        ));
         return;
     }
-    out.push(module.finding(
-        "session/login-protection",
-        Severity::Low,
-        managers[0].range(),
-        "Flask-Login's session protection is \"basic\": set login_manager.session_protection = \
-         \"strong\" so a session used from another client is dropped",
-    ));
+    if let Some(first) = managers.first() {
+        out.push(module.finding(
+            "session/login-protection",
+            Severity::Low,
+            first.range(),
+            "Flask-Login's session protection is \"basic\" by default: set \
+             login_manager.session_protection = \"strong\" so a session used from another client \
+             is dropped",
+        ));
+    }
+}
+
+/// `x.session_protection = value` statements anywhere in a module.
+fn protection_assignments(body: &[Stmt]) -> Vec<(&Expr, TextRange)> {
+    struct V<'a> {
+        out: Vec<(&'a Expr, TextRange)>,
+    }
+    impl<'a> Visitor<'a> for V<'a> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if let Stmt::Assign(a) = stmt
+                && a.targets.iter().any(
+                    |t| matches!(t, Expr::Attribute(at) if at.attr.as_str() == "session_protection"),
+                )
+            {
+                self.out.push((&a.value, a.range));
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+    let mut v = V { out: Vec::new() };
+    v.visit_body(body);
+    v.out
 }

@@ -41,7 +41,8 @@ use crate::python::{self, Module};
 
 pub use apply::{ApplyStatus, Overlay};
 pub use pipeline::{
-    FileChange, FixAvailability, FixError, FixOptions, FixRun, ItemFix, Rejected, plan_fixes,
+    FileChange, FixAvailability, FixError, FixOffers, FixOptions, FixRun, ItemFix, Rejected,
+    offered_fixes, plan_fixes,
 };
 pub use plan::{Applicability, Edit, FilePatch, FixPlan, PatchBuilder, PatchKind};
 pub use snapshot::{SnapFile, Snapshot};

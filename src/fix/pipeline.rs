@@ -130,7 +130,10 @@ impl ItemFix {
     }
 }
 
-/// Whether a finding has a verified fix, for reports.
+/// Fix availability by finding fingerprint.
+pub type FixOffers = BTreeMap<String, FixAvailability>;
+
+/// Whether a finding has a fix, for reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixAvailability {
     pub title: String,
@@ -409,4 +412,40 @@ fn verify_plan(
         });
     }
     Ok(())
+}
+
+/// Which findings a fix generator offers a plan for, without verifying the plans: cheap
+/// enough for every `check` (one more parse), where [`plan_fixes`] rescans per plan. Keyed
+/// by [`Finding::fingerprint`]. `flask-harden fix` verifies before it offers anything.
+pub fn offered_fixes(root: &std::path::Path, findings: &[&Finding]) -> FixOffers {
+    let mut out = BTreeMap::new();
+    if findings.is_empty() {
+        return out;
+    }
+    let Ok(snapshot) = Snapshot::from_dir(root) else {
+        return out;
+    };
+    let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        by_rule.entry(f.rule.as_str()).or_default().push(f);
+    }
+    with_context(&snapshot, |ctx| {
+        for (rule, fs) in by_rule {
+            let Some(generate) = generator(rule) else {
+                continue;
+            };
+            for plan in generate(ctx, &fs).into_iter().flatten() {
+                for fixed in &plan.fixes {
+                    out.insert(
+                        fixed.fingerprint(),
+                        FixAvailability {
+                            title: plan.title.clone(),
+                            applicability: plan.applicability,
+                        },
+                    );
+                }
+            }
+        }
+    });
+    out
 }

@@ -161,6 +161,8 @@ impl EnvFile {
 #[derive(Debug, Clone, Default)]
 pub struct Uses {
     pub session: bool,
+    /// `request.cookies` is read somewhere: the app authenticates by a cookie of its own.
+    pub cookies: bool,
     pub flask_login: bool,
     pub flask_wtf: bool,
 }
@@ -212,7 +214,11 @@ impl<'m> Facts<'m> {
         let mut pending_objects = Vec::new();
         for (idx, module) in modules.iter().enumerate() {
             let imports = &facts.imports[idx];
-            facts.uses.session |= imports.get("session") == Some("flask.session");
+            // Imported and used: a bare `from flask import session` that nothing reads is not
+            // session use.
+            let referenced = referenced_names(module.body(), imports);
+            facts.uses.session |= referenced.contains("flask.session");
+            facts.uses.cookies |= referenced.contains("flask.request.cookies");
             facts.uses.flask_login |= imports.imports_from("flask_login");
             facts.uses.flask_wtf |= imports.imports_from("flask_wtf");
             let mut walker = ModuleWalker {
@@ -863,6 +869,31 @@ fn local_bindings<'m>(body: &'m [Stmt], out: &mut HashMap<String, Option<&'m Exp
     }
 }
 
+/// Qualified names of the names and attributes a module's code uses (not its imports).
+fn referenced_names(body: &[Stmt], imports: &Imports) -> HashSet<String> {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct V<'i> {
+        imports: &'i Imports,
+        out: HashSet<String>,
+    }
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if matches!(expr, Expr::Name(_) | Expr::Attribute(_))
+                && let Some(q) = self.imports.qualified(expr)
+            {
+                self.out.insert(q);
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut v = V {
+        imports,
+        out: HashSet::new(),
+    };
+    v.visit_body(body);
+    v.out
+}
+
 fn is_config_key(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
         && name
@@ -1204,6 +1235,41 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
 
     fn route_from_decorators(&mut self, func: &'m StmtFunctionDef) {
         if self.other_framework() {
+            return;
+        }
+        // Error handlers and request hooks run on requests too: they are walked like views
+        // (request data in them is just as dangerous), but change no state of their own.
+        let is_handler = func.decorator_list.iter().any(|d| {
+            let name = match &d.expression {
+                Expr::Call(c) => method_name(c).map(str::to_string),
+                Expr::Attribute(a) => Some(a.attr.to_string()),
+                _ => None,
+            };
+            matches!(
+                name.as_deref(),
+                Some(
+                    "errorhandler"
+                        | "app_errorhandler"
+                        | "before_request"
+                        | "before_app_request"
+                        | "after_request"
+                )
+            )
+        });
+        if is_handler {
+            self.out_routes.push(Route {
+                module: self.module_idx,
+                func,
+                class: None,
+                path: None,
+                methods: vec!["GET".to_string()],
+                range: func
+                    .decorator_list
+                    .first()
+                    .map(|d| d.range)
+                    .unwrap_or(func.range),
+                url_params: Vec::new(),
+            });
             return;
         }
         for d in &func.decorator_list {

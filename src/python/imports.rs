@@ -61,6 +61,16 @@ impl Imports {
     }
 }
 
+/// `flask.ext.wtf` is the old spelling of `flask_wtf` (removed in Flask 1.0, still in legacy
+/// code).
+fn modern(module: &str) -> String {
+    match module.strip_prefix("flask.ext.") {
+        Some(rest) => format!("flask_{rest}"),
+        None if module == "flask.ext" => "flask_ext".to_string(),
+        None => module.to_string(),
+    }
+}
+
 struct Collector<'a> {
     imports: Imports,
     module: &'a str,
@@ -92,7 +102,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
         match stmt {
             Stmt::Import(imp) => {
                 for alias in &imp.names {
-                    let full = alias.name.id.to_string();
+                    let full = modern(alias.name.id.as_str());
                     match &alias.asname {
                         Some(as_name) => {
                             self.imports.names.insert(as_name.id.to_string(), full);
@@ -109,7 +119,7 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 let base = if imp.level > 0 {
                     self.resolve_relative(imp.level, module)
                 } else {
-                    module.unwrap_or("").to_string()
+                    modern(module.unwrap_or(""))
                 };
                 for alias in &imp.names {
                     if alias.name.id.as_str() == "*" {
@@ -120,7 +130,9 @@ impl<'a> Visitor<'a> for Collector<'_> {
                         .as_ref()
                         .map(|a| a.id.to_string())
                         .unwrap_or_else(|| alias.name.id.to_string());
-                    let full = if base.is_empty() {
+                    let full = if base == "flask_ext" {
+                        format!("flask_{}", alias.name.id)
+                    } else if base.is_empty() {
                         alias.name.id.to_string()
                     } else {
                         format!("{base}.{}", alias.name.id)
@@ -157,6 +169,13 @@ mod tests {
         assert_eq!(i.get("db"), Some("app.models.db"));
         assert_eq!(i.get("os"), Some("os"));
         assert_eq!(i.get("CSRFProtect"), Some("flask_wtf.csrf.CSRFProtect"));
+        let legacy = imports(
+            "from flask.ext.wtf import Form\nfrom flask.ext import login\n",
+            "app",
+            false,
+        );
+        assert_eq!(legacy.get("Form"), Some("flask_wtf.Form"));
+        assert_eq!(legacy.get("login"), Some("flask_login"));
         let pkg = imports("from . import views\n", "app", true);
         assert_eq!(pkg.get("views"), Some("app.views"));
     }

@@ -5,15 +5,18 @@ use serde_json::{Value, json};
 
 use super::{TOOL_NAME, TOOL_VERSION};
 use crate::finding::Finding;
+use crate::fix::{FixAvailability, FixOffers};
 use crate::scan::ScanResult;
 
-pub fn render(result: &ScanResult) -> String {
-    let mut out = serde_json::to_string_pretty(&to_value(result)).unwrap_or_default();
+pub fn render(result: &ScanResult, fixes: &FixOffers) -> String {
+    let mut out = serde_json::to_string_pretty(&to_value(result, fixes)).unwrap_or_default();
     out.push('\n');
     out
 }
 
-pub fn to_value(result: &ScanResult) -> Value {
+/// The report; `fixes` says which findings a fix generator offers a plan for
+/// ([`crate::fix::offered_fixes`]).
+pub fn to_value(result: &ScanResult, fixes: &FixOffers) -> Value {
     let items: Vec<Value> = result
         .items
         .iter()
@@ -23,7 +26,7 @@ pub fn to_value(result: &ScanResult) -> Value {
                 "title": r.item.title,
                 "severity": r.item.severity,
                 "status": r.status().as_str(),
-                "findings": r.outcome.findings.iter().map(finding).collect::<Vec<_>>(),
+                "findings": r.outcome.findings.iter().map(|f| finding(f, fixes)).collect::<Vec<_>>(),
             });
             if let Some(reason) = r
                 .outcome
@@ -47,7 +50,7 @@ pub fn to_value(result: &ScanResult) -> Value {
     })
 }
 
-fn finding(f: &Finding) -> Value {
+fn finding(f: &Finding, fixes: &FixOffers) -> Value {
     json!({
         "rule": f.rule,
         "path": f.path,
@@ -59,6 +62,6 @@ fn finding(f: &Finding) -> Value {
         "severity": f.severity,
         "code": f.code,
         "fingerprint": f.fingerprint(),
-        "fix": {"available": false},
+        "fix": FixAvailability::to_json(fixes.get(&f.fingerprint())),
     })
 }
