@@ -5,6 +5,7 @@
 //! share, `checks` turns facts into findings, `report` renders them.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod checklist;
 pub mod checks;
 pub mod deps;

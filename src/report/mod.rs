@@ -1,5 +1,6 @@
 //! Rendering a scan: for people (human), for programs (json), for code scanning (sarif).
 
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
