@@ -12,10 +12,16 @@ pub fn render(result: &ScanResult, fixes: &FixOffers) -> String {
     render_with(result, fixes, false)
 }
 
-/// The report, with each item's suppressed findings (`items[].suppressed[]`) when
+/// The report with a `summary` (findings reported, suppressed, baselined), and each item's
+/// suppressed findings (`items[].suppressed[]`) when
 /// `show_suppressed` is set.
 pub fn render_with(result: &ScanResult, fixes: &FixOffers, show_suppressed: bool) -> String {
     let mut value = to_value(result, fixes);
+    value["summary"] = json!({
+        "findings": result.all_items().map(|r| r.outcome.findings.len()).sum::<usize>(),
+        "suppressed": result.all_items().map(|r| r.suppressed.len()).sum::<usize>(),
+        "baselined": result.all_items().map(|r| r.baselined.len()).sum::<usize>(),
+    });
     if show_suppressed && let Some(items) = value["items"].as_array_mut() {
         for (item, r) in items.iter_mut().zip(result.all_items()) {
             item["suppressed"] = r
@@ -67,11 +73,6 @@ pub fn to_value(result: &ScanResult, fixes: &FixOffers) -> Value {
         "root": result.root.to_string_lossy(),
         "items": items,
         "diagnostics": result.diagnostics,
-        "summary": {
-            "findings": result.all_items().map(|r| r.outcome.findings.len()).sum::<usize>(),
-            "suppressed": result.all_items().map(|r| r.suppressed.len()).sum::<usize>(),
-            "baselined": result.all_items().map(|r| r.baselined.len()).sum::<usize>(),
-        },
     })
 }
 
