@@ -9,6 +9,7 @@ use flask_harden::deps::{advisories, update};
 mod fix_cmd;
 
 use flask_harden::baseline::Baseline;
+use flask_harden::config::Config;
 use flask_harden::fix::{FixOptions, Snapshot, plan_fixes};
 use flask_harden::report::{github, human, json, sarif};
 use flask_harden::scan::{ScanOptions, ScanResult, scan};
@@ -86,6 +87,13 @@ enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// Print the effective configuration (flask-harden.toml or [tool.flask-harden] in
+    /// pyproject.toml) and where each value comes from.
+    Config {
+        /// The repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
     /// Manage the advisory data the dependencies check uses.
     #[command(subcommand)]
     Advisories(AdvisoriesCommand),
@@ -157,6 +165,16 @@ fn main() -> ExitCode {
             write_baseline,
             exit_zero,
         }),
+        Command::Config { path } => match Config::load(&path) {
+            Ok(c) => {
+                print!("{}", c.describe());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("flask-harden: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Advisories(AdvisoriesCommand::Update { path }) => run_update(path),
         Command::Advisories(AdvisoriesCommand::Info) => run_info(),
         Command::Fix {
@@ -246,9 +264,17 @@ fn run_check(args: CheckArgs) -> ExitCode {
         },
         None => None,
     };
+    let config = match Config::load(&args.path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let options = ScanOptions {
         items: args.items.clone(),
         offline: args.offline,
+        config,
     };
     let mut result = match scan(&args.path, &options) {
         Ok(r) => r,

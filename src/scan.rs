@@ -19,6 +19,8 @@ pub struct ScanOptions {
     pub items: Vec<String>,
     /// Use the embedded advisory snapshot, not the cache `advisories update` fills.
     pub offline: bool,
+    /// The project's configuration ([`crate::config::Config::load`]); defaults when absent.
+    pub config: crate::config::Config,
 }
 
 /// One checklist item's result.
@@ -98,28 +100,37 @@ pub fn scan_with_progress(
             return Err(ScanError::UnknownItem(wanted.clone(), known.join(", ")));
         }
     }
-    let files = project::discover(root)?;
+    let mut files = project::discover(root)?;
+    let config = &options.config;
+    files.files.retain(|f| config.includes_path(&f.rel));
     progress.files_found(files.files.len());
     let mut loaded = load(&files, progress);
     load_referenced_templates(&files, &mut loaded);
     let mut diagnostics = files.diagnostics.clone();
     diagnostics.extend(loaded.diagnostics);
 
-    let facts = Facts::compute(&loaded.modules, loaded.templates, loaded.env_files);
+    let mut facts = Facts::compute(&loaded.modules, loaded.templates, loaded.env_files);
+    if let Some(production) = &config.production_config {
+        facts.use_production_config(production);
+    }
     let ctx = Context {
         facts: &facts,
         files: &files,
-        offline: options.offline,
+        offline: options.offline || config.advisories == crate::config::Advisories::Offline,
     };
     let mut results = Vec::new();
     for (id, check) in CHECKS {
         if !options.items.is_empty() && !options.items.iter().any(|w| w == id) {
             continue;
         }
+        if !config.item_enabled(id) {
+            continue;
+        }
         let Some(item) = items.iter().find(|i| i.id == *id) else {
             continue;
         };
         let mut outcome = check(&ctx);
+        config.adjust(&mut outcome.findings);
         outcome.findings.sort_by(|a, b| {
             (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
         });

@@ -323,3 +323,153 @@ fn pre_commit_hook_and_workflow_example_exist() {
     let readme = std::fs::read_to_string(root.join("README.md")).expect("readme");
     assert!(readme.contains("github/codeql-action/upload-sarif"));
 }
+
+const CONFIGS: &str = r#"import os
+
+
+class Config:
+    SECRET_KEY = os.environ["SECRET_KEY"]
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+
+class StagingConfig(Config):
+    DEBUG = True
+
+
+class LiveConfig(Config):
+    DEBUG = False
+"#;
+
+#[test]
+fn configuration_disables_overrides_excludes_and_says_where_from() {
+    let dir = repo(&[
+        ("app.py", APP),
+        ("templates/index.html", TEMPLATE),
+        (
+            "legacy/old.py",
+            "from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)\n",
+        ),
+        (
+            "pyproject.toml",
+            "[project]\nname = \"demo\"\n\n[tool.flask-harden]\ndisable = [\"secret-key\", \"xss/safe-filter\"]\nexclude = [\"legacy/**\"]\nadvisories = \"offline\"\n\n[tool.flask-harden.severity]\n\"debug/app-run\" = \"low\"\n",
+        ),
+    ]);
+    let (code, out, err) = run(&["check", s(dir.path()), "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let v = json_of(&out);
+    let found = reported(&v);
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.starts_with("secret-key/") || f.starts_with("xss/safe-filter")),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|f| f.contains("legacy/")), "{found:?}");
+    assert!(
+        found.contains(&"debug/app-run@app.py:13".to_string()),
+        "{found:?}"
+    );
+    let items: Vec<&str> = v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert!(!items.contains(&"secret-key"));
+    let debug = v["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["id"] == "debug"))
+        .expect("debug");
+    assert_eq!(debug["findings"][0]["severity"], "low");
+
+    let (code, out, _) = run(&["config", s(dir.path())]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("disable = [\"secret-key\", \"xss/safe-filter\"]  # pyproject.toml:5"),
+        "{out}"
+    );
+    assert!(
+        out.contains("exclude = [\"legacy/**\"]  # pyproject.toml:6"),
+        "{out}"
+    );
+    assert!(out.contains("include = []  # default"), "{out}");
+    assert!(
+        out.contains("severity.debug/app-run = \"low\"  # pyproject.toml:10"),
+        "{out}"
+    );
+    assert!(
+        out.contains("severity.debug/config = \"high\"  # default"),
+        "{out}"
+    );
+}
+
+#[test]
+fn configuration_errors_name_file_and_line() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "flask-harden.toml",
+            "disable = [\"csrf\"]\nexlude = [\"tests/**\"]\n",
+            "flask-harden.toml:2: unknown key \"exlude\"",
+        ),
+        (
+            "flask-harden.toml",
+            "\n\nadvisories = \"sometimes\"\n",
+            "flask-harden.toml:3: advisories must be",
+        ),
+        (
+            "flask-harden.toml",
+            "disable = [\n  \"csrf\",\n  \"nope\",\n]\n",
+            "flask-harden.toml:3: disable: \"nope\" is no item or rule",
+        ),
+        (
+            "flask-harden.toml",
+            "[severity]\ncsrf = \"urgent\"\n",
+            "flask-harden.toml:2: severity of \"csrf\"",
+        ),
+        (
+            "flask-harden.toml",
+            "exclude = [\"a[\"]\n",
+            "flask-harden.toml:1: exclude: \"a[\" is not a valid glob",
+        ),
+        (
+            "pyproject.toml",
+            "[project]\nname = \"x\"\n[tool.flask-harden]\nproduction-config = 3\n",
+            "pyproject.toml:4: production-config must be",
+        ),
+    ];
+    for (file, text, expected) in cases {
+        let dir = repo(&[(file, text), ("app.py", APP)]);
+        let (code, _, err) = run(&["check", s(dir.path())]);
+        assert_eq!(code, 2, "{file}: {text}");
+        assert!(err.contains(expected), "{expected} in {err}");
+        let (code, _, err) = run(&["config", s(dir.path())]);
+        assert_eq!(code, 2);
+        assert!(err.contains(expected), "{expected} in {err}");
+    }
+}
+
+#[test]
+fn production_config_names_the_class_production_loads() {
+    let app = "import os\nfrom flask import Flask\n\napp = Flask(__name__)\napp.config.from_object(os.environ.get(\"APP_CONFIG\", \"config.StagingConfig\"))\n";
+    let without = repo(&[("app.py", app), ("config.py", CONFIGS)]);
+    let with = repo(&[
+        ("app.py", app),
+        ("config.py", CONFIGS),
+        (
+            "flask-harden.toml",
+            "production-config = \"config.LiveConfig\"\n",
+        ),
+    ]);
+    let debug_rules = |dir: &Path| {
+        let (_, out, _) = run(&["check", s(dir), "--item", "debug", "--format", "json"]);
+        reported(&json_of(&out))
+    };
+    assert!(
+        debug_rules(with.path()).is_empty(),
+        "{:?}",
+        debug_rules(with.path())
+    );
+    // Without the setting, the fallback class is taken as production.
+    assert_eq!(debug_rules(without.path()), ["debug/config@config.py:11"]);
+}
