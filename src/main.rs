@@ -11,7 +11,7 @@ mod fix_cmd;
 use flask_harden::baseline::Baseline;
 use flask_harden::config::Config;
 use flask_harden::fix::{FixOptions, Snapshot, plan_fixes};
-use flask_harden::report::{github, human, json, sarif};
+use flask_harden::report::{github, human, json, review, sarif};
 use flask_harden::scan::{ScanOptions, ScanResult, scan};
 
 #[derive(Parser)]
@@ -87,6 +87,18 @@ enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// Write a self-contained review report: each item's status, its findings linked to
+    /// file:line, and the fixes available with their diffs.
+    Report {
+        /// The repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print the effective configuration (flask-harden.toml or [tool.flask-harden] in
     /// pyproject.toml) and where each value comes from.
     Config {
@@ -119,6 +131,12 @@ enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations).
     Github,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Markdown,
+    Html,
 }
 
 /// `check`'s options.
@@ -165,6 +183,11 @@ fn main() -> ExitCode {
             write_baseline,
             exit_zero,
         }),
+        Command::Report {
+            path,
+            format,
+            output,
+        } => run_report(&path, format, output.as_deref()),
         Command::Config { path } => match Config::load(&path) {
             Ok(c) => {
                 print!("{}", c.describe());
@@ -370,4 +393,58 @@ fn sarif_fixes(result: &ScanResult) -> sarif::SarifFixes {
         }
     }
     out
+}
+
+fn run_report(
+    path: &std::path::Path,
+    format: ReportFormat,
+    output: Option<&std::path::Path>,
+) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = ScanOptions {
+        config,
+        ..ScanOptions::default()
+    };
+    let result = match scan(path, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Fixes are built in a temporary copy of the files on disk; unsafe ones are shown too,
+    // marked for review.
+    let fixes = Snapshot::from_dir(&result.root).ok().and_then(|snapshot| {
+        let options = FixOptions {
+            include_unsafe: true,
+            ..FixOptions::default()
+        };
+        plan_fixes(snapshot, &options).ok()
+    });
+    let text = match format {
+        ReportFormat::Markdown => review::markdown(&result, fixes.as_ref()),
+        ReportFormat::Html => review::html(&result, fixes.as_ref()),
+    };
+    let written = match output {
+        Some(file) => std::fs::write(file, text.as_bytes()),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flask-harden: cannot write the report: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -473,3 +473,111 @@ fn production_config_names_the_class_production_loads() {
     // Without the setting, the fallback class is taken as production.
     assert_eq!(debug_rules(without.path()), ["debug/config@config.py:11"]);
 }
+
+#[test]
+fn review_report_in_markdown_links_findings_and_shows_fix_diffs() {
+    let dir = repo(&[("app.py", APP), ("templates/index.html", TEMPLATE)]);
+    let out_file = dir.path().join("review.md");
+    let (code, _, err) = run(&["report", s(dir.path()), "-o", s(&out_file)]);
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::read_to_string(&out_file).expect("report written");
+    assert!(md.starts_with("# flask-harden review"));
+    assert!(md.contains("| [debug](#debug) | FAIL | 1 |"), "{md}");
+    assert!(md.contains("## FAIL debug — "), "{md}");
+    assert!(
+        md.contains("- [app.py:13](app.py#L13) `debug/app-run` (high):"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- [templates/index.html:2](templates/index.html#L2) `xss/safe-filter`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("### Fixes available\n\n- drop debug=True from app.run()"),
+        "{md}"
+    );
+    assert!(md.contains("```diff\n--- a/app.py\n+++ b/app.py\n"), "{md}");
+    assert!(
+        md.contains("\n-    app.run(debug=True)\n+    app.run()\n"),
+        "{md}"
+    );
+    // The report only reads: the repository is unchanged.
+    let app = std::fs::read_to_string(dir.path().join("app.py")).expect("app");
+    assert_eq!(app, APP);
+}
+
+#[test]
+fn review_report_in_html_is_self_contained_and_renders() {
+    let dir = repo(&[("app.py", APP), ("templates/index.html", TEMPLATE)]);
+    let out_file = dir.path().join("review.html");
+    let (code, _, err) = run(&[
+        "report",
+        s(dir.path()),
+        "--format",
+        "html",
+        "-o",
+        s(&out_file),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&out_file).expect("report written");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<style>"));
+    assert!(
+        html.contains("<a href=\"app.py#L13\">app.py:13</a>"),
+        "{html}"
+    );
+    assert!(html.contains("drop debug=True from app.run()"));
+    assert!(html.contains("<span class=\"del\">-    app.run(debug=True)</span>"));
+    // Template text is escaped, not injected.
+    assert!(html.contains("{{ bio|safe }}") && !html.contains("<p>\n{{"));
+    let lower = html.to_lowercase();
+    for resource in [
+        "src=\"http",
+        "src='http",
+        "<link",
+        "@import",
+        "url(",
+        "<script",
+        "<img",
+    ] {
+        assert!(!lower.contains(resource), "{resource} in the HTML");
+    }
+
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!("chromium not installed: skipping the screenshot of the HTML report");
+        return;
+    };
+    let png = dir.path().join("out.png");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let status = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            &format!("--user-data-dir={}", s(profile.path())),
+            &format!("--screenshot={}", s(&png)),
+            "--window-size=1200,1600",
+            &format!("file://{}", s(&out_file)),
+        ])
+        .output()
+        .expect("run chromium");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let bytes = std::fs::read(&png).expect("screenshot written");
+    assert!(
+        bytes.len() > 1000 && bytes.starts_with(b"\x89PNG"),
+        "{} bytes",
+        bytes.len()
+    );
+}

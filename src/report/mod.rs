@@ -3,6 +3,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod review;
 pub mod sarif;
 
 pub const TOOL_NAME: &str = "flask-harden";
