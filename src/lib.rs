@@ -5,8 +5,10 @@
 //! share, `checks` turns facts into findings, `report` renders them.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod checklist;
 pub mod checks;
+pub mod config;
 pub mod deps;
 pub mod finding;
 pub mod fix;
@@ -16,4 +18,5 @@ pub mod python;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod suppress;
 pub mod tui;

@@ -8,8 +8,11 @@ use flask_harden::deps::{advisories, update};
 
 mod fix_cmd;
 
-use flask_harden::report::{human, json, sarif};
-use flask_harden::scan::{ScanOptions, scan};
+use flask_harden::baseline::Baseline;
+use flask_harden::config::Config;
+use flask_harden::fix::{FixOptions, Snapshot, plan_fixes};
+use flask_harden::report::{github, human, json, review, sarif};
+use flask_harden::scan::{ScanOptions, ScanResult, scan};
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +52,18 @@ enum Command {
         /// data `advisories update` downloaded.
         #[arg(long)]
         offline: bool,
+        /// Also list the findings suppression comments hid, with their reasons (human, json).
+        #[arg(long)]
+        show_suppressed: bool,
+        /// Report only findings the baseline FILE does not record.
+        #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+        baseline: Option<PathBuf>,
+        /// Record today's findings in FILE as a baseline, and exit 0.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
+        /// Exit 0 even when an item fails (2 still means the scan could not run).
+        #[arg(long)]
+        exit_zero: bool,
     },
     /// Generate verified fixes from HEAD's content and print them as unified diffs.
     ///
@@ -75,6 +90,25 @@ enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// Write a self-contained review report: each item's status, its findings linked to
+    /// file:line, and the fixes available with their diffs.
+    Report {
+        /// The repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print the effective configuration (flask-harden.toml or [tool.flask-harden] in
+    /// pyproject.toml) and where each value comes from.
+    Config {
+        /// The repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
     /// Manage the advisory data the dependencies check uses.
     #[command(subcommand)]
     Advisories(AdvisoriesCommand),
@@ -93,11 +127,32 @@ enum AdvisoriesCommand {
     Info,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
     Json,
     Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Markdown,
+    Html,
+}
+
+/// `check`'s options.
+struct CheckArgs {
+    path: PathBuf,
+    format: Format,
+    items: Vec<String>,
+    color: ColorChoice,
+    offline: bool,
+    show_suppressed: bool,
+    baseline: Option<PathBuf>,
+    write_baseline: Option<PathBuf>,
+    exit_zero: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,7 +174,36 @@ fn main() -> ExitCode {
             items,
             color,
             offline,
-        } => run_check(path, format, items, color, offline),
+            show_suppressed,
+            baseline,
+            write_baseline,
+            exit_zero,
+        } => run_check(CheckArgs {
+            path,
+            format,
+            items,
+            color,
+            offline,
+            show_suppressed,
+            baseline,
+            write_baseline,
+            exit_zero,
+        }),
+        Command::Report {
+            path,
+            format,
+            output,
+        } => run_report(&path, format, output.as_deref()),
+        Command::Config { path } => match Config::load(&path) {
+            Ok(c) => {
+                print!("{}", c.describe());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("flask-harden: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Advisories(AdvisoriesCommand::Update { path }) => run_update(path),
         Command::Advisories(AdvisoriesCommand::Info) => run_info(),
         Command::Fix {
@@ -219,41 +303,78 @@ fn run_info() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run_check(
-    path: PathBuf,
-    format: Format,
-    items: Vec<String>,
-    color: ColorChoice,
-    offline: bool,
-) -> ExitCode {
-    let options = ScanOptions { items, offline };
-    let result = match scan(&path, &options) {
+fn run_check(args: CheckArgs) -> ExitCode {
+    let baseline = match &args.baseline {
+        Some(file) => match Baseline::read(file) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("flask-harden: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let config = match Config::load(&args.path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = ScanOptions {
+        items: args.items.clone(),
+        offline: args.offline,
+        config,
+    };
+    let mut result = match scan(&args.path, &options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("flask-harden: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(file) = &args.write_baseline {
+        let written = Baseline::of(&result);
+        if let Err(e) = written.write(file) {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+        let total: usize = written.findings.iter().map(|e| e.count).sum();
+        println!(
+            "baseline written to {}: {total} findings ({} fingerprints)",
+            file.display(),
+            written.findings.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(b) = &baseline {
+        b.apply(&mut result);
+    }
     let use_color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && match color {
+        && match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => std::io::stdout().is_terminal(),
         };
-    let text = match format {
-        Format::Human => human::render(&result, human::Style::new(use_color)),
+    let text = match args.format {
+        Format::Human => human::render(
+            &result,
+            human::Style::new(use_color).with_suppressed(args.show_suppressed),
+        ),
         Format::Json => {
             let findings: Vec<_> = result
                 .items
                 .iter()
                 .flat_map(|i| &i.outcome.findings)
                 .collect();
-            json::render(
+            json::render_with(
                 &result,
                 &flask_harden::fix::offered_fixes(&result.root, &findings),
+                args.show_suppressed,
             )
         }
-        Format::Sarif => sarif::render(&result),
+        Format::Sarif => sarif::render_with_fixes(&result, &sarif_fixes(&result)),
+        Format::Github => github::render(&result),
     };
     let mut stdout = std::io::stdout().lock();
     if stdout
@@ -263,9 +384,94 @@ fn run_check(
     {
         return ExitCode::from(2);
     }
-    if result.failed() {
+    if result.failed() && !args.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Verified fixes for the SARIF log, built from the files on disk in a temporary copy. Each
+/// item's fixes are planned from the files as they are, so their edits are regions of the
+/// analysed files. A failure leaves the log without fixes.
+fn sarif_fixes(result: &ScanResult) -> sarif::SarifFixes {
+    let mut out = sarif::SarifFixes::new();
+    let with_findings: Vec<&str> = result
+        .items
+        .iter()
+        .filter(|i| !i.outcome.findings.is_empty())
+        .map(|i| i.item.id.as_str())
+        .collect();
+    if with_findings.is_empty() {
+        return out;
+    }
+    let Ok(snapshot) = Snapshot::from_dir(&result.root) else {
+        return out;
+    };
+    for item in with_findings {
+        let options = FixOptions {
+            items: vec![item.to_string()],
+            ..FixOptions::default()
+        };
+        if let Ok(run) = plan_fixes(snapshot.clone(), &options) {
+            for (fingerprint, fixes) in sarif::fixes_of(&run) {
+                out.entry(fingerprint).or_default().extend(fixes);
+            }
+        }
+    }
+    out
+}
+
+fn run_report(
+    path: &std::path::Path,
+    format: ReportFormat,
+    output: Option<&std::path::Path>,
+) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = ScanOptions {
+        config,
+        ..ScanOptions::default()
+    };
+    let result = match scan(path, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("flask-harden: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Fixes are built in a temporary copy of the files on disk; unsafe ones are shown too,
+    // marked for review.
+    let fixes = Snapshot::from_dir(&result.root).ok().and_then(|snapshot| {
+        let options = FixOptions {
+            include_unsafe: true,
+            ..FixOptions::default()
+        };
+        plan_fixes(snapshot, &options).ok()
+    });
+    let text = match format {
+        ReportFormat::Markdown => review::markdown(&result, fixes.as_ref()),
+        ReportFormat::Html => review::html(&result, fixes.as_ref()),
+    };
+    let written = match output {
+        Some(file) => std::fs::write(file, text.as_bytes()),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flask-harden: cannot write the report: {e}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! A scan: load the repository, parse it in parallel, compute the facts once, run the checks.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -18,13 +19,20 @@ pub struct ScanOptions {
     pub items: Vec<String>,
     /// Use the embedded advisory snapshot, not the cache `advisories update` fills.
     pub offline: bool,
+    /// The project's configuration ([`crate::config::Config::load`]); defaults when absent.
+    pub config: crate::config::Config,
 }
 
 /// One checklist item's result.
 #[derive(Debug, Clone)]
 pub struct ItemResult {
     pub item: &'static Item,
+    /// What the check reported, less what suppressions and the baseline took out.
     pub outcome: CheckOutcome,
+    /// Findings an inline suppression comment hid.
+    pub suppressed: Vec<crate::suppress::Suppressed>,
+    /// Findings the baseline already records.
+    pub baselined: Vec<crate::finding::Finding>,
 }
 
 impl ItemResult {
@@ -40,11 +48,20 @@ pub struct ScanResult {
     pub diagnostics: Vec<Diagnostic>,
     /// Files read: Python, templates, dependency and env files.
     pub files_scanned: usize,
+    /// The `suppression` pseudo-item, when the repository has suppression comments: it fails
+    /// on comments without a reason or that suppress nothing.
+    pub suppression: Option<ItemResult>,
 }
 
 impl ScanResult {
     pub fn failed(&self) -> bool {
-        self.items.iter().any(|i| i.status() == Status::Fail)
+        self.all_items().any(|i| i.status() == Status::Fail)
+    }
+
+    /// The checklist items, then the `suppression` pseudo-item if there is one: what reports
+    /// show.
+    pub fn all_items(&self) -> impl Iterator<Item = &ItemResult> {
+        self.items.iter().chain(self.suppression.as_ref())
     }
 }
 
@@ -83,40 +100,85 @@ pub fn scan_with_progress(
             return Err(ScanError::UnknownItem(wanted.clone(), known.join(", ")));
         }
     }
-    let files = project::discover(root)?;
+    let mut files = project::discover(root)?;
+    let config = &options.config;
+    files.files.retain(|f| config.includes_path(&f.rel));
     progress.files_found(files.files.len());
     let mut loaded = load(&files, progress);
     load_referenced_templates(&files, &mut loaded);
     let mut diagnostics = files.diagnostics.clone();
     diagnostics.extend(loaded.diagnostics);
 
-    let facts = Facts::compute(&loaded.modules, loaded.templates, loaded.env_files);
+    let mut facts = Facts::compute(&loaded.modules, loaded.templates, loaded.env_files);
+    if let Some(production) = &config.production_config {
+        facts.use_production_config(production);
+    }
     let ctx = Context {
         facts: &facts,
         files: &files,
-        offline: options.offline,
+        offline: options.offline || config.advisories == crate::config::Advisories::Offline,
     };
     // The checks only read the facts: run them side by side.
-    let results: Vec<ItemResult> = CHECKS
+    let mut results: Vec<ItemResult> = CHECKS
         .par_iter()
         .filter(|(id, _)| options.items.is_empty() || options.items.iter().any(|w| w == id))
+        .filter(|(id, _)| config.item_enabled(id))
         .filter_map(|(id, check)| {
             let item = items.iter().find(|i| i.id == *id)?;
             let mut outcome = check(&ctx);
+            config.adjust(&mut outcome.findings);
             outcome.findings.sort_by(|a, b| {
                 (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
             });
             outcome.findings.dedup();
-            Some(ItemResult { item, outcome })
+            Some(ItemResult {
+                item,
+                outcome,
+                suppressed: Vec::new(),
+                baselined: Vec::new(),
+            })
         })
         .collect();
+    let suppression = apply_suppressions(&files, &facts, &mut results);
     diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ScanResult {
         root: files.root.clone(),
         items: results,
         diagnostics,
         files_scanned: files.files.len(),
+        suppression,
     })
+}
+
+/// The suppression post-pass, over the texts the scan already holds (dependency files, which
+/// the scan does not keep, are read again).
+fn apply_suppressions(
+    files: &ProjectFiles,
+    facts: &Facts,
+    results: &mut [ItemResult],
+) -> Option<ItemResult> {
+    let dependency_texts: Vec<(String, String)> = files
+        .of_kind(FileKind::Dependency)
+        .filter_map(|f| Some((f.rel.clone(), project::read_text(f).ok()?)))
+        .collect();
+    let mut texts: BTreeMap<String, &str> = BTreeMap::new();
+    for m in facts.modules {
+        texts.insert(m.path.clone(), &m.source.text);
+    }
+    for t in &facts.templates {
+        texts.insert(t.path.clone(), &t.source.text);
+    }
+    for e in &facts.env_files {
+        texts.insert(e.path.clone(), &e.source.text);
+    }
+    for (path, text) in &dependency_texts {
+        texts.insert(path.clone(), text);
+    }
+    let ran: Vec<&'static str> = results
+        .iter()
+        .map(|r| -> &'static str { &r.item.id })
+        .collect();
+    crate::suppress::apply(results, &texts, &ran)
 }
 
 /// Templates the code renders by a name the walk did not recognise as a template.

@@ -262,6 +262,19 @@ impl<'m> Facts<'m> {
         facts
     }
 
+    /// Production loads the config class `qualname` (`config.ProductionConfig`), as the
+    /// project's configuration says, when the code has such a class. Returns whether it did.
+    pub fn use_production_config(&mut self, qualname: &str) -> bool {
+        let found = self
+            .classes
+            .iter()
+            .position(|c| c.qualname == qualname || (!c.is_module && c.name == qualname));
+        if let Some(idx) = found {
+            self.production = vec![idx];
+        }
+        found.is_some()
+    }
+
     pub fn module(&self, idx: usize) -> &'m Module {
         &self.modules[idx]
     }

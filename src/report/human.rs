@@ -10,11 +10,21 @@ use crate::scan::ScanResult;
 #[derive(Clone, Copy)]
 pub struct Style {
     color: bool,
+    show_suppressed: bool,
 }
 
 impl Style {
     pub fn new(color: bool) -> Self {
-        Self { color }
+        Self {
+            color,
+            show_suppressed: false,
+        }
+    }
+
+    /// Also list the findings suppression comments hid, with their reasons.
+    pub fn with_suppressed(mut self, show: bool) -> Self {
+        self.show_suppressed = show;
+        self
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -54,7 +64,7 @@ fn severity_color(s: Severity) -> &'static str {
 
 pub fn render(result: &ScanResult, style: Style) -> String {
     let mut out = String::new();
-    for r in &result.items {
+    for r in result.all_items() {
         let status = r.status();
         let count = match r.outcome.findings.len() {
             0 => String::new(),
@@ -99,6 +109,25 @@ pub fn render(result: &ScanResult, style: Style) -> String {
                 );
             }
         }
+        if style.show_suppressed {
+            for s in &r.suppressed {
+                let f = &s.finding;
+                let reason = if s.reason.is_empty() {
+                    "no reason given"
+                } else {
+                    &s.reason
+                };
+                let _ = writeln!(
+                    out,
+                    "  {} {}:{}:{} {} ({reason})",
+                    style.paint("2", "suppressed"),
+                    f.path,
+                    f.line,
+                    f.column,
+                    f.rule
+                );
+            }
+        }
     }
     if !result.diagnostics.is_empty() {
         let _ = writeln!(out, "\n{}", style.paint("1", "Files not analysed:"));
@@ -111,12 +140,20 @@ pub fn render(result: &ScanResult, style: Style) -> String {
             let _ = writeln!(out, "  {path}: {}", d.message);
         }
     }
-    let count = |s: Status| result.items.iter().filter(|r| r.status() == s).count();
+    let count = |s: Status| result.all_items().filter(|r| r.status() == s).count();
     let findings: Vec<_> = result
-        .items
-        .iter()
+        .all_items()
         .flat_map(|r| &r.outcome.findings)
         .collect();
+    let suppressed: usize = result.all_items().map(|r| r.suppressed.len()).sum();
+    let baselined: usize = result.all_items().map(|r| r.baselined.len()).sum();
+    let mut hidden = String::new();
+    if suppressed > 0 {
+        hidden.push_str(&format!(" · {suppressed} suppressed"));
+    }
+    if baselined > 0 {
+        hidden.push_str(&format!(" · {baselined} in the baseline"));
+    }
     let by_sev = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let mut parts = vec![
         format!("{} failed", count(Status::Fail)),
@@ -130,7 +167,7 @@ pub fn render(result: &ScanResult, style: Style) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} {} · {} findings ({} high, {} medium, {} low) · {} files scanned{}",
+        "\n{} {} · {} findings ({} high, {} medium, {} low){hidden} · {} files scanned{}",
         style.paint("1", "Summary:"),
         parts.join(", "),
         findings.len(),

@@ -9,7 +9,34 @@ use crate::fix::{FixAvailability, FixOffers};
 use crate::scan::ScanResult;
 
 pub fn render(result: &ScanResult, fixes: &FixOffers) -> String {
-    let mut out = serde_json::to_string_pretty(&to_value(result, fixes)).unwrap_or_default();
+    render_with(result, fixes, false)
+}
+
+/// The report with a `summary` (findings reported, suppressed, baselined), and each item's
+/// suppressed findings (`items[].suppressed[]`) when
+/// `show_suppressed` is set.
+pub fn render_with(result: &ScanResult, fixes: &FixOffers, show_suppressed: bool) -> String {
+    let mut value = to_value(result, fixes);
+    value["summary"] = json!({
+        "findings": result.all_items().map(|r| r.outcome.findings.len()).sum::<usize>(),
+        "suppressed": result.all_items().map(|r| r.suppressed.len()).sum::<usize>(),
+        "baselined": result.all_items().map(|r| r.baselined.len()).sum::<usize>(),
+    });
+    if show_suppressed && let Some(items) = value["items"].as_array_mut() {
+        for (item, r) in items.iter_mut().zip(result.all_items()) {
+            item["suppressed"] = r
+                .suppressed
+                .iter()
+                .map(|s| {
+                    let mut v = finding(&s.finding, fixes);
+                    v["reason"] = json!(s.reason);
+                    v["comment_line"] = json!(s.comment_line);
+                    v
+                })
+                .collect();
+        }
+    }
+    let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
     out.push('\n');
     out
 }
@@ -18,8 +45,7 @@ pub fn render(result: &ScanResult, fixes: &FixOffers) -> String {
 /// ([`crate::fix::offered_fixes`]).
 pub fn to_value(result: &ScanResult, fixes: &FixOffers) -> Value {
     let items: Vec<Value> = result
-        .items
-        .iter()
+        .all_items()
         .map(|r| {
             let mut item = json!({
                 "id": r.item.id,

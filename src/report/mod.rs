@@ -1,7 +1,9 @@
 //! Rendering a scan: for people (human), for programs (json), for code scanning (sarif).
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod review;
 pub mod sarif;
 
 pub const TOOL_NAME: &str = "flask-harden";

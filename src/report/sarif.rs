@@ -4,13 +4,115 @@ use serde_json::{Value, json};
 
 use super::{TOOL_NAME, TOOL_URI, TOOL_VERSION};
 use crate::checklist::{Item, Rule};
+use std::collections::BTreeMap;
+
 use crate::finding::{Finding, Severity};
+use crate::fix::plan::fingerprint;
+use crate::fix::{FixPlan, FixRun, PatchKind, Snapshot};
 use crate::scan::ScanResult;
+use crate::source::LineIndex;
 
 pub fn render(result: &ScanResult) -> String {
-    let mut out = serde_json::to_string_pretty(&to_value(result)).unwrap_or_default();
+    render_with_fixes(result, &SarifFixes::new())
+}
+
+/// SARIF `fix` objects by [`Finding::fingerprint`].
+pub type SarifFixes = BTreeMap<String, Vec<Value>>;
+
+/// The log with `fixes` on the results a verified fix removes.
+pub fn render_with_fixes(result: &ScanResult, fixes: &SarifFixes) -> String {
+    let mut value = to_value(result);
+    if let Some(results) = value["runs"][0]["results"].as_array_mut() {
+        for r in results {
+            let fp = r["partialFingerprints"]["flaskHarden/v1"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if let Some(f) = fixes.get(&fp)
+                && r.get("suppressions").is_none()
+            {
+                r["fixes"] = json!(f);
+            }
+        }
+    }
+    let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// SARIF fixes from a fix run: for each verified plan (applied or held back as unsafe), its
+/// edits as `artifactChanges`. Only plans made against the files as they are on disk (the
+/// run's base) are expressible as regions of the analysed files; the others are left out.
+pub fn fixes_of(run: &FixRun) -> SarifFixes {
+    let mut out = SarifFixes::new();
+    for item in &run.items {
+        for plan in item.applied.iter().chain(&item.needs_unsafe) {
+            let Some(fix) = sarif_fix(&run.base, plan) else {
+                continue;
+            };
+            for f in &plan.fixes {
+                out.entry(f.fingerprint()).or_default().push(fix.clone());
+            }
+        }
+    }
+    out
+}
+
+fn sarif_fix(base: &Snapshot, plan: &FixPlan) -> Option<Value> {
+    let mut changes = Vec::new();
+    for patch in &plan.patches {
+        let replacements: Vec<Value> = match &patch.kind {
+            PatchKind::Create { text } => {
+                if base.get(&patch.path).is_some() {
+                    return None;
+                }
+                vec![json!({
+                    "deletedRegion": {"charOffset": 0, "charLength": 0},
+                    "insertedContent": {"text": text},
+                })]
+            }
+            PatchKind::Edit {
+                base: made_for,
+                edits,
+                ..
+            } => {
+                let text = base.get(&patch.path)?;
+                if fingerprint(text) != *made_for {
+                    return None;
+                }
+                let lines = LineIndex::new(text);
+                let mut out = Vec::new();
+                for e in edits {
+                    let at = |o: usize| -> Option<crate::source::Position> {
+                        let o = u32::try_from(o).ok()?;
+                        (o as usize <= text.len()).then(|| lines.position(text, o.into()))
+                    };
+                    let (start, end) = (at(e.range.start)?, at(e.range.end)?);
+                    out.push(json!({
+                        "deletedRegion": {
+                            "startLine": start.line,
+                            "startColumn": start.column,
+                            "endLine": end.line,
+                            "endColumn": end.column,
+                        },
+                        "insertedContent": {"text": e.replacement},
+                    }));
+                }
+                out
+            }
+        };
+        changes.push(json!({
+            "artifactLocation": {"uri": patch.path, "uriBaseId": "%SRCROOT%"},
+            "replacements": replacements,
+        }));
+    }
+    if changes.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "description": {"text": format!("{} ({})", plan.title, plan.applicability.as_str())},
+        "artifactChanges": changes,
+    }))
 }
 
 fn level(s: Severity) -> &'static str {
@@ -67,20 +169,27 @@ fn rule_descriptor(item: &Item, rule: &Rule) -> Value {
 pub fn to_value(result: &ScanResult) -> Value {
     // Every rule of every item that ran, so rule indexes stay stable between runs.
     let rules: Vec<(&Item, &Rule)> = result
-        .items
-        .iter()
+        .all_items()
         .flat_map(|r| r.item.rules.iter().map(move |rule| (r.item, rule)))
         .collect();
     let descriptors: Vec<Value> = rules.iter().map(|(i, r)| rule_descriptor(i, r)).collect();
-    let results: Vec<Value> = result
-        .items
-        .iter()
+    let index = |f: &Finding| rules.iter().position(|(_, r)| r.id == f.rule);
+    let mut results: Vec<Value> = result
+        .all_items()
         .flat_map(|r| r.outcome.findings.iter())
-        .map(|f| {
-            let index = rules.iter().position(|(_, r)| r.id == f.rule);
-            sarif_result(f, index)
-        })
+        .map(|f| sarif_result(f, index(f)))
         .collect();
+    // Suppressed findings stay in the log, marked as suppressed in the source with the
+    // comment's reason, as SARIF consumers (GitHub code scanning) expect.
+    results.extend(result.all_items().flat_map(|r| &r.suppressed).map(|s| {
+        let mut v = sarif_result(&s.finding, index(&s.finding));
+        let mut suppression = json!({"kind": "inSource", "status": "accepted"});
+        if !s.reason.is_empty() {
+            suppression["justification"] = json!(s.reason);
+        }
+        v["suppressions"] = json!([suppression]);
+        v
+    }));
     let notifications: Vec<Value> = result
         .diagnostics
         .iter()
