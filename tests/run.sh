@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh machine: sets up what the tests need (a Python venv with
-# Flask for the runtime tests, tmux for the terminal tests), then runs cargo test.
+# Flask for the runtime tests, tmux for the terminal tests, Chromium for the report screenshot
+# test), then runs cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_tmux=1
-if ! command -v tmux >/dev/null 2>&1 && [ "$need_tmux" = 1 ]; then
-  echo "tests/run.sh: installing tmux" >&2
-  if command -v apt-get >/dev/null 2>&1; then
-    (apt-get install -y -q tmux >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q tmux >/dev/null; }) \
-      || echo "tests/run.sh: could not install tmux; terminal tests will be skipped" >&2
+apt_updated=0
+# Install a Debian package when its command is missing (best effort: the tests that need it
+# say they were skipped when it could not be installed).
+ensure() {
+  local cmd=$1 pkg=$2
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  command -v apt-get >/dev/null 2>&1 || { echo "tests/run.sh: no $cmd and no apt-get" >&2; return 0; }
+  echo "tests/run.sh: installing $pkg" >&2
+  if [ "$apt_updated" = 0 ]; then
+    apt-get update -q >/dev/null 2>&1 || true
+    apt_updated=1
   fi
-fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$pkg" >/dev/null 2>&1 \
+    || echo "tests/run.sh: could not install $pkg; the tests that need it will be skipped" >&2
+}
+ensure tmux tmux
+ensure chromium chromium
 
 venv=.venv-tests
 stamp="$venv/.requirements"
