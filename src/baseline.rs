@@ -78,7 +78,7 @@ impl Baseline {
                 name: TOOL_NAME.to_string(),
                 version: TOOL_VERSION.to_string(),
             },
-            date: crate::git::today_utc(),
+            date: crate::date::today_utc(),
             findings: counts.into_values().collect(),
         }
     }

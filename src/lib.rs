@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod checklist;
 pub mod checks;
 pub mod config;
+pub mod date;
 pub mod deps;
 pub mod finding;
 pub mod fix;

@@ -231,7 +231,7 @@ pub fn update(base: &str, packages: &[String], cache: &Path) -> Result<UpdateRep
     let mut advisories: Vec<_> = records.iter().filter_map(to_advisory).collect();
     advisories.sort_by(|a, b| a.id.cmp(&b.id));
     advisories.dedup_by(|a, b| a.id == b.id);
-    let date = today();
+    let date = crate::date::today_utc();
     let db = Database {
         date: date.clone(),
         source: format!("OSV data downloaded from {base}"),
@@ -272,38 +272,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
     result.map_err(io)
 }
 
-/// Today's date (UTC) as YYYY-MM-DD.
-pub fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_000), (2022, 1, 8));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
 }

@@ -60,7 +60,7 @@ pub fn markdown(result: &ScanResult, fixes: Option<&FixRun>) -> String {
     let _ = writeln!(
         out,
         "{TOOL_NAME} {TOOL_VERSION} · {} · {}\n",
-        crate::git::today_utc(),
+        crate::date::today_utc(),
         summary(result)
     );
     let _ = writeln!(out, "| item | status | findings |\n|---|---|---|");
@@ -165,7 +165,7 @@ pub fn html(result: &ScanResult, fixes: Option<&FixRun>) -> String {
         "<h1>flask-harden review</h1><p>{} {} · {} · {}</p>",
         TOOL_NAME,
         TOOL_VERSION,
-        crate::git::today_utc(),
+        crate::date::today_utc(),
         esc(&summary(result))
     );
     let class = |r: &ItemResult| match status_word(r) {

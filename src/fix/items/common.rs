@@ -85,19 +85,12 @@ pub fn stmt_at<'m>(
 /// statement `stmt`, indented like it.
 pub fn insert_after(patch: &mut PatchBuilder, stmt: TextRange, lines: &str) -> Result<(), String> {
     let text = patch.text();
-    let start = stmt.start().to_usize();
-    let indent = line_indent(text, start).to_string();
     let at = line_end_inclusive(text, stmt.end().to_usize());
-    let eol = LineEnding::detect(text);
     let mut block = String::new();
     if at == text.len() && !text.ends_with('\n') {
-        block.push_str(eol.as_str());
+        block.push_str(LineEnding::detect(text).as_str());
     }
-    for line in lines.lines() {
-        block.push_str(&indent);
-        block.push_str(line);
-        block.push_str(eol.as_str());
-    }
+    block.push_str(&indented(text, stmt, lines));
     patch.insert(at, block).map_err(|e| e.to_string())?;
     Ok(())
 }
@@ -105,18 +98,25 @@ pub fn insert_after(patch: &mut PatchBuilder, stmt: TextRange, lines: &str) -> R
 /// Insert `lines` as whole lines just before the statement at `stmt`, indented like it.
 pub fn insert_before(patch: &mut PatchBuilder, stmt: TextRange, lines: &str) -> Result<(), String> {
     let text = patch.text();
-    let start = stmt.start().to_usize();
-    let indent = line_indent(text, start).to_string();
-    let at = line_start(text, start);
+    let at = line_start(text, stmt.start().to_usize());
+    let block = indented(text, stmt, lines);
+    patch.insert(at, block).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// `lines` indented like the statement at `stmt`, each ended with the file's line ending.
+fn indented(text: &str, stmt: TextRange, lines: &str) -> String {
+    let indent = line_indent(text, stmt.start().to_usize());
     let eol = LineEnding::detect(text);
     let mut block = String::new();
     for line in lines.lines() {
-        block.push_str(&indent);
-        block.push_str(line);
+        if !line.is_empty() {
+            block.push_str(indent);
+            block.push_str(line);
+        }
         block.push_str(eol.as_str());
     }
-    patch.insert(at, block).map_err(|e| e.to_string())?;
-    Ok(())
+    block
 }
 
 /// The finding's module, its byte range, and a patch builder for its file.
