@@ -271,8 +271,3 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
     }
     result.map_err(io)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}

@@ -453,8 +453,3 @@ fn remove_dirs(dirs: &[PathBuf]) {
         let _ = fs::remove_dir(d);
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}
