@@ -205,6 +205,7 @@ fn navigate_accept_commit_and_quit_in_a_real_terminal() {
         changed.lines().collect::<Vec<_>>(),
         vec![
             ".env.example",
+            ".flaskenv",
             ".gitignore",
             "bookclub/views.py",
             "config.py"

@@ -73,6 +73,7 @@ pub type GenerateFn = for<'a, 'm> fn(&FixContext<'a, 'm>, &[&Finding]) -> Vec<Ge
 pub const GENERATORS: &[(&str, GenerateFn)] = &[
     ("debug/app-run", items::debug::app_run),
     ("debug/config", items::debug::config),
+    ("debug/env-file", items::debug::env_file),
     ("secret-key/hardcoded", items::secret_key::value),
     ("secret-key/placeholder", items::secret_key::value),
     ("secret-key/weak", items::secret_key::value),

@@ -234,3 +234,39 @@ fn find_stmt(body: &[Stmt], range: TextRange) -> Option<(&Stmt, usize)> {
     }
     None
 }
+
+/// `debug/env-file`: remove the `FLASK_DEBUG=1` / `FLASK_ENV=development` line from the
+/// committed `.flaskenv` or `.env` (developers pass `flask run --debug` instead).
+pub fn env_file(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
+    findings
+        .iter()
+        .map(|f| {
+            let no = |r: &str| Unfixable::new(f, r);
+            let text = ctx
+                .snapshot
+                .get(&f.path)
+                .ok_or_else(|| no("the file is not in the snapshot"))?;
+            let start = super::common::text_offset(text, f.line, 1)
+                .ok_or_else(|| no("the line is not in the file"))?;
+            let end = line_end_inclusive(text, start);
+            let mut patch = super::super::plan::PatchBuilder::new(&f.path, text);
+            patch.delete(start..end).map_err(|e| no(&e.to_string()))?;
+            let key = text
+                .get(start..end)
+                .and_then(|l| l.split('=').next())
+                .map(|k| k.trim().trim_start_matches("export ").to_string())
+                .unwrap_or_default();
+            let plan = FixPlan::new(
+                &f.rule,
+                format!(
+                    "remove {key} from {} (use `flask run --debug` locally)",
+                    f.path
+                ),
+                Applicability::Safe,
+            );
+            Ok(plan
+                .fixing(f)
+                .with_patch(patch.finish().map_err(|e| no(&e.to_string()))?))
+        })
+        .collect()
+}
