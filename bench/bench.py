@@ -300,7 +300,7 @@ def robustness(fh: Path, corpus: Path, trees: list[dict], timeout: float, out_di
     for label, path in [("corpus", corpus)] + [(t["name"], t["path"]) for t in trees]:
         out_file = out_dir / f"flask-harden-{label}.json"
         with open(out_file, "wb") as f:
-            r = run_measured([str(fh), "check", str(path), "--format", "json"], timeout, stdout=f)
+            r = run_measured([str(fh), "check", str(path), "--format", "json", "--no-fixes"], timeout, stdout=f)
         ok = not r["timed_out"] and r["returncode"] in (0, 1)
         entry = {"label": label, "ok": ok, **{k: r[k] for k in
                  ("wall", "returncode", "signal", "timed_out", "max_rss_kb")}}
@@ -576,14 +576,14 @@ def main() -> None:
 
     rel_corpus = os.path.relpath(corpus, root)
     cmds = {
-        "flask-harden": [str(fh), "check", str(corpus), "--format", "json"],
+        "flask-harden": [str(fh), "check", str(corpus), "--format", "json", "--no-fixes"],
         "ruff": [str(ruff_bin), "check", "--isolated", "--select", "S", "--no-cache",
                  "--output-format", "json", str(corpus)],
         "bandit": [str(bandit_bin), "-r", "-q", "-f", "json", "-o",
                    str(out_dir / "bandit.json"), str(corpus)],
     }
     display = {
-        "flask-harden": f"target/release/flask-harden check {rel_corpus} --format json",
+        "flask-harden": f"target/release/flask-harden check {rel_corpus} --format json --no-fixes",
         "ruff": f"ruff check --isolated --select S --no-cache --output-format json {rel_corpus}",
         "bandit": f"bandit -r -q -f json -o bench/.out/bandit.json {rel_corpus}",
     }
@@ -606,7 +606,7 @@ def main() -> None:
     for tr in trees:
         per_tree[tr["name"]] = time_command(
             f"flask-harden-{tr['name']}",
-            [str(fh), "check", str(tr["path"]), "--format", "json"],
+            [str(fh), "check", str(tr["path"]), "--format", "json", "--no-fixes"],
             args.runs, args.warmup, out_dir, args.timeout, use_hyperfine)
 
     load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])

@@ -64,6 +64,11 @@ enum Command {
         /// Exit 0 even when an item fails (2 still means the scan could not run).
         #[arg(long)]
         exit_zero: bool,
+        /// Skip working out which findings have a fix (json: `fix.available` is false; sarif:
+        /// no `fixes`). That work re-reads the repository; on a tree of thousands of files
+        /// it costs more than the scan itself.
+        #[arg(long)]
+        no_fixes: bool,
     },
     /// Generate verified fixes from HEAD's content and print them as unified diffs.
     ///
@@ -153,6 +158,7 @@ struct CheckArgs {
     baseline: Option<PathBuf>,
     write_baseline: Option<PathBuf>,
     exit_zero: bool,
+    no_fixes: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,6 +184,7 @@ fn main() -> ExitCode {
             baseline,
             write_baseline,
             exit_zero,
+            no_fixes,
         } => run_check(CheckArgs {
             path,
             format,
@@ -188,6 +195,7 @@ fn main() -> ExitCode {
             baseline,
             write_baseline,
             exit_zero,
+            no_fixes,
         }),
         Command::Report {
             path,
@@ -367,12 +375,14 @@ fn run_check(args: CheckArgs) -> ExitCode {
                 .iter()
                 .flat_map(|i| &i.outcome.findings)
                 .collect();
-            json::render_with(
-                &result,
-                &flask_harden::fix::offered_fixes(&result.root, &findings),
-                args.show_suppressed,
-            )
+            let fixes = if args.no_fixes {
+                Default::default()
+            } else {
+                flask_harden::fix::offered_fixes(&result.root, &findings)
+            };
+            json::render_with(&result, &fixes, args.show_suppressed)
         }
+        Format::Sarif if args.no_fixes => sarif::render_with_fixes(&result, &Default::default()),
         Format::Sarif => sarif::render_with_fixes(&result, &sarif_fixes(&result)),
         Format::Github => github::render(&result),
     };

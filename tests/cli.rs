@@ -151,3 +151,23 @@ fn sarif_validates_against_the_2_1_0_schema() {
         }
     }
 }
+
+#[test]
+fn no_fixes_skips_the_fix_offers() {
+    let path = fixture("single_file");
+    let p = path.to_str().unwrap_or_default();
+    let (_, with, _) = check(&[p, "--format", "json"]);
+    let (_, without, _) = check(&[p, "--format", "json", "--no-fixes"]);
+    let count = |out: &str| {
+        let v: serde_json::Value = serde_json::from_str(out).expect("json");
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+            .filter(|f| f["fix"]["available"] == serde_json::json!(true))
+            .count()
+    };
+    assert!(count(&with) > 0);
+    assert_eq!(count(&without), 0);
+}
