@@ -225,6 +225,7 @@ impl<'m> Facts<'m> {
                 let uses = module_uses(module.body(), imports);
                 let mut walker = ModuleWalker {
                     module_idx: idx,
+                    other_framework: ModuleWalker::detect_other_framework(imports),
                     body: module.body(),
                     imports,
                     flask_classes: &flask_subclasses,
@@ -993,6 +994,8 @@ struct PendingLoad<'m> {
 
 struct ModuleWalker<'a, 'm> {
     module_idx: usize,
+    /// The module is written for another web framework (see `detect_other_framework`).
+    other_framework: bool,
     /// The module's top-level statements, where `add_url_rule` finds its view functions.
     body: &'m [Stmt],
     imports: &'a Imports,
@@ -1273,6 +1276,10 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
     /// A module written for another web framework (FastAPI, Starlette, Sanic…) and not for
     /// Flask: its `@app.post(...)` decorators are not Flask routes.
     fn other_framework(&self) -> bool {
+        self.other_framework
+    }
+
+    fn detect_other_framework(imports: &Imports) -> bool {
         const OTHERS: &[&str] = &[
             "fastapi",
             "starlette",
@@ -1284,9 +1291,9 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
             "falcon",
             "bottle",
         ];
-        OTHERS.iter().any(|m| self.imports.imports_from(m))
-            && !self.imports.imports_from("flask")
-            && !self.imports.imports_from("quart")
+        OTHERS.iter().any(|m| imports.imports_from(m))
+            && !imports.imports_from("flask")
+            && !imports.imports_from("quart")
     }
 
     fn route_from_decorators(&mut self, func: &'m StmtFunctionDef) {

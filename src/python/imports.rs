@@ -32,19 +32,33 @@ impl Imports {
     /// The qualified name an expression refers to: `request.args` → `flask.request.args`.
     /// Names that are not imported stay bare (`open`, a local function).
     pub fn qualified(&self, expr: &Expr) -> Option<String> {
-        match expr {
-            Expr::Name(n) => Some(
-                self.names
-                    .get(n.id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| n.id.to_string()),
-            ),
-            Expr::Attribute(a) => {
-                let base = self.qualified(&a.value)?;
-                Some(format!("{base}.{}", a.attr.id))
+        // Walk the chain once, then build the name in one allocation: this runs for most
+        // expressions of every module.
+        let mut attrs: Vec<&str> = Vec::new();
+        let mut current = expr;
+        let head = loop {
+            match current {
+                Expr::Attribute(a) => {
+                    attrs.push(a.attr.id.as_str());
+                    current = &a.value;
+                }
+                Expr::Name(n) => {
+                    break self
+                        .names
+                        .get(n.id.as_str())
+                        .map_or(n.id.as_str(), String::as_str);
+                }
+                _ => return None,
             }
-            _ => None,
+        };
+        let len = head.len() + attrs.iter().map(|a| a.len() + 1).sum::<usize>();
+        let mut out = String::with_capacity(len);
+        out.push_str(head);
+        for attr in attrs.iter().rev() {
+            out.push('.');
+            out.push_str(attr);
         }
+        Some(out)
     }
 
     /// Whether `expr` names one of `targets` (qualified names).
@@ -55,9 +69,9 @@ impl Imports {
 
     /// Whether any import of the module comes from `prefix` (`flask_login`).
     pub fn imports_from(&self, prefix: &str) -> bool {
-        self.names
-            .values()
-            .any(|q| q == prefix || q.starts_with(&format!("{prefix}.")))
+        self.names.values().any(|q| {
+            q == prefix || (q.starts_with(prefix) && q.as_bytes().get(prefix.len()) == Some(&b'.'))
+        })
     }
 }
 
