@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::super::plan::{FilePatch, PatchBuilder, PatchKind};
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
+use super::common::fail_all;
 use crate::checks::Context;
 use crate::checks::input_validation;
 use crate::deps::advisories::{DataSource, load};
@@ -21,13 +22,6 @@ fn with_files<R>(ctx: &FixContext, f: impl FnOnce(&ProjectFiles) -> R) -> Result
         .map_err(|e| e.to_string())?;
     let files = project::discover(dir.path()).map_err(|e| e.to_string())?;
     Ok(f(&files))
-}
-
-fn fail_all(findings: &[&Finding], reason: &str) -> Vec<Generated> {
-    findings
-        .iter()
-        .map(|f| Err(Unfixable::new(f, reason)))
-        .collect()
 }
 
 /// `dependencies/vulnerable-*`: raise the version in the file that declares it; a lock file

@@ -333,3 +333,36 @@ pub fn keyword_insertion(
         None => Some((last_end, format!(", {joined}"))),
     }
 }
+
+/// Every finding refused with the same reason: a plan that fixes them together could not be
+/// made.
+pub fn fail_all(findings: &[&Finding], reason: &str) -> Vec<super::super::Generated> {
+    findings
+        .iter()
+        .map(|f| Err(Unfixable::new(f, reason)))
+        .collect()
+}
+
+/// The production app's site and a patch builder for its file.
+pub fn app_site_patch<'a, 'm>(
+    ctx: &FixContext<'a, 'm>,
+    purpose: &str,
+) -> Result<(AppSite<'m>, PatchBuilder<'a>), String> {
+    let site = app_site(ctx).ok_or_else(|| format!("no app bound to a name to {purpose}"))?;
+    let patch = ctx
+        .patch(&site.module.path)
+        .ok_or_else(|| "the app's file is not in the snapshot".to_string())?;
+    Ok((site, patch))
+}
+
+/// Add each import statement to the patched file unless it is there already.
+pub fn ensure_imports(patch: &mut PatchBuilder, statements: &[&str]) -> Result<(), String> {
+    for statement in statements {
+        if let Some(edit) = super::super::imports::ensure_import(patch.text(), statement)
+            .map_err(|e| e.to_string())?
+        {
+            patch.push(edit).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}

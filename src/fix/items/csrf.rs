@@ -4,29 +4,24 @@
 
 use ruff_text_size::Ranged;
 
-use super::super::imports::ensure_import;
 use super::super::plan::PatchBuilder;
 use super::super::style::{LineEnding, line_indent, line_start};
 use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
-use super::common::{add_dependency, app_site, insert_after, insert_before, located, text_offset};
+use super::common::{
+    add_dependency, app_site_patch, ensure_imports, fail_all, insert_after, insert_before, located,
+    text_offset,
+};
 use crate::finding::Finding;
 
 pub fn protect(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     let Some(first) = findings.first() else {
         return Vec::new();
     };
-    let fail = |r: String| {
-        findings
-            .iter()
-            .map(|f| Err(Unfixable::new(f, r.clone())))
-            .collect()
-    };
-    let Some(site) = app_site(ctx) else {
-        return fail("no app bound to a name to protect".to_string());
-    };
-    let Some(mut patch) = ctx.patch(&site.module.path) else {
-        return fail("the app's file is not in the snapshot".to_string());
+    let fail = |r: String| fail_all(findings, &r);
+    let (site, mut patch) = match app_site_patch(ctx, "protect") {
+        Ok(found) => found,
+        Err(e) => return fail(e),
     };
     let taken = |n: &str| ctx.facts.module_consts.iter().any(|m| m.contains_key(n));
     let name = if taken("csrf") {
@@ -58,14 +53,8 @@ pub fn protect(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     if let Err(e) = wired {
         return fail(e);
     }
-    match ensure_import(patch.text(), "from flask_wtf.csrf import CSRFProtect") {
-        Ok(Some(edit)) => {
-            if let Err(e) = patch.push(edit) {
-                return fail(e.to_string());
-            }
-        }
-        Ok(None) => {}
-        Err(e) => return fail(e.to_string()),
+    if let Err(e) = ensure_imports(&mut patch, &["from flask_wtf.csrf import CSRFProtect"]) {
+        return fail(e);
     }
     let app_patch = match patch.finish() {
         Ok(p) => p,

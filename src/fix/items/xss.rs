@@ -11,8 +11,8 @@ use super::super::style::preferred_quote;
 use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
-    add_dependency, app_site, insert_after, insert_before, keyword_insertion, located, py_string,
-    stmt_at, text_offset,
+    add_dependency, app_site_patch, ensure_imports, fail_all, insert_after, insert_before,
+    keyword_insertion, located, py_string, stmt_at, text_offset,
 };
 use crate::finding::Finding;
 use crate::python::expr::{calls_in_body, str_value};
@@ -26,17 +26,10 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     let Some(first) = findings.first() else {
         return Vec::new();
     };
-    let fail = |r: String| {
-        findings
-            .iter()
-            .map(|f| Err(Unfixable::new(f, r.clone())))
-            .collect()
-    };
-    let Some(site) = app_site(ctx) else {
-        return fail("no app bound to a name to register the filter on".to_string());
-    };
-    let Some(mut patch) = ctx.patch(&site.module.path) else {
-        return fail("the app's file is not in the snapshot".to_string());
+    let fail = |r: String| fail_all(findings, &r);
+    let (site, mut patch) = match app_site_patch(ctx, "register the filter on") {
+        Ok(found) => found,
+        Err(e) => return fail(e),
     };
     let registered = match site.factory {
         None => {
@@ -92,16 +85,8 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     if let Err(e) = registered {
         return fail(e);
     }
-    for import in ["import nh3", "from markupsafe import Markup"] {
-        match ensure_import(patch.text(), import) {
-            Ok(Some(edit)) => {
-                if let Err(e) = patch.push(edit) {
-                    return fail(e.to_string());
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return fail(e.to_string()),
-        }
+    if let Err(e) = ensure_imports(&mut patch, &["import nh3", "from markupsafe import Markup"]) {
+        return fail(e);
     }
     let app_patch = match patch.finish() {
         Ok(p) => p,
