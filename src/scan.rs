@@ -105,11 +105,17 @@ pub fn scan_with_progress(
     files.files.retain(|f| config.includes_path(&f.rel));
     progress.files_found(files.files.len());
     let mut loaded = load(&files, progress);
-    load_referenced_templates(&files, &mut loaded);
     let mut diagnostics = files.diagnostics.clone();
     diagnostics.extend(loaded.diagnostics);
 
     let mut facts = Facts::compute(&loaded.modules, loaded.templates, loaded.env_files);
+    let referenced = load_referenced_templates(&files, &facts);
+    for found in referenced {
+        match found {
+            Ok(t) => facts.templates.push(t),
+            Err(d) => diagnostics.push(d),
+        }
+    }
     if let Some(production) = &config.production_config {
         facts.use_production_config(production);
     }
@@ -140,6 +146,11 @@ pub fn scan_with_progress(
         })
         .collect();
     let suppression = apply_suppressions(&files, &facts, &mut results);
+    drop(facts);
+    // Freeing every syntax tree of a large repository takes a noticeable part of a scan; the
+    // result does not need them, so they are freed off the caller's path.
+    let modules = std::mem::take(&mut loaded.modules);
+    std::thread::spawn(move || drop(modules));
     diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ScanResult {
         root: files.root.clone(),
@@ -182,9 +193,13 @@ fn apply_suppressions(
 }
 
 /// Templates the code renders by a name the walk did not recognise as a template.
-fn load_referenced_templates(files: &ProjectFiles, loaded: &mut Loaded) {
-    for rel in crate::python::templates::referenced_paths(&loaded.modules) {
-        if loaded.templates.iter().any(|t| t.path == rel) {
+fn load_referenced_templates(
+    files: &ProjectFiles,
+    facts: &Facts,
+) -> Vec<Result<Template, Diagnostic>> {
+    let mut out = Vec::new();
+    for rel in crate::python::templates::referenced_paths(facts) {
+        if facts.templates.iter().any(|t| t.path == rel) {
             continue;
         }
         let abs = files.root.join(&rel);
@@ -201,14 +216,15 @@ fn load_referenced_templates(files: &ProjectFiles, loaded: &mut Loaded) {
             kind: FileKind::Template,
             size: meta.len(),
         };
-        match project::read_text(&file) {
-            Ok(text) => loaded.templates.push(Template::new(&rel, text)),
-            Err(e) => loaded.diagnostics.push(Diagnostic {
+        out.push(match project::read_text(&file) {
+            Ok(text) => Ok(Template::new(&rel, text)),
+            Err(e) => Err(Diagnostic {
                 path: rel,
                 message: e.to_string(),
             }),
-        }
+        });
     }
+    out
 }
 
 struct Loaded {

@@ -81,21 +81,28 @@ pub struct Span {
     pub end: Position,
 }
 
-/// A file's text and its line index.
+/// A file's text and its line index, built the first time a position is asked for (most
+/// files of a large repository never are).
 #[derive(Debug, Clone)]
 pub struct SourceText {
     pub text: String,
-    pub lines: LineIndex,
+    lines: std::sync::OnceLock<LineIndex>,
 }
 
 impl SourceText {
     pub fn new(text: String) -> Self {
-        let lines = LineIndex::new(&text);
-        Self { text, lines }
+        Self {
+            text,
+            lines: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
 
     pub fn span(&self, range: TextRange) -> Span {
-        let start = self.lines.position(&self.text, range.start());
+        let start = self.lines().position(&self.text, range.start());
         // The end of a range points one past its last byte; a range that ends right after a
         // newline belongs to the line before.
         let end_off = if range.end() > range.start() {
@@ -103,7 +110,7 @@ impl SourceText {
         } else {
             range.end()
         };
-        let mut end = self.lines.position(&self.text, end_off);
+        let mut end = self.lines().position(&self.text, end_off);
         if range.end() > range.start() {
             end.column += 1;
         }
@@ -113,7 +120,7 @@ impl SourceText {
     /// The source lines `start..=end` (1-based), joined with `\n`.
     pub fn lines_text(&self, start: usize, end: usize) -> String {
         (start..=end.max(start))
-            .map(|l| self.lines.line_text(&self.text, l))
+            .map(|l| self.lines().line_text(&self.text, l))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -126,12 +133,12 @@ mod tests {
     #[test]
     fn positions_are_one_based_and_count_chars() {
         let src = SourceText::new("a = 1\nb = 'é'\r\nc\n".to_string());
-        let p = src.lines.position(&src.text, TextSize::from(6));
+        let p = src.lines().position(&src.text, TextSize::from(6));
         assert_eq!(p, Position { line: 2, column: 1 });
         let span = src.span(TextRange::new(TextSize::from(10), TextSize::from(13)));
         assert_eq!(span.start, Position { line: 2, column: 5 });
         assert_eq!(span.end.line, 2);
-        assert_eq!(src.lines.line_text(&src.text, 2), "b = 'é'");
-        assert_eq!(src.lines.line_text(&src.text, 9), "");
+        assert_eq!(src.lines().line_text(&src.text, 2), "b = 'é'");
+        assert_eq!(src.lines().line_text(&src.text, 9), "");
     }
 }

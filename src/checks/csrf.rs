@@ -91,9 +91,10 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
     let subclasses = subclasses_of(facts, PROTECTORS);
     let is_protector = |idx: usize, func: &Expr| {
         facts.imports[idx].is(func, PROTECTORS)
-            || facts.imports[idx]
-                .qualified(func)
-                .is_some_and(|q| subclasses.contains(last_segment(&q)))
+            || !subclasses.is_empty()
+                && facts.imports[idx]
+                    .qualified(func)
+                    .is_some_and(|q| subclasses.contains(last_segment(&q)))
     };
     let mut unbound = HashSet::new();
     let mut init_receivers = HashSet::new();
@@ -111,7 +112,7 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
                 unbound.insert(name);
             }
         }
-        for call in calls_in_body(module.body()) {
+        for call in facts.calls(idx) {
             if is_protector(idx, &call.func) && !call.arguments.is_empty() {
                 return true;
             }
@@ -134,18 +135,14 @@ fn subclasses_of(facts: &Facts, roots: &[&str]) -> HashSet<String> {
     let mut found: HashSet<String> = HashSet::new();
     loop {
         let before = found.len();
-        for (idx, module) in facts.modules.iter().enumerate() {
-            for stmt in module.body() {
-                let Stmt::ClassDef(class) = stmt else {
-                    continue;
-                };
-                let derives = class.bases().iter().any(|b| {
-                    facts.imports[idx].qualified(b).is_some_and(|q| {
-                        roots.contains(&q.as_str()) || found.contains(last_segment(&q))
-                    })
-                });
+        for idx in 0..facts.modules.len() {
+            for class in facts.top_classes(idx) {
+                let derives = class
+                    .bases
+                    .iter()
+                    .any(|q| roots.contains(&q.as_str()) || found.contains(last_segment(q)));
                 if derives {
-                    found.insert(class.name.to_string());
+                    found.insert(class.def.name.to_string());
                 }
             }
         }
@@ -166,12 +163,10 @@ fn flask_form_classes(facts: &Facts) -> HashSet<String> {
             "flask_wtf.form.FlaskForm",
         ],
     );
-    for module in facts.modules {
-        for stmt in module.body() {
-            if let Stmt::ClassDef(class) = stmt
-                && meta_disables_csrf(class)
-            {
-                forms.remove(class.name.as_str());
+    for idx in 0..facts.modules.len() {
+        for class in facts.top_classes(idx) {
+            if meta_disables_csrf(class.def) {
+                forms.remove(class.def.name.as_str());
             }
         }
     }
@@ -198,15 +193,18 @@ fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
     let mut header_auth = false;
     let mut uses_flask_form = false;
     let mut auth_state = false;
-    for call in calls_in_body(&route.func.body) {
-        if let Some(q) = imports.qualified(&call.func)
-            && forms.contains(last_segment(&q))
-            && !disables_csrf(call)
-        {
-            uses_flask_form = true;
+    if !forms.is_empty() {
+        for call in calls_in_body(&route.func.body) {
+            if imports.tail(&call.func).is_some_and(|t| forms.contains(t)) && !disables_csrf(call) {
+                uses_flask_form = true;
+            }
         }
     }
     let mut visit = |expr: &Expr| {
+        // Everything looked for below is imported (flask, flask_login).
+        if !imports.root_imported(expr) {
+            return;
+        }
         let Some(q) = imports.qualified(expr) else {
             return;
         };

@@ -5,7 +5,7 @@ use ruff_text_size::Ranged;
 
 use super::{Context, no_flask_app};
 use crate::finding::{CheckOutcome, Finding, Severity};
-use crate::python::expr::{calls_in_body, dotted, literal_truth, method_name, receiver};
+use crate::python::expr::{dotted, literal_truth, method_name, receiver};
 use crate::python::facts::Facts;
 
 pub fn check(ctx: &Context) -> CheckOutcome {
@@ -43,7 +43,7 @@ pub fn check(ctx: &Context) -> CheckOutcome {
             if on {
                 let code = env
                     .source
-                    .lines
+                    .lines()
                     .line_text(&env.source.text, *line)
                     .to_string();
                 findings.push(Finding {
@@ -74,7 +74,7 @@ fn app_run_findings(facts: &Facts) -> Vec<Finding> {
         if module.is_test {
             continue;
         }
-        for call in calls_in_body(module.body()) {
+        for call in facts.calls(idx) {
             if method_name(call) != Some("run") {
                 continue;
             }

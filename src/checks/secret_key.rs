@@ -114,7 +114,7 @@ pub fn check(ctx: &Context) -> CheckOutcome {
 fn env_finding(env: &crate::python::facts::EnvFile, line: usize, key: &str) -> Finding {
     let code = env
         .source
-        .lines
+        .lines()
         .line_text(&env.source.text, line)
         .to_string();
     Finding {

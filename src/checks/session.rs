@@ -8,7 +8,7 @@ use ruff_text_size::{Ranged, TextRange};
 use super::{Context, no_flask_app};
 use crate::finding::{CheckOutcome, Finding, Severity};
 use crate::python::Module;
-use crate::python::expr::{calls_in_body, dotted, literal_truth, method_name, receiver, str_value};
+use crate::python::expr::{dotted, literal_truth, method_name, receiver, str_value};
 use crate::python::facts::Facts;
 use crate::python::imports::Imports;
 
@@ -26,13 +26,17 @@ pub fn check(ctx: &Context) -> CheckOutcome {
             continue;
         }
         let imports = &facts.imports[idx];
-        for call in calls_in_body(module.body()) {
+        let calls = facts.calls(idx);
+        for call in calls {
             if method_name(call) == Some("set_cookie") {
                 set_cookie(module, call, &mut findings);
             }
         }
-        login_without_reset(imports, module, module.body(), &mut findings);
-        login_protection(imports, module, &mut findings);
+        // A login goes through flask.session or Flask-Login: other modules have none.
+        if imports.may_name("flask.session") || imports.may_name("flask_login") {
+            login_without_reset(imports, module, module.body(), &mut findings);
+        }
+        login_protection(imports, module, calls, &mut findings);
     }
     CheckOutcome::findings(findings)
 }
@@ -124,7 +128,7 @@ fn cookie_config(facts: &Facts, out: &mut Vec<Finding>) {
 fn talisman_sets_secure(facts: &Facts) -> bool {
     facts.modules.iter().enumerate().any(|(idx, m)| {
         !m.is_test
-            && calls_in_body(m.body()).into_iter().any(|c| {
+            && facts.calls(idx).iter().any(|c| {
                 facts.imports[idx].is(&c.func, &["flask_talisman.Talisman"])
                     && !c.arguments.is_empty()
                     && c.arguments
@@ -285,11 +289,21 @@ impl<'a> Visitor<'a> for InnerLogin<'_, '_> {
 
 /// `LoginManager()` without `session_protection = "strong"`: an assignment of another value
 /// is reported where it is, a missing one at the LoginManager.
-fn login_protection(imports: &Imports, module: &Module, out: &mut Vec<Finding>) {
-    let managers: Vec<&ExprCall> = calls_in_body(module.body())
-        .into_iter()
+fn login_protection(
+    imports: &Imports,
+    module: &Module,
+    calls: &[&ExprCall],
+    out: &mut Vec<Finding>,
+) {
+    let managers: Vec<&ExprCall> = calls
+        .iter()
+        .copied()
         .filter(|c| imports.is(&c.func, &["flask_login.LoginManager"]))
         .collect();
+    // The attribute name has to be in the text for an assignment to it to be in the tree.
+    if managers.is_empty() && !module.source.text.contains("session_protection") {
+        return;
+    }
     let assignments = protection_assignments(module.body());
     let kwarg = managers.iter().find_map(|c| {
         c.arguments

@@ -6,7 +6,7 @@ use ruff_python_ast::{Expr, ExprCall, Operator, Stmt};
 use super::{Context, no_flask_app};
 use crate::finding::{CheckOutcome, Finding, Severity};
 use crate::python::Module;
-use crate::python::expr::{calls_in_body, calls_in_expr, is_constant, literal_truth, method_name};
+use crate::python::expr::{calls_in_expr, is_constant, literal_truth, method_name};
 use crate::python::facts::Facts;
 use crate::python::imports::Imports;
 use crate::python::taint::{Event, Sink, view_flow, walk_function};
@@ -55,11 +55,14 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         if module.is_test {
             continue;
         }
-        for call in calls_in_body(module.body()) {
+        for call in facts.calls(idx) {
             code_sink(&facts.imports[idx], module, call, &mut findings);
         }
         let mut assignments = AutoescapeAssignments::default();
-        assignments.visit_body(module.body());
+        // `x.jinja_env.autoescape = ...` needs the attribute's name in the text.
+        if module.source.text.contains("jinja_env") {
+            assignments.visit_body(module.body());
+        }
         for (value, range) in assignments.found {
             if literal_truth(value) == Some(false) {
                 findings.push(module.finding(
@@ -77,10 +80,8 @@ pub fn check(ctx: &Context) -> CheckOutcome {
 
 /// `Markup(variable)` and `jinja2.Environment(...)` without autoescape, anywhere.
 fn code_sink(imports: &Imports, module: &Module, call: &ExprCall, out: &mut Vec<Finding>) {
-    let Some(callee) = imports.qualified(&call.func) else {
-        return;
-    };
-    if MARKUP.contains(&callee.as_str()) {
+    // Most calls are neither: compare names in place before anything else.
+    if imports.is(&call.func, MARKUP) {
         let Some(arg) = call.arguments.args.first() else {
             return;
         };
@@ -94,9 +95,9 @@ fn code_sink(imports: &Imports, module: &Module, call: &ExprCall, out: &mut Vec<
             "Markup() marks this value as safe HTML, so Jinja will not escape it; use \
              markupsafe.escape(), or sanitize user HTML with nh3 first",
         ));
-    } else if matches!(
-        callee.as_str(),
-        "jinja2.Environment" | "jinja2.environment.Environment"
+    } else if imports.is(
+        &call.func,
+        &["jinja2.Environment", "jinja2.environment.Environment"],
     ) {
         // Without the keyword, autoescape is off; that matters where the environment renders
         // HTML (a config file or an email body in plain text is fine).

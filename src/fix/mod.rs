@@ -174,10 +174,10 @@ impl<'a, 'm> FixContext<'a, 'm> {
 
 fn offset(module: &Module, line: usize, column: usize) -> Option<u32> {
     let text = &module.source.text;
-    if line == 0 || line > module.source.lines.line_count() {
+    if line == 0 || line > module.source.lines().line_count() {
         return None;
     }
-    let start = module.source.lines.line_start(line).to_usize();
+    let start = module.source.lines().line_start(line).to_usize();
     let rest = text.get(start..)?;
     let within: usize = rest
         .chars()

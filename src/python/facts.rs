@@ -172,6 +172,9 @@ pub struct Facts<'m> {
     pub imports: Vec<Imports>,
     /// Module-level `NAME = value` bindings of each module, for resolving constants.
     pub module_consts: Vec<HashMap<String, &'m Expr>>,
+    /// Every call of each module, in source order (see [`Facts::calls`]).
+    calls: Vec<Vec<&'m ExprCall>>,
+    top_classes: Vec<Vec<TopClass<'m>>>,
     pub apps: Vec<AppObject>,
     pub writes: Vec<ConfigWrite<'m>>,
     pub classes: Vec<ConfigClass<'m>>,
@@ -191,18 +194,25 @@ impl<'m> Facts<'m> {
         env_files: Vec<EnvFile>,
     ) -> Self {
         use rayon::prelude::*;
-        let imports: Vec<Imports> = modules
-            .par_iter()
-            .map(|m| Imports::collect(m.body(), &m.name, m.path.ends_with("__init__.py")))
-            .collect();
-        let module_consts = modules
-            .par_iter()
-            .map(|m| module_bindings(m.body()))
-            .collect();
+        // One pass over each module (in parallel, while its tree is in cache) for everything
+        // that needs no other module: imports, constants, calls, candidate config classes.
+        let first: Vec<FirstPass<'m>> = modules.par_iter().map(FirstPass::new).collect();
+        let mut imports = Vec::with_capacity(first.len());
+        let mut module_consts = Vec::with_capacity(first.len());
+        let mut calls = Vec::with_capacity(first.len());
+        let mut top_classes = Vec::with_capacity(first.len());
+        for f in first {
+            imports.push(f.imports);
+            module_consts.push(f.consts);
+            calls.push(f.calls);
+            top_classes.push(f.classes);
+        }
         let mut facts = Facts {
             modules,
             imports,
             module_consts,
+            calls,
+            top_classes,
             apps: Vec::new(),
             writes: Vec::new(),
             classes: Vec::new(),
@@ -215,6 +225,8 @@ impl<'m> Facts<'m> {
         };
         facts.collect_classes();
         let flask_subclasses = facts.flask_subclasses();
+        let flask_class_tails: HashSet<&str> =
+            flask_subclasses.iter().map(|q| last_segment(q)).collect();
         // Each module is walked on its own (in parallel); the results are merged in module
         // order so the facts do not depend on scheduling.
         let walked: Vec<_> = modules
@@ -229,6 +241,7 @@ impl<'m> Facts<'m> {
                     body: module.body(),
                     imports,
                     flask_classes: &flask_subclasses,
+                    flask_class_tails: &flask_class_tails,
                     functions: Vec::new(),
                     class_stack: Vec::new(),
                     production: true,
@@ -448,17 +461,17 @@ impl<'m> Facts<'m> {
     }
 
     fn collect_classes(&mut self) {
-        for (idx, module) in self.modules.iter().enumerate() {
-            for stmt in module.body() {
-                let Stmt::ClassDef(class) = stmt else {
-                    continue;
-                };
+        let modules = self.modules;
+        let mut found = Vec::new();
+        for (idx, classes) in self.top_classes.iter().enumerate() {
+            for c in classes {
+                found.push((idx, c.def, c.bases.clone()));
+            }
+        }
+        {
+            for (idx, class, bases) in found {
+                let module = &modules[idx];
                 let attrs: Vec<_> = class.body.iter().flat_map(uppercase_assignments).collect();
-                let bases: Vec<String> = class
-                    .bases()
-                    .iter()
-                    .filter_map(|b| self.imports[idx].qualified(b))
-                    .collect();
                 let looks_like_config = !attrs.is_empty()
                     || class.name.as_str().ends_with("Config")
                     || class.name.as_str().ends_with("Settings");
@@ -488,21 +501,30 @@ impl<'m> Facts<'m> {
         }
     }
 
+    /// The classes at the top level of module `idx`.
+    pub fn top_classes(&self, idx: usize) -> &[TopClass<'m>] {
+        &self.top_classes[idx]
+    }
+
+    /// Every call of module `idx`, nested bodies included, in source order.
+    pub fn calls(&self, idx: usize) -> &[&'m ExprCall] {
+        &self.calls[idx]
+    }
+
     /// Names of classes that subclass `flask.Flask`, qualified.
     fn flask_subclasses(&self) -> HashSet<String> {
         let mut out: HashSet<String> = ["flask.Flask".to_string(), "flask.app.Flask".to_string()]
             .into_iter()
             .collect();
         for (idx, module) in self.modules.iter().enumerate() {
-            for stmt in module.body() {
-                if let Stmt::ClassDef(class) = stmt
-                    && class
-                        .bases()
-                        .iter()
-                        .any(|b| self.imports[idx].is(b, &["flask.Flask", "flask.app.Flask"]))
+            for class in self.top_classes(idx) {
+                if class
+                    .bases
+                    .iter()
+                    .any(|b| b == "flask.Flask" || b == "flask.app.Flask")
                 {
-                    out.insert(format!("{}.{}", module.name, class.name));
-                    out.insert(class.name.to_string());
+                    out.insert(format!("{}.{}", module.name, class.def.name));
+                    out.insert(class.def.name.to_string());
                 }
             }
         }
@@ -900,6 +922,47 @@ fn local_bindings<'m>(body: &'m [Stmt], out: &mut HashMap<String, Option<&'m Exp
     }
 }
 
+/// What the first pass over a module finds: everything that needs no other module.
+struct FirstPass<'m> {
+    imports: Imports,
+    consts: HashMap<String, &'m Expr>,
+    calls: Vec<&'m ExprCall>,
+    classes: Vec<TopClass<'m>>,
+}
+
+/// A class defined at a module's top level, with the qualified names of its bases.
+pub struct TopClass<'m> {
+    pub def: &'m StmtClassDef,
+    pub bases: Vec<String>,
+}
+
+impl<'m> FirstPass<'m> {
+    fn new(module: &'m Module) -> Self {
+        let body = module.body();
+        let imports = Imports::collect(body, &module.name, module.path.ends_with("__init__.py"));
+        let classes = body
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::ClassDef(c) => Some(TopClass {
+                    def: c,
+                    bases: c
+                        .bases()
+                        .iter()
+                        .filter_map(|b| imports.qualified(b))
+                        .collect(),
+                }),
+                _ => None,
+            })
+            .collect();
+        Self {
+            consts: module_bindings(body),
+            calls: super::expr::calls_in_body(body),
+            imports,
+            classes,
+        }
+    }
+}
+
 /// What a module uses. A bare `from flask import session` that nothing reads is not session
 /// use, so the code is searched, but only in modules that import from flask at all.
 fn module_uses(body: &[Stmt], imports: &Imports) -> Uses {
@@ -1000,6 +1063,8 @@ struct ModuleWalker<'a, 'm> {
     body: &'m [Stmt],
     imports: &'a Imports,
     flask_classes: &'a HashSet<String>,
+    /// The last segments of `flask_classes`, to rule out most calls without building names.
+    flask_class_tails: &'a HashSet<&'a str>,
     functions: Vec<&'m StmtFunctionDef>,
     class_stack: Vec<&'m StmtClassDef>,
     production: bool,
@@ -1128,9 +1193,19 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
     }
 
     fn is_flask_call(&self, call: &ExprCall) -> bool {
-        self.imports
-            .qualified(&call.func)
-            .is_some_and(|q| self.flask_classes.contains(&q))
+        let tail = match call.func.as_ref() {
+            Expr::Name(n) => self
+                .imports
+                .get(n.id.as_str())
+                .map_or(n.id.as_str(), last_segment),
+            Expr::Attribute(a) => a.attr.id.as_str(),
+            _ => return false,
+        };
+        self.flask_class_tails.contains(tail)
+            && self
+                .imports
+                .qualified(&call.func)
+                .is_some_and(|q| self.flask_classes.contains(&q))
     }
 
     /// `x.config['K'] = v`, `app.secret_key = v`.
@@ -1262,7 +1337,7 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
                     }
                 }
             }
-            Expr::Call(c) if self.imports.qualified(&c.func).as_deref() == Some("dict") => {
+            Expr::Call(c) if self.imports.is(&c.func, &["dict"]) => {
                 for kw in &c.arguments.keywords {
                     if let Some(a) = &kw.arg {
                         self.push_write(a.id.to_string(), &kw.value, kw.range);

@@ -1,6 +1,6 @@
 //! Import resolution: which qualified name a local name stands for in a module.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, Stmt};
@@ -8,7 +8,9 @@ use ruff_python_ast::{Expr, Stmt};
 /// Local name → qualified name (`F` → `flask.Flask`, `req` → `flask.request`).
 #[derive(Debug, Default, Clone)]
 pub struct Imports {
-    names: HashMap<String, String>,
+    /// Looked up for most names of most modules: FxHash, not the DoS-resistant default (the keys
+    /// are identifiers of one file).
+    names: FxHashMap<String, String>,
 }
 
 impl Imports {
@@ -61,10 +63,84 @@ impl Imports {
         Some(out)
     }
 
-    /// Whether `expr` names one of `targets` (qualified names).
+    /// Whether `expr` names one of `targets` (qualified names). Compares in place: detectors
+    /// ask this of every call of every module, and building the name each time showed in
+    /// profiles.
     pub fn is(&self, expr: &Expr, targets: &[&str]) -> bool {
-        self.qualified(expr)
-            .is_some_and(|q| targets.iter().any(|t| *t == q))
+        // The last segment rules out most expressions without a lookup.
+        let last = match expr {
+            Expr::Attribute(a) => a.attr.id.as_str(),
+            Expr::Name(_) => return self.is_name(expr, targets),
+            _ => return false,
+        };
+        targets.iter().any(|t| {
+            t.rsplit('.').next() == Some(last) && self.rest_of(expr, t).is_some_and(str::is_empty)
+        })
+    }
+
+    fn is_name(&self, expr: &Expr, targets: &[&str]) -> bool {
+        let Expr::Name(n) = expr else { return false };
+        let q = self
+            .names
+            .get(n.id.as_str())
+            .map_or(n.id.as_str(), String::as_str);
+        targets.contains(&q)
+    }
+
+    /// What is left of `target` once the qualified name of `expr` is taken off its front.
+    fn rest_of<'t>(&self, expr: &Expr, target: &'t str) -> Option<&'t str> {
+        match expr {
+            Expr::Attribute(a) => self
+                .rest_of(&a.value, target)?
+                .strip_prefix('.')?
+                .strip_prefix(a.attr.id.as_str()),
+            Expr::Name(n) => {
+                let head = self
+                    .names
+                    .get(n.id.as_str())
+                    .map_or(n.id.as_str(), String::as_str);
+                target.strip_prefix(head)
+            }
+            _ => None,
+        }
+    }
+
+    /// The last segment of the qualified name of `expr`, without building the name.
+    pub fn tail<'e>(&'e self, expr: &'e Expr) -> Option<&'e str> {
+        match expr {
+            Expr::Attribute(a) => Some(a.attr.id.as_str()),
+            Expr::Name(n) => Some(
+                self.names
+                    .get(n.id.as_str())
+                    .map_or(n.id.as_str(), |q| q.rsplit('.').next().unwrap_or(q)),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Whether the name at the root of `expr` (`request` in `request.form.get`) is imported:
+    /// only then can its qualified name start with a module's.
+    pub fn root_imported(&self, expr: &Expr) -> bool {
+        let mut current = expr;
+        loop {
+            match current {
+                Expr::Attribute(a) => current = &a.value,
+                Expr::Name(n) => return self.names.contains_key(n.id.as_str()),
+                _ => return false,
+            }
+        }
+    }
+
+    /// Whether an expression of this module can qualify to `qualified` (`flask.request`): some
+    /// import binds it or a module or attribute on its path. A module that cannot name
+    /// `flask.request` cannot read the request.
+    pub fn may_name(&self, qualified: &str) -> bool {
+        self.names.values().any(|q| {
+            qualified == q
+                || (qualified.starts_with(q.as_str())
+                    && qualified.as_bytes().get(q.len()) == Some(&b'.'))
+                || (q.starts_with(qualified) && q.as_bytes().get(qualified.len()) == Some(&b'.'))
+        })
     }
 
     /// Whether any import of the module comes from `prefix` (`flask_login`).

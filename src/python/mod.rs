@@ -7,7 +7,7 @@ pub mod taint;
 pub mod templates;
 
 use ruff_python_ast::ModModule;
-use ruff_python_parser::{Mode, ParseOptions, Parsed};
+use ruff_python_parser::{Mode, ParseOptions};
 use ruff_text_size::TextRange;
 
 use crate::finding::{Diagnostic, Finding, Severity};
@@ -20,14 +20,16 @@ pub struct Module {
     /// Dotted module name (`app.views.auth`; a package's `__init__.py` is the package).
     pub name: String,
     pub source: SourceText,
-    pub parsed: Parsed<ModModule>,
+    /// The syntax tree. The parser's tokens are not kept: nothing reads them, and on a large
+    /// repository they cost more memory than the trees.
+    pub ast: ModModule,
     /// Tests, fixtures and conftest files: not production code.
     pub is_test: bool,
 }
 
 impl Module {
     pub fn body(&self) -> &[ruff_python_ast::Stmt] {
-        &self.parsed.syntax().body
+        &self.ast.body
     }
 
     pub fn text(&self, range: TextRange) -> &str {
@@ -66,7 +68,7 @@ pub fn parse(path: &str, text: String) -> Result<Module, Diagnostic> {
     let parsed = ruff_python_parser::parse_unchecked(&text, ParseOptions::from(Mode::Module));
     let source = SourceText::new(text);
     if let Some(err) = parsed.errors().first() {
-        let pos = source.lines.position(&source.text, err.location.start());
+        let pos = source.lines().position(&source.text, err.location.start());
         let py2 = looks_like_python2(&source.text);
         let message = if py2 {
             format!(
@@ -84,8 +86,8 @@ pub fn parse(path: &str, text: String) -> Result<Module, Diagnostic> {
             message,
         });
     }
-    let parsed = match parsed.try_into_module() {
-        Some(m) => m,
+    let ast = match parsed.try_into_module() {
+        Some(m) => m.into_syntax(),
         None => {
             return Err(Diagnostic {
                 path: path.to_string(),
@@ -98,7 +100,7 @@ pub fn parse(path: &str, text: String) -> Result<Module, Diagnostic> {
         name: module_name(path),
         is_test: is_test_path(path),
         source,
-        parsed,
+        ast,
     })
 }
 

@@ -4,7 +4,9 @@
 //! data. Each expression a statement evaluates is handed to the caller together with the state
 //! at that point, so a detector asks "is this argument request data, and from where?".
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Stmt, StmtFunctionDef};
 
@@ -231,6 +233,9 @@ impl<'a> RequestFlow<'a> {
 
     /// `request.args`, `request.form['x']`'s base, `request.get_json`.
     fn request_attr(&self, expr: &Expr) -> Option<String> {
+        if !self.imports.root_imported(expr) {
+            return None;
+        }
         let q = self.imports.qualified(expr)?;
         let rest = q.strip_prefix("flask.request.")?;
         let attr = rest.split('.').next()?;
@@ -512,20 +517,24 @@ pub fn view_flow<'a>(
 /// The project's own module-level functions, so that a call can be followed into them: which
 /// function a call reaches, which parameter each argument binds, and which parameters reach the
 /// function's return value.
-pub struct ProjectFunctions<'m> {
+/// A function of the project: its module's index and the offset where its definition starts.
+type FunctionKey = (usize, u32);
+
+pub struct ProjectFunctions<'m, 'i> {
     /// `package.module.function` → (module index, definition).
     by_name: HashMap<String, (usize, &'m StmtFunctionDef)>,
     /// Function name → the qualified names defining it, for suffix matches.
     by_short_name: HashMap<String, Vec<String>>,
     module_names: Vec<String>,
-    /// Parameters whose data each function returns, keyed by the definition's start offset and
-    /// module.
-    returns: HashMap<(usize, u32), Vec<String>>,
+    imports: &'i [Imports],
+    /// Parameters whose data each function returns, keyed by module and the definition's start
+    /// offset; worked out the first time a flow reaches the function (most never are).
+    returns: RefCell<HashMap<FunctionKey, Rc<[String]>>>,
 }
 
-impl<'m> ProjectFunctions<'m> {
+impl<'m, 'i> ProjectFunctions<'m, 'i> {
     /// Index the top-level functions of `modules` (`(name, body)` pairs, with their imports).
-    pub fn new(modules: &[(&str, &'m [Stmt])], imports: &[Imports]) -> Self {
+    pub fn new(modules: &[(&str, &'m [Stmt])], imports: &'i [Imports]) -> Self {
         let mut by_name = HashMap::new();
         for (idx, (name, body)) in modules.iter().enumerate() {
             for stmt in body.iter() {
@@ -539,35 +548,35 @@ impl<'m> ProjectFunctions<'m> {
             let short = full.rsplit('.').next().unwrap_or(full).to_string();
             by_short_name.entry(short).or_default().push(full.clone());
         }
-        let mut this = Self {
+        Self {
             by_name,
             by_short_name,
             module_names: modules.iter().map(|(n, _)| n.to_string()).collect(),
-            returns: HashMap::new(),
-        };
-        let mut returns = HashMap::new();
-        for (module, func) in this.by_name.values() {
-            let Some(imports) = imports.get(*module) else {
-                continue;
-            };
-            let mut passed = Vec::new();
-            for param in param_names(func) {
-                let mut flow = RequestFlow::new(imports);
-                flow.taint(&param, PARAM_MARK);
-                let mut reaches = false;
-                walk_function(func, &mut flow, &mut |ev, st| {
-                    if let Event::Return(e) = ev {
-                        reaches |= st.source_of(e, Sink::Any).as_deref() == Some(PARAM_MARK);
-                    }
-                });
-                if reaches {
-                    passed.push(param);
-                }
-            }
-            returns.insert((*module, u32::from(func.range.start())), passed);
+            imports,
+            returns: RefCell::new(HashMap::new()),
         }
-        this.returns = returns;
-        this
+    }
+
+    /// The parameters of `func` (in `module`) that reach one of its `return` values.
+    fn passed_params(&self, module: usize, func: &StmtFunctionDef) -> Vec<String> {
+        let Some(imports) = self.imports.get(module) else {
+            return Vec::new();
+        };
+        let mut passed = Vec::new();
+        for param in param_names(func) {
+            let mut flow = RequestFlow::new(imports);
+            flow.taint(&param, PARAM_MARK);
+            let mut reaches = false;
+            walk_function(func, &mut flow, &mut |ev, st| {
+                if let Event::Return(e) = ev {
+                    reaches |= st.source_of(e, Sink::Any).as_deref() == Some(PARAM_MARK);
+                }
+            });
+            if reaches {
+                passed.push(param);
+            }
+        }
+        passed
     }
 
     /// The project function `call` (made in module `module`) reaches.
@@ -645,11 +654,14 @@ impl<'m> ProjectFunctions<'m> {
     }
 
     /// The parameters of `func` (in `module`) whose data it returns.
-    pub fn returned_params(&self, module: usize, func: &StmtFunctionDef) -> &[String] {
-        self.returns
-            .get(&(module, u32::from(func.range.start())))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    pub fn returned_params(&self, module: usize, func: &StmtFunctionDef) -> Rc<[String]> {
+        let key = (module, u32::from(func.range.start()));
+        if let Some(found) = self.returns.borrow().get(&key) {
+            return found.clone();
+        }
+        let passed: Rc<[String]> = self.passed_params(module, func).into();
+        self.returns.borrow_mut().insert(key, passed.clone());
+        passed
     }
 }
 
@@ -669,7 +681,7 @@ fn param_names(func: &StmtFunctionDef) -> Vec<String> {
 
 /// The project's functions as seen from one module: what a flow there consults for calls.
 pub struct CalleesIn<'p, 'm> {
-    pub project: &'p ProjectFunctions<'m>,
+    pub project: &'p ProjectFunctions<'m, 'p>,
     pub module: usize,
 }
 

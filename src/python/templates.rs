@@ -171,19 +171,22 @@ fn is_string_literal(s: &str) -> bool {
 /// Template files the code names (`render_template("page.tpl")`) that the walk did not
 /// classify as templates: a custom `template_folder`, an unusual extension. Returns paths
 /// relative to the root that may hold them, most likely first.
-pub fn referenced_paths(modules: &[super::Module]) -> Vec<String> {
+pub fn referenced_paths(facts: &super::facts::Facts) -> Vec<String> {
     use ruff_python_ast::Expr;
     let mut out = Vec::new();
-    for m in modules.iter().filter(|m| !m.is_test) {
+    for (idx, m) in facts.modules.iter().enumerate() {
+        if m.is_test {
+            continue;
+        }
         let dir = m.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-        let calls = super::expr::calls_in_body(m.body());
+        let calls = facts.calls(idx);
         let callee = |c: &ruff_python_ast::ExprCall| match c.func.as_ref() {
-            Expr::Name(n) => n.id.to_string(),
-            Expr::Attribute(a) => a.attr.id.to_string(),
-            _ => String::new(),
+            Expr::Name(n) => n.id.as_str() == "render_template",
+            Expr::Attribute(a) => a.attr.id.as_str() == "render_template",
+            _ => false,
         };
         let mut folders: Vec<String> = vec!["templates".to_string()];
-        for c in &calls {
+        for c in calls {
             if let Some(folder) = c
                 .arguments
                 .find_keyword("template_folder")
@@ -192,8 +195,8 @@ pub fn referenced_paths(modules: &[super::Module]) -> Vec<String> {
                 folders.push(folder.trim_end_matches('/').to_string());
             }
         }
-        for c in &calls {
-            if callee(c) != "render_template" {
+        for c in calls {
+            if !callee(c) {
                 continue;
             }
             let Some(name) = c.arguments.args.first().and_then(super::expr::str_value) else {

@@ -197,19 +197,15 @@ fn is_validating_decorator(imports: &Imports, expr: &Expr) -> bool {
 /// Names of the project's classes that derive from a schema base (pydantic, marshmallow, forms).
 fn schema_classes(ctx: &Context) -> HashSet<String> {
     let mut out = HashSet::new();
-    for (idx, m) in ctx.facts.modules.iter().enumerate() {
-        for stmt in m.body() {
-            if let Stmt::ClassDef(c) = stmt
-                && c.bases().iter().any(|b| {
-                    ctx.facts.imports[idx].qualified(b).is_some_and(|q| {
-                        SCHEMA_BASES.contains(&last_segment(&q))
-                            || VALIDATION_LIBS
-                                .iter()
-                                .any(|l| q.starts_with(&format!("{l}.")))
-                    })
-                })
-            {
-                out.insert(c.name.id.to_string());
+    for idx in 0..ctx.facts.modules.len() {
+        for c in ctx.facts.top_classes(idx) {
+            if c.bases.iter().any(|q| {
+                SCHEMA_BASES.contains(&last_segment(q))
+                    || VALIDATION_LIBS
+                        .iter()
+                        .any(|l| q.strip_prefix(l).is_some_and(|rest| rest.starts_with('.')))
+            }) {
+                out.insert(c.def.name.id.to_string());
             }
         }
     }

@@ -20,7 +20,7 @@ use ruff_text_size::Ranged;
 use super::{Context, no_flask_app};
 use crate::finding::{CheckOutcome, Finding};
 use crate::python::Module;
-use crate::python::expr::{calls_in_body, calls_in_expr};
+use crate::python::expr::calls_in_expr;
 use crate::python::facts::Facts;
 use crate::python::imports::Imports;
 use crate::python::taint::{
@@ -96,17 +96,24 @@ pub fn analyse(ctx: &Context) -> Report {
         if module.is_test {
             continue;
         }
-        let mut defs = FunctionDefs::default();
-        defs.visit_body(module.body());
-        for func in defs.found {
-            let origin = Origin {
-                view: None,
-                function: func.name.id.to_string(),
-                via: Vec::new(),
-            };
-            an.walk(idx, func, &[], &origin, 0);
+        let imports = &facts.imports[idx];
+        // Without seeds a function's only source is the request itself, and without `yaml` a
+        // module cannot call yaml.load: most modules of a large project need neither walk.
+        if imports.may_name("flask.request") {
+            let mut defs = FunctionDefs::default();
+            defs.visit_body(module.body());
+            for func in defs.found {
+                let origin = Origin {
+                    view: None,
+                    function: func.name.id.to_string(),
+                    via: Vec::new(),
+                };
+                an.walk(idx, func, &[], &origin, 0);
+            }
         }
-        an.unsafe_yaml(idx, module);
+        if sinks::YAML_LOAD.iter().any(|q| imports.may_name(q)) {
+            an.unsafe_yaml(idx, module);
+        }
     }
     for (finding, plan) in json::findings(ctx) {
         an.push(finding, plan);
@@ -146,7 +153,7 @@ impl Origin {
 struct Analyser<'c, 'a, 'm, 'p> {
     facts: &'a Facts<'m>,
     ctx: &'c Context<'a, 'm>,
-    project: &'p ProjectFunctions<'m>,
+    project: &'p ProjectFunctions<'m, 'a>,
     /// (module, offset, rule) of each sink reported, so that it is reported once.
     seen: HashSet<(usize, u32, Rule)>,
     /// Functions walked with the same seeds, so that recursion ends.
@@ -275,7 +282,7 @@ impl<'m> Analyser<'_, '_, 'm, '_> {
     /// the document's origin.
     fn unsafe_yaml(&mut self, idx: usize, module: &'m Module) {
         let imports = &self.facts.imports[idx];
-        for call in calls_in_body(module.body()) {
+        for call in self.facts.calls(idx) {
             if !imports.is(&call.func, sinks::YAML_LOAD)
                 || sinks::yaml_loader_is_safe(imports, call)
             {
