@@ -75,6 +75,9 @@ pub enum ScanError {
     UnknownItem(String, String),
 }
 
+/// The check that takes longest on large repositories (it follows data through every view).
+const LONGEST_CHECK: &str = "input-validation";
+
 /// Progress of a scan, for the TUI: files parsed of the total.
 pub trait Progress: Sync {
     fn files_found(&self, _total: usize) {}
@@ -125,11 +128,16 @@ pub fn scan_with_progress(
         offline: options.offline || config.advisories == crate::config::Advisories::Offline,
     };
     // The checks only read the facts: run them side by side.
-    let mut results: Vec<ItemResult> = CHECKS
+    // The longest check starts first, so the others fill the other cores meanwhile; results
+    // come back in checklist order.
+    let mut order: Vec<usize> = (0..CHECKS.len()).collect();
+    order.sort_by_key(|&i| CHECKS[i].0 != LONGEST_CHECK);
+    let mut results: Vec<(usize, ItemResult)> = order
         .par_iter()
-        .filter(|(id, _)| options.items.is_empty() || options.items.iter().any(|w| w == id))
-        .filter(|(id, _)| config.item_enabled(id))
-        .filter_map(|(id, check)| {
+        .map(|&i| (i, CHECKS[i]))
+        .filter(|(_, (id, _))| options.items.is_empty() || options.items.iter().any(|w| w == id))
+        .filter(|(_, (id, _))| config.item_enabled(id))
+        .filter_map(|(i, (id, check))| {
             let item = items.iter().find(|i| i.id == *id)?;
             let mut outcome = check(&ctx);
             config.adjust(&mut outcome.findings);
@@ -137,14 +145,19 @@ pub fn scan_with_progress(
                 (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
             });
             outcome.findings.dedup();
-            Some(ItemResult {
-                item,
-                outcome,
-                suppressed: Vec::new(),
-                baselined: Vec::new(),
-            })
+            Some((
+                i,
+                ItemResult {
+                    item,
+                    outcome,
+                    suppressed: Vec::new(),
+                    baselined: Vec::new(),
+                },
+            ))
         })
         .collect();
+    results.sort_by_key(|(i, _)| *i);
+    let mut results: Vec<ItemResult> = results.into_iter().map(|(_, r)| r).collect();
     let suppression = apply_suppressions(&files, &facts, &mut results);
     drop(facts);
     // Freeing every syntax tree of a large repository takes a noticeable part of a scan; the
@@ -214,7 +227,6 @@ fn load_referenced_templates(
             rel: rel.clone(),
             abs,
             kind: FileKind::Template,
-            size: meta.len(),
         };
         out.push(match project::read_text(&file) {
             Ok(text) => Ok(Template::new(&rel, text)),

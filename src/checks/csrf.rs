@@ -93,13 +93,16 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
         facts.imports[idx].is(func, PROTECTORS)
             || !subclasses.is_empty()
                 && facts.imports[idx]
-                    .qualified(func)
-                    .is_some_and(|q| subclasses.contains(last_segment(&q)))
+                    .tail(func)
+                    .is_some_and(|t| subclasses.contains(t))
     };
     let mut unbound = HashSet::new();
-    let mut init_receivers = HashSet::new();
     for (idx, module) in facts.modules.iter().enumerate() {
-        if module.is_test {
+        // Only a module that imports a protector (or when the project subclasses one) can
+        // create one.
+        if module.is_test
+            || subclasses.is_empty() && !PROTECTORS.iter().any(|p| facts.imports[idx].may_name(p))
+        {
             continue;
         }
         for stmt in module.body() {
@@ -112,10 +115,34 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
                 unbound.insert(name);
             }
         }
-        for call in facts.calls(idx) {
-            if is_protector(idx, &call.func) && !call.arguments.is_empty() {
-                return true;
-            }
+        let imports = &facts.imports[idx];
+        let mut calls = facts.calls_to(idx, PROTECTORS);
+        // Calls to the project's subclasses, by their name or a local alias of it.
+        let names = subclasses.iter().map(String::as_str).chain(
+            imports
+                .renamed()
+                .filter(|(_, tail)| subclasses.contains(*tail))
+                .map(|(local, _)| local),
+        );
+        for name in names {
+            calls.extend(facts.calls_named(idx, name));
+        }
+        if calls
+            .iter()
+            .any(|c| is_protector(idx, &c.func) && !c.arguments.is_empty())
+        {
+            return true;
+        }
+    }
+    if unbound.is_empty() {
+        return false;
+    }
+    let mut init_receivers = HashSet::new();
+    for (idx, module) in facts.modules.iter().enumerate() {
+        if module.is_test {
+            continue;
+        }
+        for call in facts.calls_named(idx, "init_app") {
             if method_name(call) == Some("init_app")
                 && let Some(recv) = receiver(call).and_then(dotted)
             {

@@ -74,7 +74,7 @@ fn app_run_findings(facts: &Facts) -> Vec<Finding> {
         if module.is_test {
             continue;
         }
-        for call in facts.calls(idx) {
+        for call in facts.calls_named(idx, "run") {
             if method_name(call) != Some("run") {
                 continue;
             }

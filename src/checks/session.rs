@@ -26,8 +26,7 @@ pub fn check(ctx: &Context) -> CheckOutcome {
             continue;
         }
         let imports = &facts.imports[idx];
-        let calls = facts.calls(idx);
-        for call in calls {
+        for call in facts.calls_named(idx, "set_cookie") {
             if method_name(call) == Some("set_cookie") {
                 set_cookie(module, call, &mut findings);
             }
@@ -36,7 +35,8 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         if imports.may_name("flask.session") || imports.may_name("flask_login") {
             login_without_reset(imports, module, module.body(), &mut findings);
         }
-        login_protection(imports, module, calls, &mut findings);
+        let managers = facts.calls_to(idx, &["flask_login.LoginManager"]);
+        login_protection(module, &managers, &mut findings);
     }
     CheckOutcome::findings(findings)
 }
@@ -128,13 +128,15 @@ fn cookie_config(facts: &Facts, out: &mut Vec<Finding>) {
 fn talisman_sets_secure(facts: &Facts) -> bool {
     facts.modules.iter().enumerate().any(|(idx, m)| {
         !m.is_test
-            && facts.calls(idx).iter().any(|c| {
-                facts.imports[idx].is(&c.func, &["flask_talisman.Talisman"])
-                    && !c.arguments.is_empty()
-                    && c.arguments
-                        .find_keyword("session_cookie_secure")
-                        .is_none_or(|k| literal_truth(&k.value) != Some(false))
-            })
+            && facts
+                .calls_to(idx, &["flask_talisman.Talisman"])
+                .iter()
+                .any(|c| {
+                    !c.arguments.is_empty()
+                        && c.arguments
+                            .find_keyword("session_cookie_secure")
+                            .is_none_or(|k| literal_truth(&k.value) != Some(false))
+                })
     })
 }
 
@@ -289,17 +291,7 @@ impl<'a> Visitor<'a> for InnerLogin<'_, '_> {
 
 /// `LoginManager()` without `session_protection = "strong"`: an assignment of another value
 /// is reported where it is, a missing one at the LoginManager.
-fn login_protection(
-    imports: &Imports,
-    module: &Module,
-    calls: &[&ExprCall],
-    out: &mut Vec<Finding>,
-) {
-    let managers: Vec<&ExprCall> = calls
-        .iter()
-        .copied()
-        .filter(|c| imports.is(&c.func, &["flask_login.LoginManager"]))
-        .collect();
+fn login_protection(module: &Module, managers: &[&ExprCall], out: &mut Vec<Finding>) {
     // The attribute name has to be in the text for an assignment to it to be in the tree.
     if managers.is_empty() && !module.source.text.contains("session_protection") {
         return;

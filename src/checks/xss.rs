@@ -17,6 +17,15 @@ const MARKUP: &[&str] = &[
     "jinja2.Markup",
     "jinja2.utils.Markup",
 ];
+/// The calls `code_sink` looks at.
+const CODE_SINKS: &[&str] = &[
+    "markupsafe.Markup",
+    "flask.Markup",
+    "jinja2.Markup",
+    "jinja2.utils.Markup",
+    "jinja2.Environment",
+    "jinja2.environment.Environment",
+];
 const RENDER_STRING: &[&str] = &[
     "flask.render_template_string",
     "flask.templating.render_template_string",
@@ -55,8 +64,9 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         if module.is_test {
             continue;
         }
-        for call in facts.calls(idx) {
-            code_sink(&facts.imports[idx], module, call, &mut findings);
+        let imports = &facts.imports[idx];
+        for call in facts.calls_to(idx, CODE_SINKS) {
+            code_sink(imports, module, call, &mut findings);
         }
         let mut assignments = AutoescapeAssignments::default();
         // `x.jinja_env.autoescape = ...` needs the attribute's name in the text.

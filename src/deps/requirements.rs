@@ -302,7 +302,6 @@ pub fn follow_includes(
                 rel: rel.clone(),
                 abs: abs.clone(),
                 kind: crate::project::FileKind::Dependency,
-                size: std::fs::metadata(&abs).map(|m| m.len()).unwrap_or(0),
             };
             match crate::project::read_text(&file) {
                 Ok(text) => queue.push(parse(&rel, &text)),

@@ -10,7 +10,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::project::{self, MAX_FILE_BYTES};
+use crate::project;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapFile {
@@ -113,10 +113,10 @@ impl Snapshot {
         let files = project::discover(root)?;
         let mut snap = Snapshot::default();
         for f in &files.files {
-            if f.size > MAX_FILE_BYTES || !is_safe_path(&f.rel) {
+            if !is_safe_path(&f.rel) {
                 continue;
             }
-            let Ok(bytes) = fs::read(&f.abs) else {
+            let Ok(bytes) = project::read_limited(&f.abs) else {
                 continue;
             };
             let executable = is_executable(&f.abs);

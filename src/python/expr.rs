@@ -94,9 +94,18 @@ pub fn calls_in_body(body: &[ruff_python_ast::Stmt]) -> Vec<&ExprCall> {
 
 /// Every call inside an expression, the expression itself included.
 pub fn calls_in_expr(expr: &Expr) -> Vec<&ExprCall> {
-    let mut c = CallCollector::default();
+    let mut calls = Vec::new();
+    collect_calls(expr, &mut calls);
+    calls
+}
+
+/// Append every call inside `expr` (itself included) to `out`, in source order.
+pub fn collect_calls<'e>(expr: &'e Expr, out: &mut Vec<&'e ExprCall>) {
+    let mut c = CallCollector {
+        calls: std::mem::take(out),
+    };
     ruff_python_ast::visitor::Visitor::visit_expr(&mut c, expr);
-    c.calls
+    *out = c.calls;
 }
 
 #[derive(Default)]

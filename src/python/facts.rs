@@ -11,8 +11,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::Module;
 use super::expr::{
-    calls_in_expr, dotted, is_config_attr, is_constant, last_segment, method_name, receiver,
-    str_value,
+    dotted, is_config_attr, is_constant, last_segment, method_name, receiver, str_value,
 };
 use super::imports::Imports;
 use super::templates::Template;
@@ -174,6 +173,8 @@ pub struct Facts<'m> {
     pub module_consts: Vec<HashMap<String, &'m Expr>>,
     /// Every call of each module, in source order (see [`Facts::calls`]).
     calls: Vec<Vec<&'m ExprCall>>,
+    /// Per module, indexes into `calls` sorted by the name each call is written with.
+    calls_by_name: Vec<Vec<u32>>,
     top_classes: Vec<Vec<TopClass<'m>>>,
     pub apps: Vec<AppObject>,
     pub writes: Vec<ConfigWrite<'m>>,
@@ -201,10 +202,12 @@ impl<'m> Facts<'m> {
         let mut module_consts = Vec::with_capacity(first.len());
         let mut calls = Vec::with_capacity(first.len());
         let mut top_classes = Vec::with_capacity(first.len());
+        let mut calls_by_name = Vec::with_capacity(first.len());
         for f in first {
             imports.push(f.imports);
             module_consts.push(f.consts);
             calls.push(f.calls);
+            calls_by_name.push(f.by_name);
             top_classes.push(f.classes);
         }
         let mut facts = Facts {
@@ -212,6 +215,7 @@ impl<'m> Facts<'m> {
             imports,
             module_consts,
             calls,
+            calls_by_name,
             top_classes,
             apps: Vec::new(),
             writes: Vec::new(),
@@ -242,6 +246,7 @@ impl<'m> Facts<'m> {
                     imports,
                     flask_classes: &flask_subclasses,
                     flask_class_tails: &flask_class_tails,
+                    call_buf: Vec::new(),
                     functions: Vec::new(),
                     class_stack: Vec::new(),
                     production: true,
@@ -504,6 +509,39 @@ impl<'m> Facts<'m> {
     /// The classes at the top level of module `idx`.
     pub fn top_classes(&self, idx: usize) -> &[TopClass<'m>] {
         &self.top_classes[idx]
+    }
+
+    /// The calls of module `idx` written with `name` as the function or method name
+    /// (`name(...)`, `x.name(...)`), in source order.
+    pub fn calls_named<'s>(
+        &'s self,
+        idx: usize,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'m ExprCall> + 's {
+        let calls = &self.calls[idx];
+        let index = &self.calls_by_name[idx];
+        let start = index.partition_point(|&i| call_name(calls[i as usize]) < Some(name));
+        index[start..]
+            .iter()
+            .map(move |&i| calls[i as usize])
+            .take_while(move |c| call_name(c) == Some(name))
+    }
+
+    /// The calls of module `idx` to one of `targets` (qualified names), through any import
+    /// alias, in source order.
+    pub fn calls_to(&self, idx: usize, targets: &[&str]) -> Vec<&'m ExprCall> {
+        let imports = &self.imports[idx];
+        let mut names: Vec<&str> = targets.iter().map(|t| last_segment(t)).collect();
+        names.extend(imports.aliases_of(targets));
+        names.sort_unstable();
+        names.dedup();
+        let mut out: Vec<&'m ExprCall> = names
+            .iter()
+            .flat_map(|n| self.calls_named(idx, n))
+            .filter(|c| imports.is(&c.func, targets))
+            .collect();
+        out.sort_by_key(|c| c.range().start());
+        out
     }
 
     /// Every call of module `idx`, nested bodies included, in source order.
@@ -922,11 +960,21 @@ fn local_bindings<'m>(body: &'m [Stmt], out: &mut HashMap<String, Option<&'m Exp
     }
 }
 
+/// The name a call is written with: `f` of `f(...)`, `m` of `x.m(...)`.
+fn call_name(call: &ExprCall) -> Option<&str> {
+    match call.func.as_ref() {
+        Expr::Name(n) => Some(n.id.as_str()),
+        Expr::Attribute(a) => Some(a.attr.id.as_str()),
+        _ => None,
+    }
+}
+
 /// What the first pass over a module finds: everything that needs no other module.
 struct FirstPass<'m> {
     imports: Imports,
     consts: HashMap<String, &'m Expr>,
     calls: Vec<&'m ExprCall>,
+    by_name: Vec<u32>,
     classes: Vec<TopClass<'m>>,
 }
 
@@ -954,9 +1002,17 @@ impl<'m> FirstPass<'m> {
                 _ => None,
             })
             .collect();
+        let calls = super::expr::calls_in_body(body);
+        // The name each call is written with (`f` of `f(...)`, `m` of `x.m(...)`), sorted:
+        // detectors look up the few calls they care about instead of reading every call.
+        let mut by_name: Vec<u32> = (0..calls.len() as u32)
+            .filter(|&i| call_name(calls[i as usize]).is_some())
+            .collect();
+        by_name.sort_by_key(|&i| call_name(calls[i as usize]));
         Self {
             consts: module_bindings(body),
-            calls: super::expr::calls_in_body(body),
+            calls,
+            by_name,
             imports,
             classes,
         }
@@ -1065,6 +1121,7 @@ struct ModuleWalker<'a, 'm> {
     flask_classes: &'a HashSet<String>,
     /// The last segments of `flask_classes`, to rule out most calls without building names.
     flask_class_tails: &'a HashSet<&'a str>,
+    call_buf: Vec<&'m ExprCall>,
     functions: Vec<&'m StmtFunctionDef>,
     class_stack: Vec<&'m StmtClassDef>,
     production: bool,
@@ -1249,7 +1306,11 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
     /// Look for config calls (`update`, `from_mapping`, `from_object`…) and app creation
     /// anywhere inside an expression.
     fn scan_exprs(&mut self, expr: &'m Expr) {
-        for call in calls_in_expr(expr) {
+        // One buffer for the whole module: this runs for every statement.
+        let mut calls = std::mem::take(&mut self.call_buf);
+        calls.clear();
+        super::expr::collect_calls(expr, &mut calls);
+        for &call in &calls {
             self.config_call(call);
             if method_name(call) == Some("add_url_rule") {
                 self.route_from_add_url_rule(call);
@@ -1258,6 +1319,7 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
                 self.push_app(None, call.range());
             }
         }
+        self.call_buf = calls;
     }
 
     fn config_call(&mut self, call: &'m ExprCall) {

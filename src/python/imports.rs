@@ -105,6 +105,24 @@ impl Imports {
         }
     }
 
+    /// Local names bound to one of `targets` (`C` of `from flask_wtf import CSRFProtect as C`):
+    /// the names a call to a target can be written with, besides the target's last segment.
+    pub fn aliases_of<'s>(&'s self, targets: &[&str]) -> impl Iterator<Item = &'s str> + 's {
+        let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+        self.names
+            .iter()
+            .filter_map(move |(local, q)| targets.iter().any(|t| t == q).then_some(local.as_str()))
+    }
+
+    /// Local names imported under another name than the last segment of what they stand for
+    /// (`P` of `from .ext import MyProtect as P`), with that last segment.
+    pub fn renamed(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.names.iter().filter_map(|(local, q)| {
+            let tail = q.rsplit('.').next().unwrap_or(q);
+            (tail != local).then_some((local.as_str(), tail))
+        })
+    }
+
     /// The last segment of the qualified name of `expr`, without building the name.
     pub fn tail<'e>(&'e self, expr: &'e Expr) -> Option<&'e str> {
         match expr {

@@ -172,20 +172,19 @@ fn is_string_literal(s: &str) -> bool {
 /// classify as templates: a custom `template_folder`, an unusual extension. Returns paths
 /// relative to the root that may hold them, most likely first.
 pub fn referenced_paths(facts: &super::facts::Facts) -> Vec<String> {
-    use ruff_python_ast::Expr;
     let mut out = Vec::new();
     for (idx, m) in facts.modules.iter().enumerate() {
         if m.is_test {
             continue;
         }
         let dir = m.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-        let calls = facts.calls(idx);
-        let callee = |c: &ruff_python_ast::ExprCall| match c.func.as_ref() {
-            Expr::Name(n) => n.id.as_str() == "render_template",
-            Expr::Attribute(a) => a.attr.id.as_str() == "render_template",
-            _ => false,
-        };
         let mut folders: Vec<String> = vec!["templates".to_string()];
+        // The keyword has to be in the text for a call to pass it.
+        let calls: &[&ruff_python_ast::ExprCall] = if m.source.text.contains("template_folder") {
+            facts.calls(idx)
+        } else {
+            &[]
+        };
         for c in calls {
             if let Some(folder) = c
                 .arguments
@@ -195,10 +194,7 @@ pub fn referenced_paths(facts: &super::facts::Facts) -> Vec<String> {
                 folders.push(folder.trim_end_matches('/').to_string());
             }
         }
-        for c in calls {
-            if !callee(c) {
-                continue;
-            }
+        for c in facts.calls_named(idx, "render_template") {
             let Some(name) = c.arguments.args.first().and_then(super::expr::str_value) else {
                 continue;
             };

@@ -132,9 +132,11 @@ pub fn apply(
     texts: &BTreeMap<String, &str>,
     ran: &[&str],
 ) -> Option<ItemResult> {
+    use rayon::prelude::*;
+    // Every text of the repository is searched: in parallel, in path order.
     let comments: Vec<Comment> = texts
-        .iter()
-        .flat_map(|(path, text)| parse(path, text))
+        .par_iter()
+        .flat_map_iter(|(path, text)| parse(path, text))
         .collect();
     if comments.is_empty() {
         return None;
