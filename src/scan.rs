@@ -211,8 +211,10 @@ fn load_referenced_templates(
     facts: &Facts,
 ) -> Vec<Result<Template, Diagnostic>> {
     let mut out = Vec::new();
+    let known: std::collections::HashSet<&str> =
+        facts.templates.iter().map(|t| t.path.as_str()).collect();
     for rel in crate::python::templates::referenced_paths(facts) {
-        if facts.templates.iter().any(|t| t.path == rel) {
+        if known.contains(rel.as_str()) {
             continue;
         }
         let abs = files.root.join(&rel);

@@ -196,19 +196,35 @@ impl<'m> Facts<'m> {
     ) -> Self {
         use rayon::prelude::*;
         // One pass over each module (in parallel, while its tree is in cache) for everything
-        // that needs no other module: imports, constants, calls, candidate config classes.
-        let first: Vec<FirstPass<'m>> = modules.par_iter().map(FirstPass::new).collect();
+        // that needs no other module: imports, constants, calls, candidate config classes, and
+        // the walk for apps, config writes, loads and routes, which knows Flask's own classes.
+        // A project's subclasses of Flask are only known once every module is read; the
+        // modules that may call one are walked again below.
+        let flask_own: HashSet<String> = FLASK_CLASSES.iter().map(|c| c.to_string()).collect();
+        let flask_own_tails: HashSet<&str> =
+            FLASK_CLASSES.iter().map(|q| last_segment(q)).collect();
+        let first: Vec<(FirstPass<'m>, Walked<'m>)> = modules
+            .par_iter()
+            .enumerate()
+            .map(|(idx, module)| {
+                let first = FirstPass::new(module);
+                let walked = walk_module(idx, module, &first.imports, &flask_own, &flask_own_tails);
+                (first, walked)
+            })
+            .collect();
         let mut imports = Vec::with_capacity(first.len());
         let mut module_consts = Vec::with_capacity(first.len());
         let mut calls = Vec::with_capacity(first.len());
         let mut top_classes = Vec::with_capacity(first.len());
         let mut calls_by_name = Vec::with_capacity(first.len());
-        for f in first {
+        let mut walked = Vec::with_capacity(first.len());
+        for (f, w) in first {
             imports.push(f.imports);
             module_consts.push(f.consts);
             calls.push(f.calls);
             calls_by_name.push(f.by_name);
             top_classes.push(f.classes);
+            walked.push(w);
         }
         let mut facts = Facts {
             modules,
@@ -229,42 +245,43 @@ impl<'m> Facts<'m> {
         };
         facts.collect_classes();
         let flask_subclasses = facts.flask_subclasses();
-        let flask_class_tails: HashSet<&str> =
-            flask_subclasses.iter().map(|q| last_segment(q)).collect();
-        // Each module is walked on its own (in parallel); the results are merged in module
-        // order so the facts do not depend on scheduling.
-        let walked: Vec<_> = modules
-            .par_iter()
-            .enumerate()
-            .map(|(idx, module)| {
-                let imports = &facts.imports[idx];
-                let uses = module_uses(module.body(), imports);
-                let mut walker = ModuleWalker {
-                    module_idx: idx,
-                    other_framework: ModuleWalker::detect_other_framework(imports),
-                    body: module.body(),
-                    imports,
-                    flask_classes: &flask_subclasses,
-                    flask_class_tails: &flask_class_tails,
-                    call_buf: Vec::new(),
-                    functions: Vec::new(),
-                    class_stack: Vec::new(),
-                    production: true,
-                    out_apps: Vec::new(),
-                    out_writes: Vec::new(),
-                    out_loads: Vec::new(),
-                    out_routes: Vec::new(),
-                };
-                walker.walk_body(module.body());
-                (
-                    uses,
-                    walker.out_apps,
-                    walker.out_writes,
-                    walker.out_routes,
-                    walker.out_loads,
-                )
-            })
-            .collect();
+        if flask_subclasses.len() > flask_own.len() {
+            let tails: HashSet<&str> = flask_subclasses.iter().map(|q| last_segment(q)).collect();
+            // The last segments of the project's subclasses (one may be called `Flask` too).
+            let mut new_tails: Vec<&str> = flask_subclasses
+                .difference(&flask_own)
+                .map(|q| last_segment(q))
+                .collect();
+            new_tails.sort_unstable();
+            new_tails.dedup();
+            // A module can only call a subclass by its name or a local alias of it.
+            let again: Vec<usize> = (0..modules.len())
+                .filter(|&idx| {
+                    new_tails
+                        .iter()
+                        .any(|t| facts.calls_named(idx, t).next().is_some())
+                        || facts.imports[idx].renamed().any(|(local, tail)| {
+                            tails.contains(tail) && facts.calls_named(idx, local).next().is_some()
+                        })
+                })
+                .collect();
+            let rewalked: Vec<(usize, Walked<'m>)> = again
+                .par_iter()
+                .map(|&idx| {
+                    let w = walk_module(
+                        idx,
+                        &modules[idx],
+                        &facts.imports[idx],
+                        &flask_subclasses,
+                        &tails,
+                    );
+                    (idx, w)
+                })
+                .collect();
+            for (idx, w) in rewalked {
+                walked[idx] = w;
+            }
+        }
         let mut pending_objects = Vec::new();
         for (uses, apps, writes, routes, loads) in walked {
             facts.uses.session |= uses.session;
@@ -960,6 +977,54 @@ fn local_bindings<'m>(body: &'m [Stmt], out: &mut HashMap<String, Option<&'m Exp
     }
 }
 
+/// Flask's application class, by its two import paths.
+const FLASK_CLASSES: &[&str] = &["flask.Flask", "flask.app.Flask"];
+
+/// What walking one module finds: feature use, apps, config writes, routes, config loads.
+type Walked<'m> = (
+    Uses,
+    Vec<AppObject>,
+    Vec<ConfigWrite<'m>>,
+    Vec<Route<'m>>,
+    Vec<PendingLoad<'m>>,
+);
+
+/// Walk module `idx` for apps (calls to one of `flask_classes`, whose last segments are
+/// `tails`), config writes, routes and config loads.
+fn walk_module<'m>(
+    idx: usize,
+    module: &'m Module,
+    imports: &Imports,
+    flask_classes: &HashSet<String>,
+    tails: &HashSet<&str>,
+) -> Walked<'m> {
+    let uses = module_uses(module.body(), imports);
+    let mut walker = ModuleWalker {
+        module_idx: idx,
+        other_framework: ModuleWalker::detect_other_framework(imports),
+        body: module.body(),
+        imports,
+        flask_classes,
+        flask_class_tails: tails,
+        call_buf: Vec::new(),
+        functions: Vec::new(),
+        class_stack: Vec::new(),
+        production: true,
+        out_apps: Vec::new(),
+        out_writes: Vec::new(),
+        out_loads: Vec::new(),
+        out_routes: Vec::new(),
+    };
+    walker.walk_body(module.body());
+    (
+        uses,
+        walker.out_apps,
+        walker.out_writes,
+        walker.out_routes,
+        walker.out_loads,
+    )
+}
+
 /// The name a call is written with: `f` of `f(...)`, `m` of `x.m(...)`.
 fn call_name(call: &ExprCall) -> Option<&str> {
     match call.func.as_ref() {
@@ -1028,7 +1093,9 @@ fn module_uses(body: &[Stmt], imports: &Imports) -> Uses {
         flask_wtf: imports.imports_from("flask_wtf"),
         ..Uses::default()
     };
-    if !imports.imports_from("flask") {
+    if !imports.imports_from("flask")
+        || !(imports.may_name("flask.session") || imports.may_name("flask.request.cookies"))
+    {
         return uses;
     }
     struct V<'i> {
@@ -1714,5 +1781,60 @@ mod tests {
             Some(("abc", 3))
         );
         assert_eq!(f.get("X").map(|e| e.1.as_str()), Some("y"));
+    }
+
+    fn modules_of(files: &[(&str, &str)]) -> Vec<Module> {
+        files
+            .iter()
+            .map(|(path, src)| super::super::parse(path, src.to_string()).expect("parses"))
+            .collect()
+    }
+
+    #[test]
+    fn apps_of_project_flask_subclasses_by_name_and_alias() {
+        let modules = modules_of(&[
+            (
+                "pkg/base.py",
+                "from flask import Flask\nclass MyApp(Flask):\n    pass\n",
+            ),
+            (
+                "pkg/app.py",
+                "from pkg.base import MyApp\napp = MyApp(__name__)\napp.config['DEBUG'] = True\n",
+            ),
+            (
+                "pkg/other.py",
+                "from pkg.base import MyApp as A\nother = A(__name__)\n",
+            ),
+            (
+                "pkg/plain.py",
+                "from flask import Flask\nplain = Flask(__name__)\n",
+            ),
+        ]);
+        let facts = Facts::compute(&modules, Vec::new(), Vec::new());
+        let mut vars: Vec<&str> = facts.apps.iter().filter_map(|a| a.var.as_deref()).collect();
+        vars.sort_unstable();
+        assert_eq!(vars, ["app", "other", "plain"]);
+        assert!(
+            facts
+                .writes
+                .iter()
+                .any(|w| w.key == "DEBUG" && w.module == 1)
+        );
+    }
+
+    #[test]
+    fn calls_named_and_calls_to_follow_aliases() {
+        let modules = modules_of(&[(
+            "app.py",
+            "from flask_wtf import CSRFProtect as C\nimport flask_wtf\nC(app)\nflask_wtf.CSRFProtect(app)\nx.CSRFProtect()\nrun()\napp.run()\n",
+        )]);
+        let facts = Facts::compute(&modules, Vec::new(), Vec::new());
+        assert_eq!(facts.calls_named(0, "run").count(), 2);
+        let lines: Vec<usize> = facts
+            .calls_to(0, &["flask_wtf.CSRFProtect"])
+            .iter()
+            .map(|c| modules[0].source.span(c.range()).start.line)
+            .collect();
+        assert_eq!(lines, [3, 4]);
     }
 }

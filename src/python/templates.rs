@@ -174,7 +174,8 @@ fn is_string_literal(s: &str) -> bool {
 pub fn referenced_paths(facts: &super::facts::Facts) -> Vec<String> {
     let mut out = Vec::new();
     for (idx, m) in facts.modules.iter().enumerate() {
-        if m.is_test {
+        // Folders only matter to this module's own render_template calls.
+        if m.is_test || facts.calls_named(idx, "render_template").next().is_none() {
             continue;
         }
         let dir = m.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
