@@ -17,15 +17,7 @@ const MARKUP: &[&str] = &[
     "jinja2.Markup",
     "jinja2.utils.Markup",
 ];
-/// The calls `code_sink` looks at.
-const CODE_SINKS: &[&str] = &[
-    "markupsafe.Markup",
-    "flask.Markup",
-    "jinja2.Markup",
-    "jinja2.utils.Markup",
-    "jinja2.Environment",
-    "jinja2.environment.Environment",
-];
+const JINJA_ENVIRONMENT: &[&str] = &["jinja2.Environment", "jinja2.environment.Environment"];
 const RENDER_STRING: &[&str] = &[
     "flask.render_template_string",
     "flask.templating.render_template_string",
@@ -65,7 +57,11 @@ pub fn check(ctx: &Context) -> CheckOutcome {
             continue;
         }
         let imports = &facts.imports[idx];
-        for call in facts.calls_to(idx, CODE_SINKS) {
+        let sinks = facts.calls_to(idx, MARKUP);
+        for call in sinks
+            .into_iter()
+            .chain(facts.calls_to(idx, JINJA_ENVIRONMENT))
+        {
             code_sink(imports, module, call, &mut findings);
         }
         let mut assignments = AutoescapeAssignments::default();
@@ -105,10 +101,7 @@ fn code_sink(imports: &Imports, module: &Module, call: &ExprCall, out: &mut Vec<
             "Markup() marks this value as safe HTML, so Jinja will not escape it; use \
              markupsafe.escape(), or sanitize user HTML with nh3 first",
         ));
-    } else if imports.is(
-        &call.func,
-        &["jinja2.Environment", "jinja2.environment.Environment"],
-    ) {
+    } else if imports.is(&call.func, JINJA_ENVIRONMENT) {
         // Without the keyword, autoescape is off; that matters where the environment renders
         // HTML (a config file or an email body in plain text is fine).
         let renders_html =

@@ -483,16 +483,10 @@ impl<'m> Facts<'m> {
     }
 
     fn collect_classes(&mut self) {
-        let modules = self.modules;
-        let mut found = Vec::new();
         for (idx, classes) in self.top_classes.iter().enumerate() {
-            for c in classes {
-                found.push((idx, c.def, c.bases.clone()));
-            }
-        }
-        {
-            for (idx, class, bases) in found {
-                let module = &modules[idx];
+            let module = &self.modules[idx];
+            for top in classes {
+                let class = top.def;
                 let attrs: Vec<_> = class.body.iter().flat_map(uppercase_assignments).collect();
                 let looks_like_config = !attrs.is_empty()
                     || class.name.as_str().ends_with("Config")
@@ -514,7 +508,7 @@ impl<'m> Facts<'m> {
                     module: idx,
                     name: class.name.to_string(),
                     qualname: format!("{}.{}", module.name, class.name),
-                    bases,
+                    bases: top.bases.clone(),
                     attrs,
                     range: class_header(class),
                     is_module: false,
@@ -1317,15 +1311,9 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
     }
 
     fn is_flask_call(&self, call: &ExprCall) -> bool {
-        let tail = match call.func.as_ref() {
-            Expr::Name(n) => self
-                .imports
-                .get(n.id.as_str())
-                .map_or(n.id.as_str(), last_segment),
-            Expr::Attribute(a) => a.attr.id.as_str(),
-            _ => return false,
-        };
-        self.flask_class_tails.contains(tail)
+        self.imports
+            .tail(&call.func)
+            .is_some_and(|t| self.flask_class_tails.contains(t))
             && self
                 .imports
                 .qualified(&call.func)

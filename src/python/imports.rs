@@ -107,11 +107,11 @@ impl Imports {
 
     /// Local names bound to one of `targets` (`C` of `from flask_wtf import CSRFProtect as C`):
     /// the names a call to a target can be written with, besides the target's last segment.
-    pub fn aliases_of<'s>(&'s self, targets: &[&str]) -> impl Iterator<Item = &'s str> + 's {
-        let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+    pub fn aliases_of<'s>(&'s self, targets: &'s [&str]) -> impl Iterator<Item = &'s str> + 's {
         self.names
             .iter()
-            .filter_map(move |(local, q)| targets.iter().any(|t| t == q).then_some(local.as_str()))
+            .filter(|(_, q)| targets.contains(&q.as_str()))
+            .map(|(local, _)| local.as_str())
     }
 
     /// Local names imported under another name than the last segment of what they stand for
