@@ -170,6 +170,18 @@ impl<'a, 'm> FixContext<'a, 'm> {
     pub fn patch(&self, path: &str) -> Option<PatchBuilder<'a>> {
         self.snapshot.get(path).map(|t| PatchBuilder::new(path, t))
     }
+
+    /// The text of the finding's file, or why a fix cannot have it.
+    pub fn text_for(&self, finding: &Finding) -> Result<&'a str, Unfixable> {
+        self.snapshot
+            .get(&finding.path)
+            .ok_or_else(|| Unfixable::new(finding, "the file is not in the snapshot"))
+    }
+
+    /// A patch builder for the finding's file, or why a fix cannot have one.
+    pub fn patch_for(&self, finding: &Finding) -> Result<PatchBuilder<'a>, Unfixable> {
+        Ok(PatchBuilder::new(&finding.path, self.text_for(finding)?))
+    }
 }
 
 fn offset(module: &Module, line: usize, column: usize) -> Option<u32> {

@@ -131,9 +131,7 @@ pub fn located<'a, 'm>(
     let range = ctx
         .range_of(finding)
         .ok_or_else(|| no("the finding's position is not in the file"))?;
-    let patch = ctx
-        .patch(&finding.path)
-        .ok_or_else(|| no("the file is not in the snapshot"))?;
+    let patch = ctx.patch_for(finding)?;
     Ok((idx, module, range, patch))
 }
 

@@ -119,10 +119,7 @@ pub fn form_token(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
         .iter()
         .map(|f| {
             let no = |r: &str| Unfixable::new(f, r);
-            let text = ctx
-                .snapshot
-                .get(&f.path)
-                .ok_or_else(|| no("the template is not in the snapshot"))?;
+            let text = ctx.text_for(f)?;
             let template = ctx
                 .facts
                 .templates

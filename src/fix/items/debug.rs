@@ -34,9 +34,7 @@ fn app_run_one(ctx: &FixContext, finding: &Finding) -> Generated {
         .into_iter()
         .find(|c| c.range() == range)
         .ok_or_else(|| no("the run() call is not where the finding says"))?;
-    let mut patch = ctx
-        .patch(&finding.path)
-        .ok_or_else(|| no("the file is not in the snapshot"))?;
+    let mut patch = ctx.patch_for(finding)?;
     let text = patch.text();
     let bug = |e: super::super::plan::PatchError| no(&e.to_string());
 
@@ -128,9 +126,7 @@ fn config_one(ctx: &FixContext, finding: &Finding) -> Generated {
         .iter()
         .find(|w| w.module == idx && w.key == "DEBUG" && w.range == range)
         .ok_or_else(|| no("the DEBUG setting is not where the finding says"))?;
-    let mut patch = ctx
-        .patch(&finding.path)
-        .ok_or_else(|| no("the file is not in the snapshot"))?;
+    let mut patch = ctx.patch_for(finding)?;
     let text = patch.text();
 
     // A config class that other (non-production) configs inherit: changing it changes them.
@@ -242,10 +238,7 @@ pub fn env_file(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
         .iter()
         .map(|f| {
             let no = |r: &str| Unfixable::new(f, r);
-            let text = ctx
-                .snapshot
-                .get(&f.path)
-                .ok_or_else(|| no("the file is not in the snapshot"))?;
+            let text = ctx.text_for(f)?;
             let start = super::common::text_offset(text, f.line, 1)
                 .ok_or_else(|| no("the line is not in the file"))?;
             let end = line_end_inclusive(text, start);

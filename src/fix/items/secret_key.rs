@@ -147,9 +147,7 @@ fn missing_one(ctx: &FixContext, finding: &Finding) -> Generated {
     if site.module.path != finding.path {
         return Err(no("the app is created elsewhere than the finding says"));
     }
-    let mut patch = ctx
-        .patch(&finding.path)
-        .ok_or_else(|| no("the file is not in the snapshot"))?;
+    let mut patch = ctx.patch_for(finding)?;
     let quote = preferred_quote(&site.module.ast);
     let line = format!(
         "{}.config[{}] = os.environ[{}]",

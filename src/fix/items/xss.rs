@@ -141,10 +141,7 @@ pub fn autoescape(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
 fn autoescape_one(ctx: &FixContext, f: &Finding) -> Generated {
     let no = |r: &str| Unfixable::new(f, r);
     if !f.path.ends_with(".py") {
-        let text = ctx
-            .snapshot
-            .get(&f.path)
-            .ok_or_else(|| no("the template is not in the snapshot"))?;
+        let text = ctx.text_for(f)?;
         let start = text_offset(text, f.line, f.column).ok_or_else(|| no("bad position"))?;
         let end = text_offset(text, f.end_line, f.end_column).ok_or_else(|| no("bad position"))?;
         let tag = text.get(start..end).ok_or_else(|| no("bad position"))?;
