@@ -271,8 +271,10 @@ impl<'a> Visitor<'a> for InnerLogin<'_, '_> {
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Call(call) = expr {
-            let q = self.imports.qualified(&call.func).unwrap_or_default();
-            if q == "flask_login.login_user" || q == "flask_login.utils.login_user" {
+            if self.imports.is(
+                &call.func,
+                &["flask_login.login_user", "flask_login.utils.login_user"],
+            ) {
                 self.logins
                     .push((call.range(), "login_user() logs the user in".to_string()));
             }
