@@ -271,7 +271,12 @@ fn load(files: &ProjectFiles, progress: &dyn Progress) -> Loaded {
                     }),
                     Ok(text) => match kind {
                         FileKind::Python => match python::parse(&f.rel, text) {
-                            Ok(m) => LoadedFile::Module(m),
+                            Ok(mut m) => {
+                                // Freed here, in the task that parsed it, the tree's memory
+                                // goes to the next file this thread parses.
+                                crate::python::facts::release_if_cold(&mut m);
+                                LoadedFile::Module(m)
+                            }
                             Err(d) => LoadedFile::Diagnostic(d),
                         },
                         FileKind::Template => LoadedFile::Template(Template::new(&f.rel, text)),

@@ -105,16 +105,6 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
         {
             continue;
         }
-        for stmt in module.body() {
-            if let Stmt::Assign(a) = stmt
-                && let Expr::Call(call) = a.value.as_ref()
-                && is_protector(idx, &call.func)
-                && call.arguments.is_empty()
-                && let Some(name) = a.targets.first().and_then(dotted)
-            {
-                unbound.insert(name);
-            }
-        }
         let imports = &facts.imports[idx];
         let mut calls = facts.calls_to(idx, PROTECTORS);
         // Calls to the project's subclasses, by their name or a local alias of it.
@@ -126,6 +116,21 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
         );
         for name in names {
             calls.extend(facts.calls_named(idx, name));
+        }
+        // Every call that can create a protector is in `calls`: without one, the module
+        // assigns none either, and its tree is not read.
+        if calls.is_empty() {
+            continue;
+        }
+        for stmt in module.body() {
+            if let Stmt::Assign(a) = stmt
+                && let Expr::Call(call) = a.value.as_ref()
+                && is_protector(idx, &call.func)
+                && call.arguments.is_empty()
+                && let Some(name) = a.targets.first().and_then(dotted)
+            {
+                unbound.insert(name);
+            }
         }
         if calls
             .iter()
@@ -169,7 +174,7 @@ fn subclasses_of(facts: &Facts, roots: &[&str]) -> HashSet<String> {
                     .iter()
                     .any(|q| roots.contains(&q.as_str()) || found.contains(last_segment(q)));
                 if derives {
-                    found.insert(class.def.name.to_string());
+                    found.insert(class.name.clone());
                 }
             }
         }
@@ -192,8 +197,11 @@ fn flask_form_classes(facts: &Facts) -> HashSet<String> {
     );
     for idx in 0..facts.modules.len() {
         for class in facts.top_classes(idx) {
-            if meta_disables_csrf(class.def) {
-                forms.remove(class.def.name.as_str());
+            // Only a form's own Meta matters: other classes' trees are not read.
+            if forms.contains(class.name.as_str())
+                && facts.class_def(idx, class).is_some_and(meta_disables_csrf)
+            {
+                forms.remove(class.name.as_str());
             }
         }
     }

@@ -89,7 +89,7 @@ pub fn check(ctx: &Context) -> CheckOutcome {
             .modules
             .iter()
             .enumerate()
-            .any(|(i, m)| !m.is_test && facts.module_consts[i].contains_key("SECRET_KEY"));
+            .any(|(i, m)| !m.is_test && facts.binds(i, "SECRET_KEY"));
     let needs_secret = facts.uses.session || facts.uses.flask_login || facts.uses.flask_wtf;
     if !any_secret
         && needs_secret
@@ -134,7 +134,7 @@ fn env_finding(env: &crate::python::facts::EnvFile, line: usize, key: &str) -> F
     }
 }
 
-fn judge_write(facts: &Facts, w: &ConfigWrite) -> Option<Finding> {
+fn judge_write<'m>(facts: &Facts<'m>, w: &ConfigWrite<'m>) -> Option<Finding> {
     let module = facts.module(w.module);
     let value = facts.resolve_const(w.module, w.value);
     if let Some(fallback) = facts.env_fallback(w.module, value) {

@@ -3,6 +3,9 @@
 //! production uses, committed env files and templates.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
 
 use ruff_python_ast::{
     BoolOp, CmpOp, Expr, ExprCall, Stmt, StmtClassDef, StmtFunctionDef, UnaryOp,
@@ -14,6 +17,7 @@ use super::expr::{
     dotted, is_config_attr, is_constant, last_segment, method_name, receiver, str_value,
 };
 use super::imports::Imports;
+pub use super::summary::TopClass;
 use super::templates::Template;
 use crate::source::SourceText;
 
@@ -168,20 +172,21 @@ pub struct Uses {
 
 pub struct Facts<'m> {
     pub modules: &'m [Module],
-    pub imports: Vec<Imports>,
-    /// Module-level `NAME = value` bindings of each module, for resolving constants.
-    pub module_consts: Vec<HashMap<String, &'m Expr>>,
-    /// Every call of each module, in source order (see [`Facts::calls`]).
-    calls: Vec<Vec<&'m ExprCall>>,
-    /// Per module, indexes into `calls` sorted by the name each call is written with.
-    calls_by_name: Vec<Vec<u32>>,
-    top_classes: Vec<Vec<TopClass<'m>>>,
+    /// Each module's imports (from its summary).
+    pub imports: Vec<&'m Imports>,
+    /// Per module, its constants and calls, worked out when first asked for a module whose
+    /// tree was freed (see [`release_if_cold`]), up front for the others.
+    index: Vec<OnceLock<ModuleIndex<'m>>>,
     pub apps: Vec<AppObject>,
     pub writes: Vec<ConfigWrite<'m>>,
     pub classes: Vec<ConfigClass<'m>>,
     pub loads: Vec<ConfigLoad>,
     /// Indexes into `classes` of the config objects production loads.
     pub production: Vec<usize>,
+    /// Each config class and its bases, depth first (see [`Facts::mro`]).
+    mros: Vec<Vec<usize>>,
+    /// Indexes into `writes` by key.
+    writes_by_key: HashMap<String, Vec<usize>>,
     pub routes: Vec<Route<'m>>,
     pub env_files: Vec<EnvFile>,
     pub templates: Vec<Template>,
@@ -203,41 +208,41 @@ impl<'m> Facts<'m> {
         let flask_own: HashSet<String> = FLASK_CLASSES.iter().map(|c| c.to_string()).collect();
         let flask_own_tails: HashSet<&str> =
             FLASK_CLASSES.iter().map(|q| last_segment(q)).collect();
-        let first: Vec<(FirstPass<'m>, Walked<'m>)> = modules
+        // A cold module's walk found nothing when it was parsed (that is why its tree was
+        // freed): it is not walked again.
+        let first: Vec<(Option<ModuleIndex<'m>>, Walked<'m>)> = modules
             .par_iter()
             .enumerate()
             .map(|(idx, module)| {
-                let first = FirstPass::new(module);
-                let walked = walk_module(idx, module, &first.imports, &flask_own, &flask_own_tails);
-                (first, walked)
+                if module.cold {
+                    return (None, Walked::default());
+                }
+                let imports = &module.summary.imports;
+                let walked = walk_module(idx, module, imports, &flask_own, &flask_own_tails);
+                (Some(ModuleIndex::new(module)), walked)
             })
             .collect();
-        let mut imports = Vec::with_capacity(first.len());
-        let mut module_consts = Vec::with_capacity(first.len());
-        let mut calls = Vec::with_capacity(first.len());
-        let mut top_classes = Vec::with_capacity(first.len());
-        let mut calls_by_name = Vec::with_capacity(first.len());
+        let imports: Vec<&'m Imports> = modules.iter().map(|m| &m.summary.imports).collect();
+        let mut index = Vec::with_capacity(first.len());
         let mut walked = Vec::with_capacity(first.len());
-        for (f, w) in first {
-            imports.push(f.imports);
-            module_consts.push(f.consts);
-            calls.push(f.calls);
-            calls_by_name.push(f.by_name);
-            top_classes.push(f.classes);
+        for (i, w) in first {
+            index.push(match i {
+                Some(i) => OnceLock::from(i),
+                None => OnceLock::new(),
+            });
             walked.push(w);
         }
         let mut facts = Facts {
             modules,
             imports,
-            module_consts,
-            calls,
-            calls_by_name,
-            top_classes,
+            index,
             apps: Vec::new(),
             writes: Vec::new(),
             classes: Vec::new(),
             loads: Vec::new(),
             production: Vec::new(),
+            mros: Vec::new(),
+            writes_by_key: HashMap::new(),
             routes: Vec::new(),
             env_files,
             templates,
@@ -271,7 +276,7 @@ impl<'m> Facts<'m> {
                     let w = walk_module(
                         idx,
                         &modules[idx],
-                        &facts.imports[idx],
+                        facts.imports[idx],
                         &flask_subclasses,
                         &tails,
                     );
@@ -295,6 +300,15 @@ impl<'m> Facts<'m> {
         }
         facts.resolve_loads(pending_objects);
         facts.choose_production();
+        // Classes and writes are all known now: index them for the detectors' lookups.
+        facts.mros = facts.compute_mros();
+        for (i, w) in facts.writes.iter().enumerate() {
+            facts
+                .writes_by_key
+                .entry(w.key.clone())
+                .or_default()
+                .push(i);
+        }
         facts
     }
 
@@ -340,11 +354,9 @@ impl<'m> Facts<'m> {
     /// branches, and the effective value of `key` in each production config object.
     pub fn production_writes(&self, key: &str) -> Vec<&ConfigWrite<'m>> {
         let mut out: Vec<&ConfigWrite<'m>> = self
-            .writes
-            .iter()
+            .writes_of(key)
             .filter(|w| {
-                w.key == key
-                    && matches!(w.scope, WriteScope::App { production: true })
+                matches!(w.scope, WriteScope::App { production: true })
                     && self.is_production_module(w.module)
             })
             .collect();
@@ -361,9 +373,17 @@ impl<'m> Facts<'m> {
 
     /// Every write of `key` anywhere in production code, whatever the environment.
     pub fn all_writes(&self, key: &str) -> impl Iterator<Item = &ConfigWrite<'m>> {
-        self.writes
-            .iter()
-            .filter(move |w| w.key == key && self.is_production_module(w.module))
+        self.writes_of(key)
+            .filter(move |w| self.is_production_module(w.module))
+    }
+
+    /// Every write of `key`, in the order they were found.
+    fn writes_of(&self, key: &str) -> impl Iterator<Item = &ConfigWrite<'m>> {
+        self.writes_by_key
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.writes[i])
     }
 
     /// A write inside a development or testing config class that production does not load,
@@ -380,11 +400,10 @@ impl<'m> Facts<'m> {
 
     /// The write that gives `key` its value in config class `class`, through inheritance.
     pub fn effective_write(&self, class: usize, key: &str) -> Option<&ConfigWrite<'m>> {
-        for c in self.mro(class) {
+        for &c in self.mro(class) {
             if let Some(w) = self
-                .writes
-                .iter()
-                .find(|w| w.scope == WriteScope::Class(c) && w.key == key)
+                .writes_of(key)
+                .find(|w| w.scope == WriteScope::Class(c))
             {
                 return Some(w);
             }
@@ -393,21 +412,58 @@ impl<'m> Facts<'m> {
     }
 
     /// The class and its bases, depth first, left to right, each once.
-    pub fn mro(&self, class: usize) -> Vec<usize> {
-        let mut order = Vec::new();
-        let mut stack = vec![class];
-        while let Some(c) = stack.pop() {
-            if order.contains(&c) {
-                continue;
-            }
-            order.push(c);
-            for base in self.classes[c].bases.iter().rev() {
-                if let Some(b) = self.class_by_qualname(base, self.classes[c].module) {
-                    stack.push(b);
-                }
+    pub fn mro(&self, class: usize) -> &[usize] {
+        &self.mros[class]
+    }
+
+    /// [`Facts::mro`] of every class, resolving each base once, by the rules of
+    /// [`Facts::class_by_qualname`] with maps instead of scans.
+    fn compute_mros(&self) -> Vec<Vec<usize>> {
+        let mut by_qualname: HashMap<&str, usize> = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, c) in self.classes.iter().enumerate() {
+            by_qualname.entry(c.qualname.as_str()).or_insert(i);
+            if !c.is_module {
+                by_name.entry(c.name.as_str()).or_default().push(i);
             }
         }
-        order
+        let resolve = |qualname: &str, from_module: usize| -> Option<usize> {
+            if let Some(&i) = by_qualname.get(qualname) {
+                return Some(i);
+            }
+            let local = format!("{}.{}", self.modules[from_module].name, qualname);
+            if let Some(&i) = by_qualname.get(local.as_str()) {
+                return Some(i);
+            }
+            match by_name.get(last_segment(qualname)).map(Vec::as_slice) {
+                Some(&[only]) => Some(only),
+                _ => None,
+            }
+        };
+        let bases: Vec<Vec<usize>> = self
+            .classes
+            .iter()
+            .map(|c| {
+                c.bases
+                    .iter()
+                    .filter_map(|b| resolve(b, c.module))
+                    .collect()
+            })
+            .collect();
+        (0..self.classes.len())
+            .map(|class| {
+                let mut order = Vec::new();
+                let mut stack = vec![class];
+                while let Some(c) = stack.pop() {
+                    if order.contains(&c) {
+                        continue;
+                    }
+                    order.push(c);
+                    stack.extend(bases[c].iter().rev());
+                }
+                order
+            })
+            .collect()
     }
 
     fn class_by_qualname(&self, qualname: &str, from_module: usize) -> Option<usize> {
@@ -483,17 +539,16 @@ impl<'m> Facts<'m> {
     }
 
     fn collect_classes(&mut self) {
-        for (idx, classes) in self.top_classes.iter().enumerate() {
-            let module = &self.modules[idx];
-            for top in classes {
-                let class = top.def;
-                let attrs: Vec<_> = class.body.iter().flat_map(uppercase_assignments).collect();
-                let looks_like_config = !attrs.is_empty()
-                    || class.name.as_str().ends_with("Config")
-                    || class.name.as_str().ends_with("Settings");
-                if !looks_like_config {
+        for (idx, module) in self.modules.iter().enumerate() {
+            for top in &module.summary.classes {
+                // UPPERCASE attributes, or a name ending in Config/Settings.
+                if !top.config_like {
                     continue;
                 }
+                let Some(class) = self.class_def(idx, top) else {
+                    continue;
+                };
+                let attrs: Vec<_> = class.body.iter().flat_map(uppercase_assignments).collect();
                 let class_idx = self.classes.len();
                 for (name, value, range) in &attrs {
                     self.writes.push(ConfigWrite {
@@ -518,8 +573,30 @@ impl<'m> Facts<'m> {
     }
 
     /// The classes at the top level of module `idx`.
-    pub fn top_classes(&self, idx: usize) -> &[TopClass<'m>] {
-        &self.top_classes[idx]
+    pub fn top_classes(&self, idx: usize) -> &'m [TopClass] {
+        &self.modules[idx].summary.classes
+    }
+
+    /// The definition of a top-level class of module `idx`.
+    pub fn class_def(&self, idx: usize, class: &TopClass) -> Option<&'m StmtClassDef> {
+        match self.modules[idx].body().get(class.stmt as usize) {
+            Some(Stmt::ClassDef(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn index(&self, idx: usize) -> &ModuleIndex<'m> {
+        self.index[idx].get_or_init(|| ModuleIndex::new(&self.modules[idx]))
+    }
+
+    /// Module-level `NAME = value` bindings of module `idx`, for resolving constants.
+    pub fn consts(&self, idx: usize) -> &FxHashMap<&'m str, &'m Expr> {
+        &self.index(idx).consts
+    }
+
+    /// Whether module `idx` binds `name` at its top level.
+    pub fn binds(&self, idx: usize, name: &str) -> bool {
+        self.modules[idx].summary.may_bind(name) && self.consts(idx).contains_key(name)
     }
 
     /// The calls of module `idx` written with `name` as the function or method name
@@ -529,8 +606,13 @@ impl<'m> Facts<'m> {
         idx: usize,
         name: &'s str,
     ) -> impl Iterator<Item = &'m ExprCall> + 's {
-        let calls = &self.calls[idx];
-        let index = &self.calls_by_name[idx];
+        let (calls, index): (&[&'m ExprCall], &[u32]) = if self.modules[idx].summary.may_call(name)
+        {
+            let i = self.index(idx);
+            (&i.calls, &i.by_name)
+        } else {
+            (&[], &[])
+        };
         let start = index.partition_point(|&i| call_name(calls[i as usize]) < Some(name));
         index[start..]
             .iter()
@@ -557,7 +639,7 @@ impl<'m> Facts<'m> {
 
     /// Every call of module `idx`, nested bodies included, in source order.
     pub fn calls(&self, idx: usize) -> &[&'m ExprCall] {
-        &self.calls[idx]
+        &self.index(idx).calls
     }
 
     /// Names of classes that subclass `flask.Flask`, qualified.
@@ -565,15 +647,15 @@ impl<'m> Facts<'m> {
         let mut out: HashSet<String> = ["flask.Flask".to_string(), "flask.app.Flask".to_string()]
             .into_iter()
             .collect();
-        for (idx, module) in self.modules.iter().enumerate() {
-            for class in self.top_classes(idx) {
+        for module in self.modules {
+            for class in &module.summary.classes {
                 if class
                     .bases
                     .iter()
                     .any(|b| b == "flask.Flask" || b == "flask.app.Flask")
                 {
-                    out.insert(format!("{}.{}", module.name, class.def.name));
-                    out.insert(class.def.name.to_string());
+                    out.insert(format!("{}.{}", module.name, class.name));
+                    out.insert(class.name.clone());
                 }
             }
         }
@@ -661,7 +743,7 @@ impl<'m> Facts<'m> {
                     out.push((label, c));
                     return;
                 }
-                if let Some(value) = self.module_consts[module].get(n.id.as_str()).copied()
+                if let Some(value) = self.consts(module).get(n.id.as_str()).copied()
                     && !matches!(value, Expr::Name(v) if v.id == n.id)
                 {
                     self.object_candidates(module, value, None, label, out);
@@ -725,7 +807,8 @@ impl<'m> Facts<'m> {
     ) {
         let dict_expr = match dict {
             Expr::Dict(_) => Some((module, dict)),
-            Expr::Name(n) => self.module_consts[module]
+            Expr::Name(n) => self
+                .consts(module)
                 .get(n.id.as_str())
                 .map(|v| (module, *v))
                 .or_else(|| {
@@ -735,7 +818,7 @@ impl<'m> Facts<'m> {
                         .modules
                         .iter()
                         .position(|x| x.name == m || x.name.ends_with(&format!(".{m}")))?;
-                    self.module_consts[target].get(name).map(|v| (target, *v))
+                    self.consts(target).get(name).map(|v| (target, *v))
                 }),
             _ => None,
         };
@@ -863,13 +946,13 @@ impl<'m> Facts<'m> {
     /// Resolve a name to a module-level constant of `module`, following imports once.
     pub fn resolve_const(&self, module: usize, expr: &'m Expr) -> &'m Expr {
         let Expr::Name(n) = expr else { return expr };
-        if let Some(v) = self.module_consts[module].get(n.id.as_str()) {
+        if let Some(v) = self.consts(module).get(n.id.as_str()) {
             return v;
         }
         if let Some(q) = self.imports[module].get(n.id.as_str())
             && let Some((m, name)) = q.rsplit_once('.')
             && let Some(target) = self.modules.iter().position(|x| x.name == m)
-            && let Some(v) = self.module_consts[target].get(name)
+            && let Some(v) = self.consts(target).get(name)
         {
             return v;
         }
@@ -922,20 +1005,20 @@ fn class_header(class: &StmtClassDef) -> TextRange {
 }
 
 /// `NAME = value` at module level (the last binding wins).
-fn module_bindings(body: &[Stmt]) -> HashMap<String, &Expr> {
-    let mut out = HashMap::new();
+fn module_bindings(body: &[Stmt]) -> FxHashMap<&str, &Expr> {
+    let mut out = FxHashMap::default();
     for stmt in body {
         match stmt {
             Stmt::Assign(a) => {
                 for t in &a.targets {
                     if let Expr::Name(n) = t {
-                        out.insert(n.id.to_string(), a.value.as_ref());
+                        out.insert(n.id.as_str(), a.value.as_ref());
                     }
                 }
             }
             Stmt::AnnAssign(a) => {
                 if let (Expr::Name(n), Some(v)) = (a.target.as_ref(), a.value.as_deref()) {
-                    out.insert(n.id.to_string(), v);
+                    out.insert(n.id.as_str(), v);
                 }
             }
             _ => {}
@@ -1020,7 +1103,7 @@ fn walk_module<'m>(
 }
 
 /// The name a call is written with: `f` of `f(...)`, `m` of `x.m(...)`.
-fn call_name(call: &ExprCall) -> Option<&str> {
+pub(super) fn call_name(call: &ExprCall) -> Option<&str> {
     match call.func.as_ref() {
         Expr::Name(n) => Some(n.id.as_str()),
         Expr::Attribute(a) => Some(a.attr.id.as_str()),
@@ -1028,39 +1111,16 @@ fn call_name(call: &ExprCall) -> Option<&str> {
     }
 }
 
-/// What the first pass over a module finds: everything that needs no other module.
-struct FirstPass<'m> {
-    imports: Imports,
-    consts: HashMap<String, &'m Expr>,
+/// A module's constants and calls, with references into its tree.
+struct ModuleIndex<'m> {
+    consts: FxHashMap<&'m str, &'m Expr>,
     calls: Vec<&'m ExprCall>,
     by_name: Vec<u32>,
-    classes: Vec<TopClass<'m>>,
 }
 
-/// A class defined at a module's top level, with the qualified names of its bases.
-pub struct TopClass<'m> {
-    pub def: &'m StmtClassDef,
-    pub bases: Vec<String>,
-}
-
-impl<'m> FirstPass<'m> {
+impl<'m> ModuleIndex<'m> {
     fn new(module: &'m Module) -> Self {
         let body = module.body();
-        let imports = Imports::collect(body, &module.name, module.path.ends_with("__init__.py"));
-        let classes = body
-            .iter()
-            .filter_map(|s| match s {
-                Stmt::ClassDef(c) => Some(TopClass {
-                    def: c,
-                    bases: c
-                        .bases()
-                        .iter()
-                        .filter_map(|b| imports.qualified(b))
-                        .collect(),
-                }),
-                _ => None,
-            })
-            .collect();
         let calls = super::expr::calls_in_body(body);
         // The name each call is written with (`f` of `f(...)`, `m` of `x.m(...)`), sorted:
         // detectors look up the few calls they care about instead of reading every call.
@@ -1072,11 +1132,47 @@ impl<'m> FirstPass<'m> {
             consts: module_bindings(body),
             calls,
             by_name,
-            imports,
-            classes,
         }
     }
 }
+
+/// Free the tree of a module in which nothing needs it after parsing: its walk for apps,
+/// config and routes finds nothing, it has no class that may be a config class, and it cannot
+/// name what the detectors that read whole modules look for. Whatever still asks for the tree
+/// parses it again (see [`Module::tree`]), so this saves memory on large repositories without
+/// changing what a scan finds; the detectors look modules up by their summaries first.
+pub fn release_if_cold(module: &mut Module) {
+    let summary = &module.summary;
+    let hot = WHOLE_MODULE_READS
+        .iter()
+        .any(|q| summary.imports.may_name(q))
+        || summary.classes.iter().any(|c| c.config_like);
+    if hot {
+        return;
+    }
+    let flask_own: HashSet<String> = FLASK_CLASSES.iter().map(|c| c.to_string()).collect();
+    let tails: HashSet<&str> = FLASK_CLASSES.iter().map(|q| last_segment(q)).collect();
+    let (uses, apps, writes, routes, loads) =
+        walk_module(0, module, &summary.imports, &flask_own, &tails);
+    let found = uses.session
+        || uses.cookies
+        || uses.flask_login
+        || uses.flask_wtf
+        || !apps.is_empty()
+        || !writes.is_empty()
+        || !routes.is_empty()
+        || !loads.is_empty();
+    if !found {
+        if let Some(tree) = module.release_tree() {
+            module.summary.record_calls(&tree.body);
+        }
+        module.cold = true;
+    }
+}
+
+/// What the detectors that walk every function of a module look for: the request (views and
+/// the functions they call), the session and Flask-Login (logins), yaml (unsafe loads).
+const WHOLE_MODULE_READS: &[&str] = &["flask.request", "flask.session", "flask_login", "yaml"];
 
 /// What a module uses. A bare `from flask import session` that nothing reads is not session
 /// use, so the code is searched, but only in modules that import from flask at all.
@@ -1139,7 +1235,7 @@ fn is_config_key(name: &str) -> bool {
 }
 
 /// UPPERCASE `NAME = value` assignments of a class body or module.
-fn uppercase_assignments(stmt: &Stmt) -> Vec<(String, &Expr, TextRange)> {
+pub(super) fn uppercase_assignments(stmt: &Stmt) -> Vec<(String, &Expr, TextRange)> {
     let mut out = Vec::new();
     match stmt {
         Stmt::Assign(a) => {
@@ -1824,5 +1920,71 @@ mod tests {
             .map(|c| modules[0].source.span(c.range()).start.line)
             .collect();
         assert_eq!(lines, [3, 4]);
+    }
+
+    #[test]
+    fn freed_trees_give_the_same_facts() {
+        let files = [
+            (
+                "pkg/base.py",
+                "from flask import Flask\nclass MyApp(Flask):\n    pass\n",
+            ),
+            // Nothing here is a Flask app until the project's subclass is known.
+            (
+                "pkg/app.py",
+                "from pkg.base import MyApp\napp = MyApp(__name__)\napp.config.from_object('pkg.settings')\n",
+            ),
+            ("pkg/settings.py", "SECRET_KEY = 'x'\nDEBUG = True\n"),
+            ("pkg/tasks.py", "def helper(x):\n    return x.run()\n"),
+            // Walked again once the subclass is known, from a freed tree.
+            (
+                "pkg/wsgi.py",
+                "from pkg.base import MyApp\nserver = MyApp(__name__)\n",
+            ),
+        ];
+        let all = modules_of(&files);
+        let mut freed = modules_of(&files);
+        for m in &mut freed {
+            release_if_cold(m);
+        }
+        let cold: Vec<&str> = freed
+            .iter()
+            .filter(|m| m.cold)
+            .map(|m| m.path.as_str())
+            .collect();
+        assert_eq!(
+            cold,
+            [
+                "pkg/base.py",
+                "pkg/settings.py",
+                "pkg/tasks.py",
+                "pkg/wsgi.py"
+            ]
+        );
+        let a = Facts::compute(&all, Vec::new(), Vec::new());
+        let b = Facts::compute(&freed, Vec::new(), Vec::new());
+        let apps = |f: &Facts| {
+            f.apps
+                .iter()
+                .map(|a| (a.module, a.var.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(apps(&a), apps(&b));
+        assert!(apps(&b).contains(&(4, Some("server".to_string()))));
+        let writes = |f: &Facts| {
+            f.writes
+                .iter()
+                .map(|w| (w.module, w.key.clone(), w.range))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(writes(&a), writes(&b));
+        assert!(
+            writes(&b)
+                .iter()
+                .any(|(m, k, _)| *m == 2 && k == "SECRET_KEY")
+        );
+        assert_eq!(a.production, b.production);
+        assert_eq!(b.calls_named(3, "run").count(), 1);
+        assert!(b.binds(2, "DEBUG") && !b.binds(3, "DEBUG"));
     }
 }

@@ -153,12 +153,16 @@ impl Imports {
     /// import binds it or a module or attribute on its path. A module that cannot name
     /// `flask.request` cannot read the request.
     pub fn may_name(&self, qualified: &str) -> bool {
-        self.names.values().any(|q| {
-            qualified == q
-                || (qualified.starts_with(q.as_str())
-                    && qualified.as_bytes().get(q.len()) == Some(&b'.'))
-                || (q.starts_with(qualified) && q.as_bytes().get(qualified.len()) == Some(&b'.'))
-        })
+        self.names.values().any(|q| names_path(q, qualified))
+    }
+
+    /// The local names through which an expression can qualify to `qualified` (see
+    /// [`Imports::may_name`]): code that mentions none of them cannot name it.
+    pub fn locals_naming<'s>(&'s self, qualified: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.names
+            .iter()
+            .filter(move |(_, q)| names_path(q, qualified))
+            .map(|(local, _)| local.as_str())
     }
 
     /// Whether any import of the module comes from `prefix` (`flask_login`).
@@ -167,6 +171,14 @@ impl Imports {
             q == prefix || (q.starts_with(prefix) && q.as_bytes().get(prefix.len()) == Some(&b'.'))
         })
     }
+}
+
+/// Whether a name imported as `q` is `qualified`, a module or attribute on its path, or an
+/// attribute of it.
+fn names_path(q: &str, qualified: &str) -> bool {
+    qualified == q
+        || (qualified.starts_with(q) && qualified.as_bytes().get(q.len()) == Some(&b'.'))
+        || (q.starts_with(qualified) && q.as_bytes().get(qualified.len()) == Some(&b'.'))
 }
 
 /// `flask.ext.wtf` is the old spelling of `flask_wtf` (removed in Flask 1.0, still in legacy
@@ -286,5 +298,18 @@ mod tests {
         assert_eq!(legacy.get("login"), Some("flask_login"));
         let pkg = imports("from . import views\n", "app", true);
         assert_eq!(pkg.get("views"), Some("app.views"));
+    }
+
+    #[test]
+    fn locals_that_can_name_the_request() {
+        let i = imports(
+            "import flask\nfrom flask import request as req, session\nimport os\n",
+            "app",
+            false,
+        );
+        let mut locals: Vec<&str> = i.locals_naming("flask.request").collect();
+        locals.sort_unstable();
+        assert_eq!(locals, ["flask", "req"]);
+        assert!(i.may_name("flask.request") && !i.may_name("yaml"));
     }
 }

@@ -3,8 +3,11 @@
 pub mod expr;
 pub mod facts;
 pub mod imports;
+pub mod summary;
 pub mod taint;
 pub mod templates;
+
+use std::sync::OnceLock;
 
 use ruff_python_ast::ModModule;
 use ruff_python_parser::{Mode, ParseOptions};
@@ -20,16 +23,47 @@ pub struct Module {
     /// Dotted module name (`app.views.auth`; a package's `__init__.py` is the package).
     pub name: String,
     pub source: SourceText,
-    /// The syntax tree. The parser's tokens are not kept: nothing reads them, and on a large
-    /// repository they cost more memory than the trees.
-    pub ast: ModModule,
+    /// The syntax tree, when it is held (see [`Module::release_tree`]). The parser's tokens
+    /// are not kept: nothing reads them, and on a large repository they cost more memory than
+    /// the trees.
+    tree: OnceLock<ModModule>,
+    /// What other modules and the detectors' lookups need from the tree, always held.
+    pub summary: summary::Summary,
     /// Tests, fixtures and conftest files: not production code.
     pub is_test: bool,
+    /// The scan found nothing in this module's first walk and freed its tree
+    /// ([`facts::release_if_cold`]).
+    pub cold: bool,
 }
 
 impl Module {
+    /// The syntax tree, parsed again from the source if it was freed. The source parsed
+    /// without errors the first time, so it gives the same tree.
+    pub fn tree(&self) -> &ModModule {
+        self.tree.get_or_init(|| {
+            ruff_python_parser::parse_unchecked(&self.source.text, ParseOptions::from(Mode::Module))
+                .try_into_module()
+                .map(|m| m.into_syntax())
+                .unwrap_or_else(|| ModModule {
+                    node_index: Default::default(),
+                    range: TextRange::default(),
+                    body: Default::default(),
+                })
+        })
+    }
+
     pub fn body(&self) -> &[ruff_python_ast::Stmt] {
-        &self.ast.body
+        &self.tree().body
+    }
+
+    /// Take the syntax tree out, to free it; [`Module::tree`] parses it again if anything
+    /// asks.
+    pub fn release_tree(&mut self) -> Option<ModModule> {
+        self.tree.take()
+    }
+
+    pub fn has_tree(&self) -> bool {
+        self.tree.get().is_some()
     }
 
     pub fn text(&self, range: TextRange) -> &str {
@@ -95,12 +129,16 @@ pub fn parse(path: &str, text: String) -> Result<Module, Diagnostic> {
             });
         }
     };
+    let name = module_name(path);
+    let summary = summary::Summary::new(&ast.body, &name, path.ends_with("__init__.py"));
     Ok(Module {
         path: path.to_string(),
-        name: module_name(path),
+        name,
         is_test: is_test_path(path),
         source,
-        ast,
+        tree: OnceLock::from(ast),
+        summary,
+        cold: false,
     })
 }
 
@@ -168,6 +206,20 @@ mod tests {
     fn python312_fstrings_parse() {
         let m = parse("new.py", "x = f\"{'a' + f\"{1}\"}\"\n".to_string());
         assert!(m.is_ok());
+    }
+
+    #[test]
+    fn a_freed_tree_is_parsed_again() {
+        let mut m = parse(
+            "lib.py",
+            "import os\ndef f(x):\n    return os.path.join(x)\n".into(),
+        )
+        .expect("parses");
+        let before = format!("{:?}", m.body());
+        m.release_tree();
+        assert!(!m.has_tree());
+        assert_eq!(format!("{:?}", m.body()), before);
+        assert!(m.has_tree());
     }
 
     #[test]

@@ -4,12 +4,12 @@
 //! data. Each expression a statement evaluates is handed to the caller together with the state
 //! at that point, so a detector asks "is this argument request data, and from where?".
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Stmt, StmtFunctionDef};
 
+use super::Module;
 use super::expr::{dotted, last_segment, method_name, receiver};
 use super::imports::Imports;
 
@@ -521,26 +521,27 @@ pub fn view_flow<'a>(
 type FunctionKey = (usize, u32);
 
 pub struct ProjectFunctions<'m, 'i> {
-    /// `package.module.function` → (module index, definition).
-    by_name: HashMap<String, (usize, &'m StmtFunctionDef)>,
+    /// `package.module.function` → (module index, index of the definition in the module's
+    /// body). Trees are only read for the functions a flow reaches.
+    by_name: HashMap<String, (usize, u32)>,
+    modules: &'m [Module],
     /// Function name → the qualified names defining it, for suffix matches.
     by_short_name: HashMap<String, Vec<String>>,
     module_names: Vec<String>,
-    imports: &'i [Imports],
+    imports: &'i [&'i Imports],
     /// Parameters whose data each function returns, keyed by module and the definition's start
     /// offset; worked out the first time a flow reaches the function (most never are).
-    returns: RefCell<HashMap<FunctionKey, Rc<[String]>>>,
+    returns: Mutex<HashMap<FunctionKey, Arc<[String]>>>,
 }
 
 impl<'m, 'i> ProjectFunctions<'m, 'i> {
-    /// Index the top-level functions of `modules` (`(name, body)` pairs, with their imports).
-    pub fn new(modules: &[(&str, &'m [Stmt])], imports: &'i [Imports]) -> Self {
+    /// Index the top-level functions of `modules` (from their summaries), with their imports.
+    pub fn new(modules: &'m [Module], imports: &'i [&'i Imports]) -> Self {
         let mut by_name = HashMap::new();
-        for (idx, (name, body)) in modules.iter().enumerate() {
-            for stmt in body.iter() {
-                if let Stmt::FunctionDef(f) = stmt {
-                    by_name.insert(format!("{name}.{}", f.name.id), (idx, f));
-                }
+        for (idx, module) in modules.iter().enumerate() {
+            // A later definition of a name replaces an earlier one, as in Python.
+            for (func, stmt) in &module.summary.functions {
+                by_name.insert(format!("{}.{func}", module.name), (idx, *stmt));
             }
         }
         let mut by_short_name: HashMap<String, Vec<String>> = HashMap::new();
@@ -551,9 +552,10 @@ impl<'m, 'i> ProjectFunctions<'m, 'i> {
         Self {
             by_name,
             by_short_name,
-            module_names: modules.iter().map(|(n, _)| n.to_string()).collect(),
+            modules,
+            module_names: modules.iter().map(|m| m.name.clone()).collect(),
             imports,
-            returns: RefCell::new(HashMap::new()),
+            returns: Mutex::new(HashMap::new()),
         }
     }
 
@@ -579,6 +581,14 @@ impl<'m, 'i> ProjectFunctions<'m, 'i> {
         passed
     }
 
+    /// Whether `call` may reach a project function: its name ends in one's name. Rules out
+    /// most calls without building their qualified name.
+    pub fn may_resolve(&self, imports: &Imports, call: &ExprCall) -> bool {
+        imports
+            .tail(&call.func)
+            .is_some_and(|t| self.by_short_name.contains_key(t))
+    }
+
     /// The project function `call` (made in module `module`) reaches.
     pub fn resolve(
         &self,
@@ -586,6 +596,9 @@ impl<'m, 'i> ProjectFunctions<'m, 'i> {
         imports: &Imports,
         call: &ExprCall,
     ) -> Option<(usize, &'m StmtFunctionDef)> {
+        if !self.may_resolve(imports, call) {
+            return None;
+        }
         let q = imports.qualified(&call.func)?;
         if q.starts_with("self.") || q.starts_with("cls.") {
             return None;
@@ -596,7 +609,7 @@ impl<'m, 'i> ProjectFunctions<'m, 'i> {
             format!("{}.{q}", self.module_names.get(module)?)
         };
         if let Some(found) = self.by_name.get(&local).or_else(|| self.by_name.get(&q)) {
-            return Some(*found);
+            return self.definition(*found);
         }
         // Imports written against another root (`import db` for `app/db.py`) or star imports:
         // match on the trailing segments when exactly one function fits.
@@ -611,7 +624,15 @@ impl<'m, 'i> ProjectFunctions<'m, 'i> {
         if matches.next().is_some() {
             return None;
         }
-        self.by_name.get(first).copied()
+        self.definition(*self.by_name.get(first)?)
+    }
+
+    fn definition(&self, (module, stmt): (usize, u32)) -> Option<(usize, &'m StmtFunctionDef)> {
+        let modules: &'m [Module] = self.modules;
+        match modules.get(module)?.body().get(stmt as usize) {
+            Some(Stmt::FunctionDef(f)) => Some((module, f)),
+            _ => None,
+        }
     }
 
     /// Which parameter of `func` each argument of `call` binds.
@@ -654,14 +675,17 @@ impl<'m, 'i> ProjectFunctions<'m, 'i> {
     }
 
     /// The parameters of `func` (in `module`) whose data it returns.
-    pub fn returned_params(&self, module: usize, func: &StmtFunctionDef) -> Rc<[String]> {
+    pub fn returned_params(&self, module: usize, func: &StmtFunctionDef) -> Arc<[String]> {
         let key = (module, u32::from(func.range.start()));
-        if let Some(found) = self.returns.borrow().get(&key) {
-            return found.clone();
+        let cached = |returns: &HashMap<FunctionKey, Arc<[String]>>| returns.get(&key).cloned();
+        // Walks run on several threads; a poisoned lock only means another walk panicked.
+        let lock = || self.returns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = cached(&lock()) {
+            return found;
         }
-        let passed: Rc<[String]> = self.passed_params(module, func).into();
-        self.returns.borrow_mut().insert(key, passed.clone());
-        passed
+        // Worked out without the lock (two threads may both do it; they get the same answer).
+        let passed: Arc<[String]> = self.passed_params(module, func).into();
+        lock().entry(key).or_insert(passed).clone()
     }
 }
 

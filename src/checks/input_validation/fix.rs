@@ -181,7 +181,7 @@ pub fn placeholder_for(ctx: &Context, module: usize) -> Option<Placeholder> {
             None
         }
     };
-    of(&ctx.facts.imports[module]).or_else(|| ctx.facts.imports.iter().find_map(of))
+    of(ctx.facts.imports[module]).or_else(|| ctx.facts.imports.iter().find_map(|i| of(i)))
 }
 
 /// A piece of a formatted SQL string.

@@ -205,7 +205,7 @@ fn schema_classes(ctx: &Context) -> HashSet<String> {
                         .iter()
                         .any(|l| q.strip_prefix(l).is_some_and(|rest| rest.starts_with('.')))
             }) {
-                out.insert(c.def.name.id.to_string());
+                out.insert(c.name.clone());
             }
         }
     }

@@ -13,6 +13,8 @@ pub mod sinks;
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
+
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, ExprCall, Stmt, StmtFunctionDef};
 use ruff_text_size::Ranged;
@@ -60,65 +62,113 @@ pub fn analyse(ctx: &Context) -> Report {
             plans: Vec::new(),
         };
     }
-    let bodies: Vec<(&str, &[Stmt])> = facts
-        .modules
-        .iter()
-        .map(|m| (m.name.as_str(), m.body()))
-        .collect();
-    let project = ProjectFunctions::new(&bodies, &facts.imports);
-    let mut an = Analyser {
-        facts,
-        ctx,
-        project: &project,
-        seen: HashSet::new(),
-        walked: HashSet::new(),
-        report: Report::default(),
-    };
+    let project = ProjectFunctions::new(facts.modules, &facts.imports);
+    // The walks, in the order their findings are reported: each view (seeded with its URL
+    // parameters), then module by module every function that reads the request itself, and
+    // unsafe yaml loads. Without seeds a function's only source is the request, and without
+    // `yaml` a module cannot call yaml.load: most modules of a large project need neither.
+    let mut steps: Vec<Step> = Vec::new();
     for route in &facts.routes {
         if facts.module(route.module).is_test {
             continue;
         }
-        let flow_seed = view_flow(&facts.imports[route.module], &route.url_params);
-        let origin = Origin {
+        let flow_seed = view_flow(facts.imports[route.module], &route.url_params);
+        steps.push(Step::Walk {
+            module: route.module,
+            func: route.func,
+            seeds: seeds_of(&flow_seed, route),
             view: Some(route.func.name.id.to_string()),
-            function: route.func.name.id.to_string(),
-            via: Vec::new(),
-        };
-        an.walk(
-            route.module,
-            route.func,
-            &seeds_of(&flow_seed, route),
-            &origin,
-            0,
-        );
+        });
     }
     for (idx, module) in facts.modules.iter().enumerate() {
         if module.is_test {
             continue;
         }
-        let imports = &facts.imports[idx];
-        // Without seeds a function's only source is the request itself, and without `yaml` a
-        // module cannot call yaml.load: most modules of a large project need neither walk.
+        let imports = facts.imports[idx];
         if imports.may_name("flask.request") {
             let mut defs = FunctionDefs::default();
             defs.visit_body(module.body());
+            // A walk without seeds starts from the request, which the function can only read
+            // through a name imported for it (`request`, `flask`): a function whose text
+            // mentions none has nothing to follow. (Python folds non-ASCII identifiers to
+            // other letters, so only ASCII text is ruled out.)
+            let locals: Vec<&str> = imports.locals_naming("flask.request").collect();
             for func in defs.found {
-                let origin = Origin {
+                let text = module.text(func.range);
+                if text.is_ascii() && !locals.iter().any(|l| text.contains(l)) {
+                    continue;
+                }
+                steps.push(Step::Walk {
+                    module: idx,
+                    func,
+                    seeds: Vec::new(),
                     view: None,
-                    function: func.name.id.to_string(),
-                    via: Vec::new(),
-                };
-                an.walk(idx, func, &[], &origin, 0);
+                });
             }
         }
         if sinks::YAML_LOAD.iter().any(|q| imports.may_name(q)) {
-            an.unsafe_yaml(idx, module);
+            steps.push(Step::Yaml(idx));
+        }
+    }
+    // The walks only read the facts: they run in parallel, and their hits are then reported
+    // in the order above, each sink once, as one walk after the other would.
+    let hits: Vec<Vec<Hit>> = steps
+        .par_iter()
+        .map(|step| match step {
+            Step::Walk {
+                module,
+                func,
+                seeds,
+                view,
+            } => {
+                let mut walker = Walker {
+                    facts,
+                    project: &project,
+                    walked: HashSet::new(),
+                    hits: Vec::new(),
+                };
+                let origin = Origin {
+                    view: view.clone(),
+                    function: func.name.id.to_string(),
+                    via: Vec::new(),
+                };
+                walker.walk(*module, func, seeds, &origin, 0);
+                walker.hits
+            }
+            Step::Yaml(_) => Vec::new(),
+        })
+        .collect();
+    let mut an = Analyser {
+        facts,
+        ctx,
+        seen: HashSet::new(),
+        report: Report::default(),
+    };
+    for (step, hits) in steps.iter().zip(hits) {
+        match step {
+            Step::Walk { .. } => {
+                for hit in hits {
+                    an.report_hit(hit);
+                }
+            }
+            Step::Yaml(idx) => an.unsafe_yaml(*idx, facts.module(*idx)),
         }
     }
     for (finding, plan) in json::findings(ctx) {
         an.push(finding, plan);
     }
     an.report
+}
+
+/// A walk to make, or a module to search for unsafe yaml loads.
+enum Step<'m> {
+    Walk {
+        module: usize,
+        func: &'m StmtFunctionDef,
+        seeds: Vec<(String, String)>,
+        view: Option<String>,
+    },
+    Yaml(usize),
 }
 
 /// The URL parameters a view's flow starts with.
@@ -150,15 +200,23 @@ impl Origin {
     }
 }
 
-struct Analyser<'c, 'a, 'm, 'p> {
+/// Reports the hits of the walks, each sink once, with its fix plan.
+struct Analyser<'c, 'a, 'm> {
     facts: &'a Facts<'m>,
     ctx: &'c Context<'a, 'm>,
-    project: &'p ProjectFunctions<'m, 'a>,
     /// (module, offset, rule) of each sink reported, so that it is reported once.
     seen: HashSet<(usize, u32, Rule)>,
+    report: Report,
+}
+
+/// Follows request data through one function and the project functions it passes it to.
+struct Walker<'a, 'm> {
+    facts: &'a Facts<'m>,
+    project: &'a ProjectFunctions<'m, 'a>,
     /// Functions walked with the same seeds, so that recursion ends.
     walked: HashSet<WalkKey>,
-    report: Report,
+    /// Sinks reached, in the order a walk reaches them.
+    hits: Vec<Hit<'m>>,
 }
 
 /// A function walk: module, definition offset, seeds, view.
@@ -167,14 +225,17 @@ type WalkKey = (usize, u32, Vec<(String, String)>, Option<String>);
 /// A project function to follow a flow into: module, definition, seeds, how it was reached.
 type PendingCall<'m> = (usize, &'m StmtFunctionDef, Vec<(String, String)>, String);
 
+/// A sink that request data reaches: where, and what the finding says.
 struct Hit<'m> {
+    module: usize,
+    func: &'m StmtFunctionDef,
     rule: Rule,
     call: &'m ExprCall,
     arg: &'m Expr,
     message: String,
 }
 
-impl<'m> Analyser<'_, '_, 'm, '_> {
+impl<'m> Walker<'_, 'm> {
     fn walk(
         &mut self,
         module: usize,
@@ -193,7 +254,7 @@ impl<'m> Analyser<'_, '_, 'm, '_> {
             return;
         }
         let facts = self.facts;
-        let imports: &Imports = &facts.imports[module];
+        let imports: &Imports = facts.imports[module];
         let callees = CalleesIn {
             project: self.project,
             module,
@@ -203,7 +264,7 @@ impl<'m> Analyser<'_, '_, 'm, '_> {
             flow.taint(name, source.clone());
         }
         let lists = list_bindings(func);
-        let mut hits: Vec<Hit<'m>> = Vec::new();
+        let hits = &mut self.hits;
         let mut calls: Vec<PendingCall<'m>> = Vec::new();
         let project = self.project;
         let module_ref = facts.module(module);
@@ -220,6 +281,8 @@ impl<'m> Analyser<'_, '_, 'm, '_> {
                     for (arg, what) in &sink.args {
                         if let Some(src) = state.source_of(arg, sink.sink) {
                             hits.push(Hit {
+                                module,
+                                func,
                                 rule: sink.rule,
                                 call,
                                 arg,
@@ -234,7 +297,18 @@ impl<'m> Analyser<'_, '_, 'm, '_> {
                         }
                     }
                 }
+                // A flow goes into the callee only through an argument that carries request
+                // data; a call with none is not resolved (which may read another module).
+                let carries = || {
+                    call.arguments
+                        .args
+                        .iter()
+                        .chain(call.arguments.keywords.iter().map(|k| &k.value))
+                        .any(|arg| state.source_of(arg, Sink::Any).is_some())
+                };
                 if depth < MAX_CALL_DEPTH
+                    && project.may_resolve(imports, call)
+                    && carries()
                     && let Some((callee_module, callee)) = project.resolve(module, imports, call)
                 {
                     let seeds: Vec<(String, String)> = ProjectFunctions::bind_args(callee, call)
@@ -255,27 +329,31 @@ impl<'m> Analyser<'_, '_, 'm, '_> {
                 }
             }
         });
-        for hit in hits {
-            let finding = module_ref.finding(
-                hit.rule.id(),
-                hit.rule.severity(),
-                hit.call.range(),
-                hit.message,
-            );
-            if self
-                .seen
-                .insert((module, u32::from(hit.call.range().start()), hit.rule))
-            {
-                let plan = fix::plan_for_sink(self.ctx, module, func, hit.rule, hit.call, hit.arg);
-                self.push(finding, plan);
-            }
-        }
         for (callee_module, callee, seeds, via) in calls {
             let mut next = origin.clone();
             next.via.push(via);
             next.function = callee.name.id.to_string();
             self.walk(callee_module, callee, &seeds, &next, depth + 1);
         }
+    }
+}
+
+impl<'m> Analyser<'_, '_, 'm> {
+    fn report_hit(&mut self, hit: Hit<'m>) {
+        if !self
+            .seen
+            .insert((hit.module, u32::from(hit.call.range().start()), hit.rule))
+        {
+            return;
+        }
+        let finding = self.facts.module(hit.module).finding(
+            hit.rule.id(),
+            hit.rule.severity(),
+            hit.call.range(),
+            hit.message,
+        );
+        let plan = fix::plan_for_sink(self.ctx, hit.module, hit.func, hit.rule, hit.call, hit.arg);
+        self.push(finding, plan);
     }
 
     /// `yaml.load` without a safe loader runs constructors named in the document, whatever

@@ -23,7 +23,7 @@ pub fn protect(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
         Ok(found) => found,
         Err(e) => return fail(e),
     };
-    let taken = |n: &str| ctx.facts.module_consts.iter().any(|m| m.contains_key(n));
+    let taken = |n: &str| (0..ctx.facts.modules.len()).any(|i| ctx.facts.binds(i, n));
     let name = if taken("csrf") {
         "csrf_protect"
     } else {

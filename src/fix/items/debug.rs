@@ -54,7 +54,7 @@ fn app_run_one(ctx: &FixContext, finding: &Finding) -> Generated {
     let Some(arg) = call.arguments.args.get(2) else {
         return Err(no("no debug argument found in the call"));
     };
-    let quote = preferred_quote(&module.ast).to_string();
+    let quote = preferred_quote(module.tree()).to_string();
     let flag =
         templates::render("debug/env_flag.py", &[("q", &quote)]).map_err(|e| no(&e.to_string()))?;
     patch

@@ -33,7 +33,7 @@ fn value_one(ctx: &FixContext, finding: &Finding) -> Generated {
         .iter()
         .find(|w| w.module == idx && w.key == "SECRET_KEY" && w.range == range)
         .ok_or_else(|| no("the SECRET_KEY setting is not where the finding says"))?;
-    let quote = preferred_quote(&module.ast);
+    let quote = preferred_quote(module.tree());
     let var = env_var_read(write.value).unwrap_or_else(|| "SECRET_KEY".to_string());
     let overridden = ctx.facts.has_external_config();
     let read = if overridden {
@@ -148,7 +148,7 @@ fn missing_one(ctx: &FixContext, finding: &Finding) -> Generated {
         return Err(no("the app is created elsewhere than the finding says"));
     }
     let mut patch = ctx.patch_for(finding)?;
-    let quote = preferred_quote(&site.module.ast);
+    let quote = preferred_quote(site.module.tree());
     let line = format!(
         "{}.config[{}] = os.environ[{}]",
         site.var,

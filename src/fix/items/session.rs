@@ -31,7 +31,7 @@ fn cookie_config_one(ctx: &FixContext, finding: &Finding) -> Generated {
     let no = |r: &str| Unfixable::new(finding, r);
     let bug = |e: String| Unfixable::new(finding, e);
     let (idx, module, range, mut patch) = located(ctx, finding)?;
-    let quote = preferred_quote(&module.ast);
+    let quote = preferred_quote(module.tree());
     let (key, value) = wanted(&finding.rule, quote).ok_or_else(|| no("not a cookie setting"))?;
     let facts = ctx.facts;
     // A setting that is there with the wrong value: change the value.
@@ -124,7 +124,7 @@ fn set_cookie_one(ctx: &FixContext, finding: &Finding) -> Generated {
         .into_iter()
         .find(|c| c.range() == range)
         .ok_or_else(|| no("the set_cookie() call is not where the finding says"))?;
-    let quote = preferred_quote(&module.ast);
+    let quote = preferred_quote(module.tree());
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     let mut added = Vec::new();
     for (flag, good) in [
@@ -224,7 +224,7 @@ fn login_protection_one(ctx: &FixContext, finding: &Finding) -> Generated {
     let (stmt, _) =
         stmt_at(module.body(), range, None).ok_or_else(|| no("no statement at the finding"))?;
     let var = assigned_name(stmt).ok_or_else(|| no("the LoginManager is not bound to a name"))?;
-    let quote = preferred_quote(&module.ast);
+    let quote = preferred_quote(module.tree());
     insert_after(
         &mut patch,
         stmt.range(),

@@ -38,7 +38,7 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
                     Ok(f) => f,
                     Err(e) => return fail(e.to_string()),
                 };
-            let quote = preferred_quote(&site.module.ast);
+            let quote = preferred_quote(site.module.tree());
             // Two blank lines after the function too (PEP 8), unless the code after the app
             // already starts with a blank line.
             let next_line = patch
@@ -63,7 +63,7 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
                     Ok(f) => f,
                     Err(e) => return fail(e.to_string()),
                 };
-            let quote = preferred_quote(&site.module.ast);
+            let quote = preferred_quote(site.module.tree());
             insert_after(
                 &mut patch,
                 site.stmt.range(),
@@ -412,7 +412,7 @@ pub fn render_template_string(ctx: &FixContext, findings: &[&Finding]) -> Vec<Ge
                 }
                 other => (other, None),
             };
-            let quote = preferred_quote(&module.ast);
+            let quote = preferred_quote(module.tree());
             let (template, kwargs) = as_template(built, &module.source.text).ok_or_else(|| {
                 no("the template is built in a way that cannot be rewritten safely")
             })?;
