@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use rustc_hash::FxHashMap;
+
 use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Stmt, StmtFunctionDef};
 
 use super::Module;
@@ -521,13 +523,11 @@ pub fn view_flow<'a>(
 type FunctionKey = (usize, u32);
 
 pub struct ProjectFunctions<'m, 'i> {
-    /// `package.module.function` → (module index, index of the definition in the module's
-    /// body). Trees are only read for the functions a flow reaches.
-    by_name: HashMap<String, (usize, u32)>,
+    /// Function name → (module index, index of the definition in the module's body) of each
+    /// top-level definition, in module order. Trees are only read for the functions a flow
+    /// reaches.
+    by_short_name: FxHashMap<&'m str, Vec<(usize, u32)>>,
     modules: &'m [Module],
-    /// Function name → the qualified names defining it, for suffix matches.
-    by_short_name: HashMap<String, Vec<String>>,
-    module_names: Vec<String>,
     imports: &'i [&'i Imports],
     /// Parameters whose data each function returns, keyed by module and the definition's start
     /// offset; worked out the first time a flow reaches the function (most never are).
@@ -537,23 +537,18 @@ pub struct ProjectFunctions<'m, 'i> {
 impl<'m, 'i> ProjectFunctions<'m, 'i> {
     /// Index the top-level functions of `modules` (from their summaries), with their imports.
     pub fn new(modules: &'m [Module], imports: &'i [&'i Imports]) -> Self {
-        let mut by_name = HashMap::new();
+        let mut by_short_name: FxHashMap<&'m str, Vec<(usize, u32)>> = FxHashMap::default();
         for (idx, module) in modules.iter().enumerate() {
-            // A later definition of a name replaces an earlier one, as in Python.
             for (func, stmt) in &module.summary.functions {
-                by_name.insert(format!("{}.{func}", module.name), (idx, *stmt));
+                by_short_name
+                    .entry(func.as_str())
+                    .or_default()
+                    .push((idx, *stmt));
             }
         }
-        let mut by_short_name: HashMap<String, Vec<String>> = HashMap::new();
-        for full in by_name.keys() {
-            let short = full.rsplit('.').next().unwrap_or(full).to_string();
-            by_short_name.entry(short).or_default().push(full.clone());
-        }
         Self {
-            by_name,
             by_short_name,
             modules,
-            module_names: modules.iter().map(|m| m.name.clone()).collect(),
             imports,
             returns: Mutex::new(HashMap::new()),
         }
@@ -603,28 +598,32 @@ impl<'m, 'i> ProjectFunctions<'m, 'i> {
         if q.starts_with("self.") || q.starts_with("cls.") {
             return None;
         }
-        let local = if q.contains('.') {
-            q.clone()
-        } else {
-            format!("{}.{q}", self.module_names.get(module)?)
+        // `package.module.function`: a bare name is a function of the calling module.
+        let (prefix, short) = match q.rsplit_once('.') {
+            Some(split) => split,
+            None => (self.modules.get(module)?.name.as_str(), q.as_str()),
         };
-        if let Some(found) = self.by_name.get(&local).or_else(|| self.by_name.get(&q)) {
+        let defs = self.by_short_name.get(short)?;
+        let module_name = |&(m, _): &(usize, u32)| self.modules[m].name.as_str();
+        // A later definition of a name replaces an earlier one, as in Python.
+        if let Some(found) = defs.iter().rev().find(|d| module_name(d) == prefix) {
             return self.definition(*found);
         }
         // Imports written against another root (`import db` for `app/db.py`) or star imports:
-        // match on the trailing segments when exactly one function fits.
-        let suffix = format!(".{q}");
-        let short = q.rsplit('.').next().unwrap_or(&q);
-        let mut matches = self
-            .by_short_name
-            .get(short)?
-            .iter()
-            .filter(|name| name.ends_with(&suffix));
-        let first = matches.next()?;
-        if matches.next().is_some() {
+        // match on the trailing segments when exactly one module's function fits.
+        let fits = |d: &&(usize, u32)| {
+            let m = module_name(d);
+            !q.contains('.')
+                || (m.len() > prefix.len()
+                    && m.ends_with(prefix)
+                    && m.as_bytes()[m.len() - prefix.len() - 1] == b'.')
+        };
+        let mut matches = defs.iter().rev().filter(fits);
+        let found = matches.next()?;
+        if matches.any(|d| module_name(d) != module_name(found)) {
             return None;
         }
-        self.definition(*self.by_name.get(first)?)
+        self.definition(*found)
     }
 
     fn definition(&self, (module, stmt): (usize, u32)) -> Option<(usize, &'m StmtFunctionDef)> {
