@@ -110,34 +110,38 @@ pub fn analyse(ctx: &Context) -> Report {
             steps.push(Step::Yaml(idx));
         }
     }
-    // The walks only read the facts: they run in parallel, and their hits are then reported
-    // in the order above, each sink once, as one walk after the other would.
-    let hits: Vec<Vec<Hit>> = steps
-        .par_iter()
-        .map(|step| match step {
-            Step::Walk {
-                module,
-                func,
-                seeds,
-                view,
-            } => {
-                let mut walker = Walker {
-                    facts,
-                    project: &project,
-                    walked: HashSet::new(),
-                    hits: Vec::new(),
-                };
-                let origin = Origin {
-                    view: view.clone(),
-                    function: func.name.id.to_string(),
-                    via: Vec::new(),
-                };
-                walker.walk(*module, func, seeds, &origin, 0);
-                walker.hits
-            }
-            Step::Yaml(_) => Vec::new(),
-        })
-        .collect();
+    // The walks only read the facts: they run in parallel (beside the search for unvalidated
+    // JSON bodies), and their hits are then reported in the order above, each sink once, as
+    // one walk after the other would.
+    let walks = || -> Vec<Vec<Hit>> {
+        steps
+            .par_iter()
+            .map(|step| match step {
+                Step::Walk {
+                    module,
+                    func,
+                    seeds,
+                    view,
+                } => {
+                    let mut walker = Walker {
+                        facts,
+                        project: &project,
+                        walked: HashSet::new(),
+                        hits: Vec::new(),
+                    };
+                    let origin = Origin {
+                        view: view.clone(),
+                        function: func.name.id.to_string(),
+                        via: Vec::new(),
+                    };
+                    walker.walk(*module, func, seeds, &origin, 0);
+                    walker.hits
+                }
+                Step::Yaml(_) => Vec::new(),
+            })
+            .collect()
+    };
+    let (hits, json_findings) = rayon::join(walks, || json::findings(ctx));
     let mut an = Analyser {
         facts,
         ctx,
@@ -154,7 +158,7 @@ pub fn analyse(ctx: &Context) -> Report {
             Step::Yaml(idx) => an.unsafe_yaml(*idx, facts.module(*idx)),
         }
     }
-    for (finding, plan) in json::findings(ctx) {
+    for (finding, plan) in json_findings {
         an.push(finding, plan);
     }
     an.report
