@@ -78,9 +78,41 @@ pub fn is_config_attr(expr: &Expr) -> bool {
 
 /// The simple name or dotted attribute path of an expression, as written (`self.app`).
 pub fn dotted(expr: &Expr) -> Option<String> {
+    // Walk the chain once, then build the name in one allocation.
+    let mut attrs: Vec<&str> = Vec::new();
+    let mut current = expr;
+    let head = loop {
+        match current {
+            Expr::Attribute(a) => {
+                attrs.push(a.attr.id.as_str());
+                current = &a.value;
+            }
+            Expr::Name(n) => break n.id.as_str(),
+            _ => return None,
+        }
+    };
+    let mut out =
+        String::with_capacity(head.len() + attrs.iter().map(|a| a.len() + 1).sum::<usize>());
+    out.push_str(head);
+    for attr in attrs.iter().rev() {
+        out.push('.');
+        out.push_str(attr);
+    }
+    Some(out)
+}
+
+/// The last segment of [`dotted`]'s name (`c` of `a.b.c`), without building the name.
+pub fn dotted_last(expr: &Expr) -> Option<&str> {
+    let mut current = expr;
+    while let Expr::Attribute(a) = current {
+        current = &a.value;
+    }
+    if !matches!(current, Expr::Name(_)) {
+        return None;
+    }
     match expr {
-        Expr::Name(n) => Some(n.id.to_string()),
-        Expr::Attribute(a) => Some(format!("{}.{}", dotted(&a.value)?, a.attr.id)),
+        Expr::Name(n) => Some(n.id.as_str()),
+        Expr::Attribute(a) => Some(a.attr.id.as_str()),
         _ => None,
     }
 }

@@ -14,7 +14,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::Module;
 use super::expr::{
-    dotted, is_config_attr, is_constant, last_segment, method_name, receiver, str_value,
+    dotted, dotted_last, is_config_attr, is_constant, last_segment, method_name, receiver,
+    str_value,
 };
 use super::imports::Imports;
 pub use super::summary::TopClass;
@@ -1076,8 +1077,17 @@ fn walk_module<'m>(
     tails: &HashSet<&str>,
 ) -> Walked<'m> {
     let uses = module_uses(module.body(), imports);
+    // Calls give the walk apps, config calls and `add_url_rule` routes, by name: a module that
+    // makes none of those calls has nothing for the call scan.
+    let summary = &module.summary;
+    let scan_calls = WALKED_CALLS.iter().any(|n| summary.may_call(n))
+        || tails.iter().any(|t| summary.may_call(t))
+        || imports
+            .renamed()
+            .any(|(local, tail)| tails.contains(tail) && summary.may_call(local));
     let mut walker = ModuleWalker {
         module_idx: idx,
+        scan_calls,
         other_framework: ModuleWalker::detect_other_framework(imports),
         body: module.body(),
         imports,
@@ -1150,6 +1160,8 @@ pub fn release_if_cold(module: &mut Module) {
     if hot {
         return;
     }
+    module.record_calls();
+    let summary = &module.summary;
     let flask_own: HashSet<String> = FLASK_CLASSES.iter().map(|c| c.to_string()).collect();
     let tails: HashSet<&str> = FLASK_CLASSES.iter().map(|q| last_segment(q)).collect();
     let (uses, apps, writes, routes, loads) =
@@ -1163,9 +1175,7 @@ pub fn release_if_cold(module: &mut Module) {
         || !routes.is_empty()
         || !loads.is_empty();
     if !found {
-        if let Some(tree) = module.release_tree() {
-            module.summary.record_calls(&tree.body);
-        }
+        module.release_tree();
         module.cold = true;
     }
 }
@@ -1190,6 +1200,8 @@ fn module_uses(body: &[Stmt], imports: &Imports) -> Uses {
     }
     struct V<'i> {
         imports: &'i Imports,
+        /// The local names bound to `flask.session` (compared in place of a lookup per name).
+        session_names: Vec<&'i str>,
         session: bool,
         cookies: bool,
     }
@@ -1199,7 +1211,7 @@ fn module_uses(body: &[Stmt], imports: &Imports) -> Uses {
                 return;
             }
             match expr {
-                Expr::Name(n) if self.imports.get(n.id.as_str()) == Some("flask.session") => {
+                Expr::Name(n) if self.session_names.contains(&n.id.as_str()) => {
                     self.session = true;
                 }
                 Expr::Attribute(a)
@@ -1218,6 +1230,7 @@ fn module_uses(body: &[Stmt], imports: &Imports) -> Uses {
     }
     let mut v = V {
         imports,
+        session_names: imports.locals_bound_to("flask.session").collect(),
         session: false,
         cookies: false,
     };
@@ -1259,6 +1272,20 @@ pub(super) fn uppercase_assignments(stmt: &Stmt) -> Vec<(String, &Expr, TextRang
     out
 }
 
+/// The methods the walk reads calls of: on `app.config`, and `add_url_rule`.
+const WALKED_CALLS: &[&str] = &[
+    "update",
+    "from_mapping",
+    "setdefault",
+    "from_object",
+    "from_pyfile",
+    "from_envvar",
+    "from_prefixed_env",
+    "from_file",
+    ADD_URL_RULE,
+];
+const ADD_URL_RULE: &str = "add_url_rule";
+
 struct PendingLoad<'m> {
     module: usize,
     kind: LoadKind,
@@ -1270,6 +1297,8 @@ struct PendingLoad<'m> {
 
 struct ModuleWalker<'a, 'm> {
     module_idx: usize,
+    /// Whether the module makes any call the walk looks at (see `walk_module`).
+    scan_calls: bool,
     /// The module is written for another web framework (see `detect_other_framework`).
     other_framework: bool,
     /// The module's top-level statements, where `add_url_rule` finds its view functions.
@@ -1457,13 +1486,16 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
     /// Look for config calls (`update`, `from_mapping`, `from_object`…) and app creation
     /// anywhere inside an expression.
     fn scan_exprs(&mut self, expr: &'m Expr) {
+        if !self.scan_calls {
+            return;
+        }
         // One buffer for the whole module: this runs for every statement.
         let mut calls = std::mem::take(&mut self.call_buf);
         calls.clear();
         super::expr::collect_calls(expr, &mut calls);
         for &call in &calls {
             self.config_call(call);
-            if method_name(call) == Some("add_url_rule") {
+            if method_name(call) == Some(ADD_URL_RULE) {
                 self.route_from_add_url_rule(call);
             }
             if self.is_flask_call(call) && !self.out_apps.iter().any(|a| a.range == call.range()) {
@@ -1477,6 +1509,9 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
         let Some(method) = method_name(call) else {
             return;
         };
+        if !WALKED_CALLS.contains(&method) {
+            return;
+        }
         let Some(recv) = receiver(call) else { return };
         if !is_config_attr(recv) {
             return;
@@ -1808,22 +1843,31 @@ fn dev_condition(test: &Expr, imports: &Imports) -> Option<bool> {
 }
 
 fn mentions_dev(expr: &Expr) -> bool {
-    let text = match expr {
-        Expr::Subscript(s) => str_value(&s.slice).or_else(|| dotted(&s.value)),
-        Expr::Call(c) => c
-            .arguments
-            .args
-            .first()
-            .and_then(str_value)
-            .or_else(|| dotted(&c.func)),
-        other => dotted(other),
+    // A string names its last dotted segment too (`"app.debug"`); names are looked at in
+    // place, as this runs for most `if` tests of every module.
+    let literal = match expr {
+        Expr::Subscript(s) => str_value(&s.slice),
+        Expr::Call(c) => c.arguments.args.first().and_then(str_value),
+        _ => None,
     };
-    text.is_some_and(|t| {
-        let last = t.rsplit('.').next().unwrap_or(&t).to_ascii_lowercase();
-        last.contains("debug")
-            || last.contains("test")
-            || last.starts_with("dev")
-            || last.contains("development")
+    let last = match &literal {
+        Some(t) => t.rsplit('.').next(),
+        None => match expr {
+            Expr::Subscript(s) => dotted_last(&s.value),
+            Expr::Call(c) => dotted_last(&c.func),
+            other => dotted_last(other),
+        },
+    };
+    last.is_some_and(|last| {
+        let has = |word: &str| {
+            last.as_bytes()
+                .windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+        };
+        has("debug")
+            || has("test")
+            || last.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("dev"))
+            || has("development")
     })
 }
 

@@ -156,6 +156,14 @@ impl Imports {
         self.names.values().any(|q| names_path(q, qualified))
     }
 
+    /// The local names bound to exactly `qualified` (`session` for `flask.session`).
+    pub fn locals_bound_to<'s>(&'s self, qualified: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.names
+            .iter()
+            .filter(move |(_, q)| q.as_str() == qualified)
+            .map(|(local, _)| local.as_str())
+    }
+
     /// The local names through which an expression can qualify to `qualified` (see
     /// [`Imports::may_name`]): code that mentions none of them cannot name it.
     pub fn locals_naming<'s>(&'s self, qualified: &'s str) -> impl Iterator<Item = &'s str> + 's {

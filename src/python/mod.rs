@@ -62,6 +62,14 @@ impl Module {
         self.tree.take()
     }
 
+    /// Record in the summary the names the module's calls are written with (see
+    /// [`summary::Summary::may_call`]), from the tree it holds.
+    pub fn record_calls(&mut self) {
+        if let Some(tree) = self.tree.get() {
+            self.summary.record_calls(&tree.body);
+        }
+    }
+
     pub fn has_tree(&self) -> bool {
         self.tree.get().is_some()
     }

@@ -28,7 +28,7 @@ pub struct TopClass {
 pub struct Summary {
     pub imports: Imports,
     /// Hashes of the names calls are written with (`f` of `f(...)`, `m` of `x.m(...)`), sorted;
-    /// recorded only for a module whose tree is freed (see [`Summary::record_calls`]).
+    /// recorded for the modules whose tree the scan may free (see [`Summary::record_calls`]).
     call_names: Option<Vec<u64>>,
     /// Hashes of the names bound at module level (`NAME = value`), sorted.
     const_names: Vec<u64>,
@@ -96,7 +96,7 @@ impl Summary {
         }
     }
 
-    /// Record the names the module's calls are written with, before its tree is freed.
+    /// Record the names the module's calls are written with.
     pub fn record_calls(&mut self, body: &[Stmt]) {
         let mut names: Vec<u64> = super::expr::calls_in_body(body)
             .into_iter()
