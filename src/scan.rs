@@ -274,7 +274,10 @@ fn load(files: &ProjectFiles, progress: &dyn Progress) -> Loaded {
                             Ok(mut m) => {
                                 // Freed here, in the task that parsed it, the tree's memory
                                 // goes to the next file this thread parses.
-                                crate::python::facts::release_if_cold(&mut m);
+                                crate::python::facts::release_if_cold(
+                                    &mut m,
+                                    crate::checks::CALLS_LOOKED_UP,
+                                );
                                 LoadedFile::Module(m)
                             }
                             Err(d) => LoadedFile::Diagnostic(d),

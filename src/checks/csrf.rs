@@ -13,7 +13,7 @@ use crate::python::expr::{
 use crate::python::facts::{Facts, Route};
 use crate::python::taint::REQUEST_SOURCES;
 
-const PROTECTORS: &[&str] = &[
+pub(crate) const PROTECTORS: &[&str] = &[
     "flask_wtf.CSRFProtect",
     "flask_wtf.csrf.CSRFProtect",
     "flask_wtf.CsrfProtect",

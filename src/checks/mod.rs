@@ -38,3 +38,39 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
 pub fn no_flask_app() -> CheckOutcome {
     CheckOutcome::not_applicable("no Flask application found in this repository")
 }
+
+/// The names the detectors look calls up by (`Facts::calls_named`, and the last segments of
+/// what they pass to `Facts::calls_to`). The scan keeps the tree of a module that makes such a
+/// call: a detector would parse it again otherwise. A name missing here costs a parse, never
+/// a finding.
+pub const CALLS_LOOKED_UP: &[&str] = &[
+    "run",
+    "render_template",
+    "set_cookie",
+    "init_app",
+    "Markup",
+    "Environment",
+    "CSRFProtect",
+    "CsrfProtect",
+    "SeaSurf",
+    "LoginManager",
+    "Talisman",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::expr::last_segment;
+
+    #[test]
+    fn calls_looked_up_name_every_target() {
+        let targets = xss::MARKUP
+            .iter()
+            .chain(xss::JINJA_ENVIRONMENT)
+            .chain(csrf::PROTECTORS)
+            .chain(&["flask_login.LoginManager", "flask_talisman.Talisman"]);
+        for t in targets {
+            assert!(CALLS_LOOKED_UP.contains(&last_segment(t)), "{t}");
+        }
+    }
+}

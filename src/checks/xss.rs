@@ -11,13 +11,14 @@ use crate::python::facts::Facts;
 use crate::python::imports::Imports;
 use crate::python::taint::{Event, Sink, view_flow, walk_function};
 
-const MARKUP: &[&str] = &[
+pub(crate) const MARKUP: &[&str] = &[
     "markupsafe.Markup",
     "flask.Markup",
     "jinja2.Markup",
     "jinja2.utils.Markup",
 ];
-const JINJA_ENVIRONMENT: &[&str] = &["jinja2.Environment", "jinja2.environment.Environment"];
+pub(crate) const JINJA_ENVIRONMENT: &[&str] =
+    &["jinja2.Environment", "jinja2.environment.Environment"];
 const RENDER_STRING: &[&str] = &[
     "flask.render_template_string",
     "flask.templating.render_template_string",

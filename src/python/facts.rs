@@ -1151,7 +1151,10 @@ impl<'m> ModuleIndex<'m> {
 /// name what the detectors that read whole modules look for. Whatever still asks for the tree
 /// parses it again (see [`Module::tree`]), so this saves memory on large repositories without
 /// changing what a scan finds; the detectors look modules up by their summaries first.
-pub fn release_if_cold(module: &mut Module) {
+///
+/// A module that makes a call named in `looked_up` keeps its tree too: the detectors that
+/// look those calls up would parse it again.
+pub fn release_if_cold(module: &mut Module, looked_up: &[&str]) {
     let summary = &module.summary;
     let hot = WHOLE_MODULE_READS
         .iter()
@@ -1162,6 +1165,9 @@ pub fn release_if_cold(module: &mut Module) {
     }
     module.record_calls();
     let summary = &module.summary;
+    if looked_up.iter().any(|n| summary.may_call(n)) {
+        return;
+    }
     let flask_own: HashSet<String> = FLASK_CLASSES.iter().map(|c| c.to_string()).collect();
     let tails: HashSet<&str> = FLASK_CLASSES.iter().map(|q| last_segment(q)).collect();
     let (uses, apps, writes, routes, loads) =
@@ -1989,7 +1995,7 @@ mod tests {
         let all = modules_of(&files);
         let mut freed = modules_of(&files);
         for m in &mut freed {
-            release_if_cold(m);
+            release_if_cold(m, &[]);
         }
         let cold: Vec<&str> = freed
             .iter()
