@@ -63,6 +63,10 @@ impl Template {
     /// `{{ value|safe }}` where the value is not a string literal.
     pub fn safe_uses(&self) -> Vec<SafeUse> {
         let mut out = Vec::new();
+        // The filter's name has to be in the text; most templates never use it.
+        if !self.code.contains("safe") {
+            return out;
+        }
         for block in BLOCK.find_iter(&self.code) {
             let inner = block.as_str();
             for m in SAFE.find_iter(inner) {
@@ -97,6 +101,9 @@ impl Template {
 
     /// `{% autoescape false %}` blocks.
     pub fn autoescape_off(&self) -> Vec<TextRange> {
+        if !self.code.contains("autoescape") {
+            return Vec::new();
+        }
         AUTOESCAPE_OFF
             .find_iter(&self.code)
             .map(|m| range(m.start(), m.end()))
