@@ -78,7 +78,15 @@ pub fn is_config_attr(expr: &Expr) -> bool {
 
 /// The simple name or dotted attribute path of an expression, as written (`self.app`).
 pub fn dotted(expr: &Expr) -> Option<String> {
-    // Walk the chain once, then build the name in one allocation.
+    dotted_with(expr, |name| name)
+}
+
+/// [`dotted`], with the name at the root of the chain replaced by `head(name)` (what an
+/// import binds it to, say). The chain is walked once and the name built in one allocation.
+pub fn dotted_with<'e: 'h, 'h>(
+    expr: &'e Expr,
+    head: impl FnOnce(&'e str) -> &'h str,
+) -> Option<String> {
     let mut attrs: Vec<&str> = Vec::new();
     let mut current = expr;
     let head = loop {
@@ -87,7 +95,7 @@ pub fn dotted(expr: &Expr) -> Option<String> {
                 attrs.push(a.attr.id.as_str());
                 current = &a.value;
             }
-            Expr::Name(n) => break n.id.as_str(),
+            Expr::Name(n) => break head(n.id.as_str()),
             _ => return None,
         }
     };

@@ -34,33 +34,9 @@ impl Imports {
     /// The qualified name an expression refers to: `request.args` → `flask.request.args`.
     /// Names that are not imported stay bare (`open`, a local function).
     pub fn qualified(&self, expr: &Expr) -> Option<String> {
-        // Walk the chain once, then build the name in one allocation: this runs for most
-        // expressions of every module.
-        let mut attrs: Vec<&str> = Vec::new();
-        let mut current = expr;
-        let head = loop {
-            match current {
-                Expr::Attribute(a) => {
-                    attrs.push(a.attr.id.as_str());
-                    current = &a.value;
-                }
-                Expr::Name(n) => {
-                    break self
-                        .names
-                        .get(n.id.as_str())
-                        .map_or(n.id.as_str(), String::as_str);
-                }
-                _ => return None,
-            }
-        };
-        let len = head.len() + attrs.iter().map(|a| a.len() + 1).sum::<usize>();
-        let mut out = String::with_capacity(len);
-        out.push_str(head);
-        for attr in attrs.iter().rev() {
-            out.push('.');
-            out.push_str(attr);
-        }
-        Some(out)
+        super::expr::dotted_with(expr, |name| {
+            self.names.get(name).map_or(name, String::as_str)
+        })
     }
 
     /// Whether `expr` names one of `targets` (qualified names). Compares in place: detectors
