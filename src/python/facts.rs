@@ -3,7 +3,7 @@
 //! production uses, committed env files and templates.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use rustc_hash::FxHashMap;
 
@@ -206,9 +206,7 @@ impl<'m> Facts<'m> {
         // the walk for apps, config writes, loads and routes, which knows Flask's own classes.
         // A project's subclasses of Flask are only known once every module is read; the
         // modules that may call one are walked again below.
-        let flask_own: HashSet<String> = FLASK_CLASSES.iter().map(|c| c.to_string()).collect();
-        let flask_own_tails: HashSet<&str> =
-            FLASK_CLASSES.iter().map(|q| last_segment(q)).collect();
+        let (flask_own, flask_own_tails) = &*FLASK_OWN;
         // A cold module's walk found nothing when it was parsed (that is why its tree was
         // freed): it is not walked again.
         let first: Vec<(Option<ModuleIndex<'m>>, Walked<'m>)> = modules
@@ -219,7 +217,7 @@ impl<'m> Facts<'m> {
                     return (None, Walked::default());
                 }
                 let imports = &module.summary.imports;
-                let walked = walk_module(idx, module, imports, &flask_own, &flask_own_tails);
+                let walked = walk_module(idx, module, imports, flask_own, flask_own_tails);
                 (Some(ModuleIndex::new(module)), walked)
             })
             .collect();
@@ -255,7 +253,7 @@ impl<'m> Facts<'m> {
             let tails: HashSet<&str> = flask_subclasses.iter().map(|q| last_segment(q)).collect();
             // The last segments of the project's subclasses (one may be called `Flask` too).
             let mut new_tails: Vec<&str> = flask_subclasses
-                .difference(&flask_own)
+                .difference(flask_own)
                 .map(|q| last_segment(q))
                 .collect();
             new_tails.sort_unstable();
@@ -417,37 +415,16 @@ impl<'m> Facts<'m> {
         &self.mros[class]
     }
 
-    /// [`Facts::mro`] of every class, resolving each base once, by the rules of
-    /// [`Facts::class_by_qualname`] with maps instead of scans.
+    /// [`Facts::mro`] of every class, resolving each base once.
     fn compute_mros(&self) -> Vec<Vec<usize>> {
-        let mut by_qualname: HashMap<&str, usize> = HashMap::new();
-        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, c) in self.classes.iter().enumerate() {
-            by_qualname.entry(c.qualname.as_str()).or_insert(i);
-            if !c.is_module {
-                by_name.entry(c.name.as_str()).or_default().push(i);
-            }
-        }
-        let resolve = |qualname: &str, from_module: usize| -> Option<usize> {
-            if let Some(&i) = by_qualname.get(qualname) {
-                return Some(i);
-            }
-            let local = format!("{}.{}", self.modules[from_module].name, qualname);
-            if let Some(&i) = by_qualname.get(local.as_str()) {
-                return Some(i);
-            }
-            match by_name.get(last_segment(qualname)).map(Vec::as_slice) {
-                Some(&[only]) => Some(only),
-                _ => None,
-            }
-        };
+        let lookup = ClassLookup::new(&self.classes);
         let bases: Vec<Vec<usize>> = self
             .classes
             .iter()
             .map(|c| {
                 c.bases
                     .iter()
-                    .filter_map(|b| resolve(b, c.module))
+                    .filter_map(|b| lookup.resolve(b, &self.modules[c.module].name))
                     .collect()
             })
             .collect();
@@ -467,37 +444,10 @@ impl<'m> Facts<'m> {
             .collect()
     }
 
-    fn class_by_qualname(&self, qualname: &str, from_module: usize) -> Option<usize> {
-        self.classes
-            .iter()
-            .position(|c| c.qualname == qualname)
-            .or_else(|| {
-                // A base named without its module: look in the same module first.
-                let local = format!("{}.{}", self.modules[from_module].name, qualname);
-                self.classes.iter().position(|c| c.qualname == local)
-            })
-            .or_else(|| {
-                // Imports that the module-name guess did not resolve (a `src/` layout, a
-                // package imported under another root): match on the trailing segments.
-                let tail = last_segment(qualname);
-                let matches: Vec<usize> = self
-                    .classes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| {
-                        !c.is_module
-                            && c.name == tail
-                            && qualname.ends_with(&c.qualname[c.qualname.len() - c.name.len()..])
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
-                (matches.len() == 1).then(|| matches[0])
-            })
-    }
-
     /// Resolve a qualified name to a config object: a class, or a module of UPPERCASE names.
     fn config_object(&mut self, qualname: &str, from_module: usize) -> Option<usize> {
-        if let Some(c) = self.class_by_qualname(qualname, from_module) {
+        let from_name = &self.modules[from_module].name;
+        if let Some(c) = ClassLookup::new(&self.classes).resolve(qualname, from_name) {
             return Some(c);
         }
         let module = self
@@ -645,15 +595,13 @@ impl<'m> Facts<'m> {
 
     /// Names of classes that subclass `flask.Flask`, qualified.
     fn flask_subclasses(&self) -> HashSet<String> {
-        let mut out: HashSet<String> = ["flask.Flask".to_string(), "flask.app.Flask".to_string()]
-            .into_iter()
-            .collect();
+        let mut out = FLASK_OWN.0.clone();
         for module in self.modules {
             for class in &module.summary.classes {
                 if class
                     .bases
                     .iter()
-                    .any(|b| b == "flask.Flask" || b == "flask.app.Flask")
+                    .any(|b| FLASK_CLASSES.contains(&b.as_str()))
                 {
                     out.insert(format!("{}.{}", module.name, class.name));
                     out.insert(class.name.clone());
@@ -1055,8 +1003,59 @@ fn local_bindings<'m>(body: &'m [Stmt], out: &mut HashMap<String, Option<&'m Exp
     }
 }
 
+/// Config classes by qualified name and by name, to resolve the names code gives them.
+struct ClassLookup<'c> {
+    /// The first class of each qualified name.
+    by_qualname: HashMap<&'c str, usize>,
+    /// Classes (not modules) by name.
+    by_name: HashMap<&'c str, Vec<usize>>,
+}
+
+impl<'c> ClassLookup<'c> {
+    fn new(classes: &'c [ConfigClass]) -> Self {
+        let mut by_qualname: HashMap<&str, usize> = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, c) in classes.iter().enumerate() {
+            by_qualname.entry(c.qualname.as_str()).or_insert(i);
+            if !c.is_module {
+                by_name.entry(c.name.as_str()).or_default().push(i);
+            }
+        }
+        Self {
+            by_qualname,
+            by_name,
+        }
+    }
+
+    /// The class `qualname` names in module `from_name`: by its qualified name; else, for a
+    /// base named without its module, a class of that module; else (imports the module-name
+    /// guess did not resolve: a `src/` layout, a package imported under another root) the
+    /// only class of that name.
+    fn resolve(&self, qualname: &str, from_name: &str) -> Option<usize> {
+        if let Some(&i) = self.by_qualname.get(qualname) {
+            return Some(i);
+        }
+        let local = format!("{from_name}.{qualname}");
+        if let Some(&i) = self.by_qualname.get(local.as_str()) {
+            return Some(i);
+        }
+        match self.by_name.get(last_segment(qualname)).map(Vec::as_slice) {
+            Some(&[only]) => Some(only),
+            _ => None,
+        }
+    }
+}
+
 /// Flask's application class, by its two import paths.
 const FLASK_CLASSES: &[&str] = &["flask.Flask", "flask.app.Flask"];
+
+/// [`FLASK_CLASSES`] and their last segments, as [`walk_module`] takes them.
+static FLASK_OWN: LazyLock<(HashSet<String>, HashSet<&'static str>)> = LazyLock::new(|| {
+    (
+        FLASK_CLASSES.iter().map(|c| c.to_string()).collect(),
+        FLASK_CLASSES.iter().map(|q| last_segment(q)).collect(),
+    )
+});
 
 /// What walking one module finds: feature use, apps, config writes, routes, config loads.
 type Walked<'m> = (
@@ -1168,10 +1167,9 @@ pub fn release_if_cold(module: &mut Module, looked_up: &[&str]) {
     if looked_up.iter().any(|n| summary.may_call(n)) {
         return;
     }
-    let flask_own: HashSet<String> = FLASK_CLASSES.iter().map(|c| c.to_string()).collect();
-    let tails: HashSet<&str> = FLASK_CLASSES.iter().map(|q| last_segment(q)).collect();
+    let (flask_own, tails) = &*FLASK_OWN;
     let (uses, apps, writes, routes, loads) =
-        walk_module(0, module, &summary.imports, &flask_own, &tails);
+        walk_module(0, module, &summary.imports, flask_own, tails);
     let found = uses.session
         || uses.cookies
         || uses.flask_login
