@@ -516,27 +516,26 @@ pub fn view_flow<'a>(
     flow
 }
 
-/// The project's own module-level functions, so that a call can be followed into them: which
-/// function a call reaches, which parameter each argument binds, and which parameters reach the
-/// function's return value.
 /// A function of the project: its module's index and the offset where its definition starts.
 type FunctionKey = (usize, u32);
 
-pub struct ProjectFunctions<'m, 'i> {
+/// The project's own module-level functions, so that a call can be followed into them: which
+/// function a call reaches, which parameter each argument binds, and which parameters reach the
+/// function's return value.
+pub struct ProjectFunctions<'m> {
     /// Function name → (module index, index of the definition in the module's body) of each
     /// top-level definition, in module order. Trees are only read for the functions a flow
     /// reaches.
     by_short_name: FxHashMap<&'m str, Vec<(usize, u32)>>,
     modules: &'m [Module],
-    imports: &'i [&'i Imports],
     /// Parameters whose data each function returns, keyed by module and the definition's start
     /// offset; worked out the first time a flow reaches the function (most never are).
     returns: Mutex<HashMap<FunctionKey, Arc<[String]>>>,
 }
 
-impl<'m, 'i> ProjectFunctions<'m, 'i> {
-    /// Index the top-level functions of `modules` (from their summaries), with their imports.
-    pub fn new(modules: &'m [Module], imports: &'i [&'i Imports]) -> Self {
+impl<'m> ProjectFunctions<'m> {
+    /// Index the top-level functions of `modules` (from their summaries).
+    pub fn new(modules: &'m [Module]) -> Self {
         let mut by_short_name: FxHashMap<&'m str, Vec<(usize, u32)>> = FxHashMap::default();
         for (idx, module) in modules.iter().enumerate() {
             for (func, stmt) in &module.summary.functions {
@@ -549,14 +548,13 @@ impl<'m, 'i> ProjectFunctions<'m, 'i> {
         Self {
             by_short_name,
             modules,
-            imports,
             returns: Mutex::new(HashMap::new()),
         }
     }
 
     /// The parameters of `func` (in `module`) that reach one of its `return` values.
     fn passed_params(&self, module: usize, func: &StmtFunctionDef) -> Vec<String> {
-        let Some(imports) = self.imports.get(module) else {
+        let Some(imports) = self.modules.get(module).map(|m| &m.summary.imports) else {
             return Vec::new();
         };
         let mut passed = Vec::new();
@@ -704,7 +702,7 @@ fn param_names(func: &StmtFunctionDef) -> Vec<String> {
 
 /// The project's functions as seen from one module: what a flow there consults for calls.
 pub struct CalleesIn<'p, 'm> {
-    pub project: &'p ProjectFunctions<'m, 'p>,
+    pub project: &'p ProjectFunctions<'m>,
     pub module: usize,
 }
 

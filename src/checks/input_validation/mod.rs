@@ -62,7 +62,7 @@ pub fn analyse(ctx: &Context) -> Report {
             plans: Vec::new(),
         };
     }
-    let project = ProjectFunctions::new(facts.modules, &facts.imports);
+    let project = ProjectFunctions::new(facts.modules);
     // The walks, in the order their findings are reported: each view (seeded with its URL
     // parameters), then module by module every function that reads the request itself, and
     // unsafe yaml loads. Without seeds a function's only source is the request, and without
@@ -216,7 +216,7 @@ struct Analyser<'c, 'a, 'm> {
 /// Follows request data through one function and the project functions it passes it to.
 struct Walker<'a, 'm> {
     facts: &'a Facts<'m>,
-    project: &'a ProjectFunctions<'m, 'a>,
+    project: &'a ProjectFunctions<'m>,
     /// Functions walked with the same seeds, so that recursion ends.
     walked: HashSet<WalkKey>,
     /// Sinks reached, in the order a walk reaches them.
