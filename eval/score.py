@@ -198,8 +198,9 @@ def tool_findings(report: dict) -> tuple:
 def near(f: dict, e: dict, tol: int) -> bool:
     if f["item"] != e["item"] or f["file"] != e["file"]:
         return False
-    line = int(e["line"])
-    return f["line"] - tol <= line <= f["end_line"] + tol
+    lo = int(e["line"])
+    hi = int(e.get("end_line", lo))
+    return f["line"] - tol <= hi and lo <= f["end_line"] + tol
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,7 +250,8 @@ def score_app(labels: dict, statuses: dict, findings: list, tol: int) -> dict:
 
 
 def agree(label_status: str, tool_status: str) -> bool:
-    return label_status == tool_status
+    """Both fail, or neither: pass and not-applicable both mean "nothing to fix" here."""
+    return (label_status == "fail") == (tool_status == "fail")
 
 
 def totals(results: list, set_name: str) -> dict:
@@ -389,7 +391,7 @@ def main() -> int:
             print(f"\n--- {r['name']} ({r['set']})")
             for item in ITEMS:
                 s = sc["items"][item]
-                if s["label_status"] != s["tool_status"]:
+                if not agree(s["label_status"], s["tool_status"]):
                     print(f"  status {item}: labelled {s['label_status']}, tool {s['tool_status']}")
             for e in sc["missed"]:
                 loc = "anywhere" if e.get("anywhere") else f"{e['file']}:{e['line']}"
