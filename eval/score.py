@@ -141,8 +141,12 @@ def expected_sets(names: list) -> dict:
     return {n: ("held-out" if i % 3 == 0 else "tune") for i, n in enumerate(order)}
 
 
-def load_labels(path: Path) -> dict:
+def load_labels(path: Path, as_written: bool = False) -> dict:
     data = load_toml(path)
+    if as_written:
+        data.setdefault("status", {}).update(data.get("status_as_written", {}))
+        for kind in ("findings", "safe"):
+            data[kind] = [e for e in data.get(kind, []) if not e.get("added_after_tool")]
     status = data.get("status", {})
     for item in ITEMS:
         if status.get(item) not in STATUSES:
@@ -193,6 +197,32 @@ def tool_findings(report: dict) -> tuple:
                 }
             )
     return statuses, findings
+
+
+def widen_lock_entries(labels: dict, app_dir: Path) -> None:
+    """A label on a package of a JSON lock file (Pipfile.lock) spans the package's whole entry,
+    from its key line to the line closing its object, since a tool may point at the key or at
+    the "version" line inside it."""
+    cache = {}
+    for e in labels.get("findings", []) + labels.get("safe", []):
+        f = e.get("file", "")
+        if e.get("anywhere") or not f.endswith("Pipfile.lock") or "end_line" in e:
+            continue
+        if f not in cache:
+            try:
+                cache[f] = (app_dir / f).read_text(encoding="utf-8").splitlines()
+            except OSError:
+                cache[f] = []
+        lines = cache[f]
+        start = int(e["line"])
+        if not 1 <= start <= len(lines) or not lines[start - 1].rstrip().endswith("{"):
+            continue
+        indent = len(lines[start - 1]) - len(lines[start - 1].lstrip())
+        for n in range(start, len(lines)):
+            text = lines[n]
+            if text.strip().startswith("}") and len(text) - len(text.lstrip()) == indent:
+                e["end_line"] = n + 1
+                break
 
 
 def near(f: dict, e: dict, tol: int) -> bool:
@@ -302,6 +332,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=int, default=300, help="seconds per app (default 300)")
     ap.add_argument("--only", action="append", default=[], help="score some apps only")
     ap.add_argument("--set", choices=SETS, help="score one set only")
+    ap.add_argument("--as-written", action="store_true",
+                    help="ignore label entries marked added_after_tool (the labels as first written)")
     ap.add_argument("--json", action="store_true", help="print the whole result as JSON")
     ap.add_argument("--details", action="store_true",
                     help="also list missed labels, flagged safe spots and unmatched findings")
@@ -354,11 +386,12 @@ def main() -> int:
             r["error"] = f"no labels ({label_path})"
             continue
         try:
-            labels = load_labels(label_path)
+            labels = load_labels(label_path, args.as_written)
         except (OSError, ValueError) as e:
             r["error"] = f"labels: {e}"
             continue
         r["labels_meta"] = labels.get("meta", {})
+        widen_lock_entries(labels, app_dir)
         report = run_tool(binary, app_dir, args.timeout)
         if "error" in report:
             r["error"] = f"flask-harden: {report['error']}"
@@ -369,7 +402,8 @@ def main() -> int:
 
     summary = {s: totals(results, s) for s in SETS}
     if args.json:
-        json.dump({"tolerance": args.tolerance, "binary": binary, "summary": summary,
+        json.dump({"tolerance": args.tolerance, "as_written": args.as_written,
+                   "binary": binary, "summary": summary,
                    "apps": results}, sys.stdout, indent=2)
         print()
         return 0
