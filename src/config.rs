@@ -35,6 +35,8 @@ pub struct Config {
     /// `module.Class` of the production config, for when the code does not say.
     pub production_config: Option<String>,
     pub advisories: Advisories,
+    /// The command that runs the project's tests for `fix --verify` (run without a shell).
+    pub test_command: Option<String>,
     /// Key → `file:line` for each value set in a file.
     pub origins: BTreeMap<String, String>,
     exclude_set: Option<GlobSet>,
@@ -56,6 +58,7 @@ const KEYS: &[&str] = &[
     "include",
     "production-config",
     "advisories",
+    "test-command",
 ];
 
 impl Config {
@@ -178,6 +181,18 @@ impl Config {
                         }
                     };
                 }
+                "test-command" => {
+                    let Some(value) = item.as_str() else {
+                        return Err(err(
+                            span,
+                            "test-command must be a string like \"pytest -q tests\"".to_string(),
+                        ));
+                    };
+                    if let Err(m) = crate::verify::command::split(value) {
+                        return Err(err(span, format!("test-command {m}")));
+                    }
+                    config.test_command = Some(value.to_string());
+                }
                 other => {
                     return Err(err(
                         key_span.or(span),
@@ -254,6 +269,12 @@ impl Config {
                 Advisories::Default => "\"default\"".to_string(),
                 Advisories::Offline => "\"offline\"".to_string(),
             },
+        );
+        line(
+            "test-command",
+            self.test_command
+                .as_ref()
+                .map_or("(chosen from the layout)".to_string(), |c| format!("{c:?}")),
         );
         if let Ok(items) = checklist::checklist() {
             for item in items {
@@ -332,7 +353,7 @@ mod tests {
         let e = Config::parse(PYPROJECT, text, &["tool", "flask-harden"]).expect_err("typo");
         assert_eq!(
             e.to_string(),
-            "pyproject.toml:6: unknown key \"exclud\" (known: disable, severity, exclude, include, production-config, advisories)"
+            "pyproject.toml:6: unknown key \"exclud\" (known: disable, severity, exclude, include, production-config, advisories, test-command)"
         );
         let c = Config::parse(
             PYPROJECT,
@@ -341,5 +362,29 @@ mod tests {
         )
         .expect("no table: defaults");
         assert!(c.disable.is_empty());
+    }
+
+    #[test]
+    fn test_command_is_one_command_line() {
+        let c = Config::parse(FILE, "test-command = \"pytest -q tests\"\n", &[]).expect("valid");
+        assert_eq!(c.test_command.as_deref(), Some("pytest -q tests"));
+        assert!(
+            c.describe()
+                .contains("test-command = \"pytest -q tests\"  # flask-harden.toml:1\n"),
+            "{}",
+            c.describe()
+        );
+        let e = Config::parse(
+            FILE,
+            "disable = []\ntest-command = \"pytest && rm x\"\n",
+            &[],
+        )
+        .expect_err("shell syntax");
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("shell syntax"), "{e}");
+        let e =
+            Config::parse(FILE, "test-command = [\"pytest\"]\n", &[]).expect_err("not a string");
+        assert!(e.message.contains("must be a string"), "{e}");
+        assert!(Config::parse(FILE, "test-command = \"\"\n", &[]).is_err());
     }
 }

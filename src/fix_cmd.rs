@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use flask_harden::fix::{Applicability, FixOptions, FixRun, Snapshot, plan_fixes};
 use flask_harden::git::{GitError, GitRepo, Stage};
+use flask_harden::verify::{self, Event, VerifyOptions};
 
 pub enum Mode {
     Diff,
@@ -14,9 +15,21 @@ pub enum Mode {
     Apply,
 }
 
-pub fn run(path: &Path, items: Vec<String>, include_unsafe: bool, mode: Mode) -> ExitCode {
+/// `--verify` and its options.
+pub struct Verify {
+    pub keep_breaking: bool,
+    pub timeout: Option<std::time::Duration>,
+}
+
+pub fn run(
+    path: &Path,
+    items: Vec<String>,
+    include_unsafe: bool,
+    mode: Mode,
+    verify: Option<Verify>,
+) -> ExitCode {
     let mut out = String::new();
-    let result = run_inner(&mut out, path, items, include_unsafe, mode);
+    let result = run_inner(&mut out, path, items, include_unsafe, mode, verify);
     // The diffs are shown even when writing them was refused.
     let mut stdout = std::io::stdout().lock();
     let printed = stdout
@@ -38,10 +51,18 @@ fn run_inner(
     items: Vec<String>,
     include_unsafe: bool,
     mode: Mode,
+    verify: Option<Verify>,
 ) -> Result<(), String> {
     let repo = match GitRepo::open(path) {
         Ok(r) => Some(r),
         Err(GitError::NotARepository(p)) => {
+            if verify.is_some() {
+                return Err(format!(
+                    "{}: not inside a git repository; --verify runs the tests on checkouts of \
+                     HEAD and needs one",
+                    p.display()
+                ));
+            }
             if !matches!(mode, Mode::Diff) {
                 return Err(format!(
                     "{}: not inside a git repository; --commit and --apply need one \
@@ -90,7 +111,24 @@ fn run_inner(
     if !options.compiler.available() {
         out.push_str("note: python3 not found; patched files are checked with our parser only\n\n");
     }
-    let mut run = plan_fixes(snapshot, &options).map_err(|e| e.to_string())?;
+    let mut run = plan_fixes(snapshot.clone(), &options).map_err(|e| e.to_string())?;
+    if let (Some(v), Some(repo)) = (verify, &repo) {
+        if run.is_empty() {
+            out.push_str("verify: no fix to verify; the tests were not run\n\n");
+        } else {
+            let verified = run_verify(repo, path, snapshot, run.clone(), &options, v)?;
+            out.push_str(&render_verified(&verified));
+            // What `--apply` writes: HEAD's files with the kept fixes only.
+            let mut result = run.base.clone();
+            for item in &verified.kept {
+                for c in &item.changes {
+                    result.files.insert(c.path.clone(), c.after.clone());
+                }
+            }
+            run.result = result;
+            run.items = verified.kept;
+        }
+    }
     for item in &mut run.items {
         for change in &mut item.changes {
             change.path = format!("{prefix}{}", change.path);
@@ -160,6 +198,91 @@ fn run_inner(
         (_, None) => {}
     }
     Ok(())
+}
+
+/// Run the project's tests on HEAD and after each fix, streaming their output to stderr.
+fn run_verify(
+    repo: &GitRepo,
+    path: &Path,
+    snapshot: Snapshot,
+    run: FixRun,
+    fix_options: &FixOptions,
+    v: Verify,
+) -> Result<verify::Verified, String> {
+    let config = flask_harden::config::Config::load(path).map_err(|e| e.to_string())?;
+    let mut options = VerifyOptions {
+        test_command: config.test_command.clone(),
+        keep_breaking: v.keep_breaking,
+        ..VerifyOptions::default()
+    };
+    if let Some(t) = v.timeout {
+        options.timeout = t;
+    }
+    eprintln!(
+        "flask-harden: --verify runs this project's own test suite, which executes its code \
+         (and may install its dependencies in a temporary virtualenv). It runs in temporary \
+         checkouts, not in your working tree; each run is stopped after {} s.",
+        options.timeout.as_secs()
+    );
+    let mut on_event = |event: Event| match event {
+        Event::Status(s) => eprintln!("verify: {s}"),
+        Event::Line { run, text, .. } => eprintln!("  [{run}] {text}"),
+        Event::Finished { run, result } => {
+            eprintln!("verify: tests {run}: {}", result.summary())
+        }
+    };
+    verify::verify_fixes(
+        repo,
+        path,
+        snapshot,
+        run,
+        fix_options,
+        &options,
+        &mut on_event,
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn render_verified(v: &verify::Verified) -> String {
+    let mut out = format!(
+        "== verify: `{}` in {} ==\n  on HEAD: {}\n",
+        v.command,
+        v.environment,
+        v.head.summary()
+    );
+    for verdict in &v.verdicts {
+        if verdict.broken.is_empty() {
+            out.push_str(&format!(
+                "  {}: no test newly broken ({}); kept\n",
+                verdict.item,
+                verdict.result.summary()
+            ));
+            continue;
+        }
+        let n = verdict.broken.len();
+        out.push_str(&format!(
+            "  {}: newly breaks {n} test{} ({}); {}\n",
+            verdict.item,
+            if n == 1 { "" } else { "s" },
+            verdict.result.summary(),
+            if verdict.kept {
+                "kept (--keep-breaking)"
+            } else {
+                "left out (rerun with --keep-breaking to keep it)"
+            }
+        ));
+        for b in &verdict.broken {
+            out.push_str(&format!("      {}: {}\n", b.id, b.now));
+        }
+    }
+    if !v.replanned.is_empty() {
+        out.push_str(&format!(
+            "  planned again without the fixes left out: {}\n",
+            v.replanned.join(", ")
+        ));
+    }
+    out.push('\n');
+    out
 }
 
 fn render(run: &FixRun, include_unsafe: bool) -> String {

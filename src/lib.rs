@@ -21,3 +21,4 @@ pub mod scan;
 pub mod source;
 pub mod suppress;
 pub mod tui;
+pub mod verify;

@@ -99,6 +99,17 @@ enum Command {
         /// Write the fixes to the working tree (refuses files with uncommitted changes).
         #[arg(long)]
         apply: bool,
+        /// Run the project's own test suite on HEAD and after each fix, in a temporary
+        /// checkout, and leave out the fixes that newly break a test. This runs the
+        /// project's code.
+        #[arg(long)]
+        verify: bool,
+        /// With --verify: keep the fixes that break tests too (they are still reported).
+        #[arg(long, requires = "verify")]
+        keep_breaking: bool,
+        /// With --verify: the time limit of each test run, in seconds.
+        #[arg(long, value_name = "SECS", requires = "verify")]
+        verify_timeout: Option<u64>,
     },
     /// Write a self-contained review report: each item's status, its findings linked to
     /// file:line, and the fixes available with their diffs.
@@ -226,6 +237,9 @@ fn main() -> ExitCode {
             commit,
             branch,
             apply,
+            verify,
+            keep_breaking,
+            verify_timeout,
         } => {
             let mode = if commit {
                 fix_cmd::Mode::Commit(branch)
@@ -234,7 +248,11 @@ fn main() -> ExitCode {
             } else {
                 fix_cmd::Mode::Diff
             };
-            fix_cmd::run(&path, items, include_unsafe, mode)
+            let verify = verify.then(|| fix_cmd::Verify {
+                keep_breaking,
+                timeout: verify_timeout.map(std::time::Duration::from_secs),
+            });
+            fix_cmd::run(&path, items, include_unsafe, mode, verify)
         }
     }
 }
