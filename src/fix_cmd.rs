@@ -260,11 +260,18 @@ fn render_verified(v: &verify::Verified) -> String {
             continue;
         }
         let n = verdict.broken.len();
+        let what = if !verdict.result.ran() {
+            "the suite cannot run".to_string()
+        } else {
+            format!(
+                "newly breaks {n} test{} ({})",
+                if n == 1 { "" } else { "s" },
+                verdict.result.summary()
+            )
+        };
         out.push_str(&format!(
-            "  {}: newly breaks {n} test{} ({}); {}\n",
+            "  {}: {what}; {}\n",
             verdict.item,
-            if n == 1 { "" } else { "s" },
-            verdict.result.summary(),
             if verdict.kept {
                 "kept (--keep-breaking)"
             } else {

@@ -294,13 +294,40 @@ pub fn verify_fixes(
             .next()
             .unwrap_or_default()
             .to_string();
-        let result = verifier.run(
+        let (result, broken) = match verifier.run(
             repo,
             &format!("with the {} fix", item.item),
             &at_root(&trial),
             on_event,
-        )?;
-        let broken = outcome::newly_broken(&head_result, &result, runner);
+        ) {
+            Ok(result) => {
+                let broken = outcome::newly_broken(&head_result, &result, runner);
+                (result, broken)
+            }
+            // A fix that changes the dependency files so that they no longer install breaks
+            // every test; that is a verdict on the fix, not a failure of the verification.
+            Err(VerifyError::Environment(why))
+                if verifier.environment.kind == env::Kind::Temporary =>
+            {
+                on_event(Event::Status(format!(
+                    "the {} fix: the environment cannot be built: {why}",
+                    item.item
+                )));
+                let broken = vec![Broken {
+                    id: "(the environment)".to_string(),
+                    now: format!(
+                        "its dependency files no longer install: {}",
+                        why.lines()
+                            .find(|l| l.contains("cause:"))
+                            .or_else(|| why.lines().find(|l| l.contains("error")))
+                            .unwrap_or_default()
+                            .trim()
+                    ),
+                }];
+                (SuiteResult::default(), broken)
+            }
+            Err(e) => return Err(e),
+        };
         let keep = broken.is_empty() || options.keep_breaking;
         verdicts.push(ItemVerdict {
             item: item.item.clone(),
@@ -348,7 +375,11 @@ pub fn verify_fixes(
             },
         )
         .map_err(|e| VerifyError::Fix(e.to_string()))?;
-        replanned.extend(rest);
+        for r in rest {
+            if !replanned.contains(&r) {
+                replanned.push(r);
+            }
+        }
         queue = again.items.into();
     }
     Ok(Verified {

@@ -55,6 +55,11 @@ impl SuiteResult {
         self.tests.values().filter(|o| **o == outcome).count()
     }
 
+    /// Whether the command ran at all (its environment could be built).
+    pub fn ran(&self) -> bool {
+        !(self.tests.is_empty() && self.exit_code.is_none() && !self.timed_out)
+    }
+
     pub fn succeeded(&self) -> bool {
         self.exit_code == Some(0) && !self.timed_out
     }
@@ -63,6 +68,9 @@ impl SuiteResult {
     pub fn summary(&self) -> String {
         if self.timed_out {
             return "timed out".to_string();
+        }
+        if !self.ran() {
+            return "not run".to_string();
         }
         let mut parts = Vec::new();
         for o in [
