@@ -59,23 +59,6 @@ fn tools() -> Option<Tools> {
     Some(Tools { python, uv, bin })
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "__pycache__" || name == ".pytest_cache" || name == "instance" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
@@ -106,7 +89,14 @@ impl Repo {
     fn new(app: &str, extra: &[(&str, &str)]) -> Self {
         let dir = TempDir::new().unwrap();
         let root = dir.path().join("repo");
-        copy_dir(&fixture(app), &root);
+        // The fixtures' .gitignore keeps caches a local pytest run leaves out of the commit.
+        let copied = Command::new("cp")
+            .arg("-R")
+            .arg(fixture(app))
+            .arg(&root)
+            .status()
+            .expect("cp runs");
+        assert!(copied.success(), "copying {app}");
         for (path, content) in extra {
             let p = root.join(path);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
