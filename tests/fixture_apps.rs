@@ -600,3 +600,83 @@ fn only_verify_runs_the_project_code() {
     assert!(ran.contains("conftest"), "{ran}");
     assert!(ran.contains("app"), "{ran}");
 }
+
+/// Without a tests/ folder or a conftest.py the suite is `python -m unittest`, run with the
+/// repository's `.venv`; each test's outcome is read from its verbose output.
+#[test]
+fn verify_runs_unittest_in_the_repository_venv() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    const APP: &str = r#"from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return "hello"
+
+
+@app.route("/echo", methods=["POST"])
+def echo():
+    return request.get_json()["word"]
+
+
+if __name__ == "__main__":
+    app.run(debug=True)
+"#;
+    const TESTS: &str = r#"import unittest
+
+from app import app
+
+
+class AppTests(unittest.TestCase):
+    def setUp(self):
+        self.client = app.test_client()
+
+    def test_index(self):
+        self.assertEqual(self.client.get("/").data, b"hello")
+
+    def test_echo(self):
+        self.assertEqual(self.client.post("/echo", json={"word": "hi"}).data, b"hi")
+
+    @unittest.skip("needs a browser")
+    def test_in_a_browser(self):
+        pass
+"#;
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    fs::write(root.join("app.py"), APP).unwrap();
+    fs::write(root.join("test_app.py"), TESTS).unwrap();
+    fs::write(root.join(".gitignore"), ".venv\n__pycache__/\n").unwrap();
+    let venv = tools.python.parent().and_then(Path::parent).unwrap();
+    std::os::unix::fs::symlink(venv, root.join(".venv")).unwrap();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["config", "user.name", "Test"]);
+    git(&root, &["config", "user.email", "test@example.com"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "app"]);
+    let repo = Repo { dir };
+    let out = repo.flask_harden(&["fix", "--item", "debug", "--verify", "."], None);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("== verify: `python -m unittest` in .venv in the repository ==\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  on HEAD: 2 passed, 1 skipped (exit 0)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  debug: no test newly broken (2 passed, 1 skipped (exit 0)); kept\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("test_echo (test_app.AppTests.test_echo) ... ok"),
+        "{stderr}"
+    );
+}

@@ -59,11 +59,12 @@ pub struct Prepared {
 }
 
 impl Environment {
-    /// Choose the environment for the repository at `root` (the user's working tree, where an
-    /// in-repo `.venv` lives); `virtual_env` is `$VIRTUAL_ENV`; `scratch` a private temporary
-    /// folder.
+    /// Choose the environment for the app at `root` in the user's working tree (where an
+    /// in-repo `.venv` lives; `repo_root` is the repository's top when that differs);
+    /// `virtual_env` is `$VIRTUAL_ENV`; `scratch` a private temporary folder.
     pub fn detect(
         root: &Path,
+        repo_root: Option<&Path>,
         virtual_env: Option<&Path>,
         scratch: &Path,
         install_timeout: Duration,
@@ -76,7 +77,8 @@ impl Environment {
             install_timeout,
         };
         if let Some(venv) = virtual_env.filter(|v| !v.as_os_str().is_empty()) {
-            let python = venv.join("bin/python");
+            let python = std::path::absolute(venv.join("bin/python"))
+                .map_err(|e| VerifyError::Io(format!("{}: {e}", venv.display())))?;
             if python.is_file() {
                 return Ok(make(
                     Kind::Existing { python },
@@ -84,13 +86,19 @@ impl Environment {
                 ));
             }
         }
-        for name in [".venv", "venv"] {
-            let python = root.join(name).join("bin/python");
-            if python.is_file() {
-                return Ok(make(
-                    Kind::Existing { python },
-                    format!("{name} in the repository"),
-                ));
+        // The app's folder first, then the repository's root (for an app in a subfolder).
+        for dir in std::iter::once(root).chain(repo_root.filter(|r| *r != root)) {
+            for name in [".venv", "venv"] {
+                // Absolute (the tests run elsewhere), without resolving the links a venv's
+                // python is made of.
+                let python = std::path::absolute(dir.join(name).join("bin/python"))
+                    .map_err(|e| VerifyError::Io(format!("{}: {e}", dir.display())))?;
+                if python.is_file() {
+                    return Ok(make(
+                        Kind::Existing { python },
+                        format!("{name} in the repository"),
+                    ));
+                }
             }
         }
         let pyproject = std::fs::read_to_string(root.join("pyproject.toml")).unwrap_or_default();
@@ -333,12 +341,12 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let scratch = tempfile::tempdir().unwrap();
         let t = Duration::from_secs(1);
-        let env = Environment::detect(root.path(), None, scratch.path(), t).unwrap();
+        let env = Environment::detect(root.path(), None, None, scratch.path(), t).unwrap();
         assert_eq!(env.kind, Kind::Temporary);
 
         std::fs::create_dir_all(root.path().join(".venv/bin")).unwrap();
         std::fs::write(root.path().join(".venv/bin/python"), "").unwrap();
-        let env = Environment::detect(root.path(), None, scratch.path(), t).unwrap();
+        let env = Environment::detect(root.path(), None, None, scratch.path(), t).unwrap();
         assert_eq!(
             env.kind,
             Kind::Existing {
@@ -349,7 +357,8 @@ mod tests {
         let active = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(active.path().join("bin")).unwrap();
         std::fs::write(active.path().join("bin/python"), "").unwrap();
-        let env = Environment::detect(root.path(), Some(active.path()), scratch.path(), t).unwrap();
+        let env =
+            Environment::detect(root.path(), None, Some(active.path()), scratch.path(), t).unwrap();
         assert!(
             env.description.contains("active virtualenv"),
             "{}",

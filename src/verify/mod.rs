@@ -121,6 +121,7 @@ impl Verifier {
             .map_err(|e| VerifyError::Io(format!("temporary folder: {e}")))?;
         let environment = Environment::detect(
             path,
+            repo.workdir().ok(),
             options.virtual_env.as_deref(),
             scratch.path(),
             options.timeout,
