@@ -111,12 +111,12 @@ fn run_inner(
     if !options.compiler.available() {
         out.push_str("note: python3 not found; patched files are checked with our parser only\n\n");
     }
-    let mut run = plan_fixes(snapshot.clone(), &options).map_err(|e| e.to_string())?;
+    let mut run = plan_fixes(snapshot, &options).map_err(|e| e.to_string())?;
     if let (Some(v), Some(repo)) = (verify, &repo) {
         if run.is_empty() {
             out.push_str("verify: no fix to verify; the tests were not run\n\n");
         } else {
-            let verified = run_verify(repo, path, snapshot, run.clone(), &options, v)?;
+            let verified = run_verify(repo, path, run.clone(), &options, v)?;
             out.push_str(&render_verified(&verified));
             // What `--apply` writes: HEAD's files with the kept fixes only.
             let mut result = run.base.clone();
@@ -204,7 +204,6 @@ fn run_inner(
 fn run_verify(
     repo: &GitRepo,
     path: &Path,
-    snapshot: Snapshot,
     run: FixRun,
     fix_options: &FixOptions,
     v: Verify,
@@ -231,16 +230,8 @@ fn run_verify(
             eprintln!("verify: tests {run}: {}", result.summary())
         }
     };
-    verify::verify_fixes(
-        repo,
-        path,
-        snapshot,
-        run,
-        fix_options,
-        &options,
-        &mut on_event,
-    )
-    .map_err(|e| e.to_string())
+    verify::verify_fixes(repo, path, run, fix_options, &options, &mut on_event)
+        .map_err(|e| e.to_string())
 }
 
 fn render_verified(v: &verify::Verified) -> String {

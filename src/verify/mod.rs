@@ -9,7 +9,19 @@
 //! HEAD, fails (or no longer runs) with the fix.
 //!
 //! The work blocks; progress and every output line go to a callback (`on_event`) as they
-//! come, so a UI can run [`verify_fixes`] on a thread and forward the events over a channel.
+//! come, so a UI can run [`verify_fixes`] on a worker thread (opening the [`GitRepo`] there)
+//! and forward the events over a channel:
+//!
+//! ```ignore
+//! let (tx, rx) = std::sync::mpsc::channel::<Event>();
+//! std::thread::spawn(move || {
+//!     let repo = GitRepo::open(&path)?;
+//!     verify_fixes(&repo, &path, run, &fix_options, &options, &mut |e| {
+//!         let _ = tx.send(e);
+//!     })
+//! });
+//! // The UI loop: `rx.try_recv()` for live lines, statuses and each run's result.
+//! ```
 
 pub mod checkout;
 pub mod command;
@@ -227,14 +239,13 @@ pub struct Verified {
     pub replanned: Vec<String>,
 }
 
-/// Verify each item of `run` (planned from `base`, the snapshot of `path`'s folder at HEAD):
+/// Verify each item of `run` (planned from the snapshot of `path`'s folder at HEAD):
 /// run the suite on HEAD, then with the fixes kept so far plus the item's. A fix that newly
 /// breaks a test is left out (unless `keep_breaking`), and the items after it are planned
 /// again without it, since their changes were built on its result.
 pub fn verify_fixes(
     repo: &GitRepo,
     path: &Path,
-    base: Snapshot,
     run: FixRun,
     fix_options: &FixOptions,
     options: &VerifyOptions,
@@ -277,7 +288,7 @@ pub fn verify_fixes(
     let mut kept: Vec<ItemFix> = Vec::new();
     let mut replanned = Vec::new();
     // The files as the kept fixes left them (relative to the planned folder).
-    let mut current = base.clone();
+    let mut current: Snapshot = run.base.clone();
     let mut changed: BTreeMap<String, SnapFile> = BTreeMap::new();
     let mut queue: std::collections::VecDeque<ItemFix> = run.items.into();
     while let Some(item) = queue.pop_front() {
