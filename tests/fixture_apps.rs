@@ -8,7 +8,7 @@
 //!
 //! Needs the tests' venv (FLASK_HARDEN_TEST_PYTHON) with uv in it; tests/run.sh sets both up.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -151,21 +151,18 @@ impl Repo {
     }
 }
 
-/// The venvs built in this run, by the content of the requirements files they came from.
-fn venvs() -> &'static Mutex<HashMap<String, PathBuf>> {
-    static VENVS: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    VENVS.get_or_init(|| Mutex::new(HashMap::new()))
+/// Held while a venv is built: one uv at a time on a small machine, and none built twice.
+fn venv_lock() -> &'static Mutex<()> {
+    static LOCK: OnceLock<Mutex<()>> = OnceLock::new();
+    LOCK.get_or_init(|| Mutex::new(()))
 }
 
-fn venv_root() -> &'static Path {
-    static ROOT: OnceLock<TempDir> = OnceLock::new();
-    ROOT.get_or_init(|| TempDir::new().unwrap()).path()
-}
-
-/// A venv with `file` (and what it includes) installed by uv from the package index; built
-/// once per run for each set of requirements files.
+/// A venv with `file` (and what it includes) installed by uv from the package index. Venvs
+/// live in Cargo's temporary folder for tests, named by the interpreter and the content of the
+/// requirements files, so each set is built once (uv's cache makes that quick) and reused by
+/// later runs.
 fn venv_for(tools: &Tools, tree: &Path, file: &str) -> Result<PathBuf, String> {
-    let mut key = String::from(file);
+    let mut key = format!("{}\0{file}", tools.python.display());
     let mut names: Vec<_> = fs::read_dir(tree)
         .unwrap()
         .filter_map(|e| e.ok())
@@ -179,14 +176,17 @@ fn venv_for(tools: &Tools, tree: &Path, file: &str) -> Result<PathBuf, String> {
             fs::read_to_string(tree.join(n)).unwrap()
         ));
     }
-    // Held while building: one uv at a time on a small machine, and no venv built twice.
-    let mut built = venvs().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(v) = built.get(&key) {
-        return Ok(v.clone());
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&key, &mut hasher);
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("fixture-app-venvs")
+        .join(format!("{:016x}", std::hash::Hasher::finish(&hasher)));
+    let complete = venv.join(".complete");
+    let _held = venv_lock().lock().unwrap_or_else(|e| e.into_inner());
+    if complete.is_file() {
+        return Ok(venv);
     }
-    static BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let venv = venv_root().join(format!("venv-{n}"));
+    let _ = fs::remove_dir_all(&venv);
     let run = |args: &[&str]| -> Result<(), String> {
         let out = Command::new(&tools.uv)
             .args(args)
@@ -216,7 +216,7 @@ fn venv_for(tools: &Tools, tree: &Path, file: &str) -> Result<PathBuf, String> {
         "-r",
         file,
     ])?;
-    built.insert(key, venv.clone());
+    fs::write(&complete, &key).map_err(|e| format!("{}: {e}", complete.display()))?;
     Ok(venv)
 }
 
