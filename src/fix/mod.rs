@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod snapshot;
 pub mod style;
+pub mod subset;
 pub mod templates;
 pub mod verify;
 
