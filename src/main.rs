@@ -94,7 +94,7 @@ enum Command {
         #[arg(long, conflicts_with = "apply")]
         commit: bool,
         /// The branch for --commit (default: flask-harden/YYYY-MM-DD, made unique).
-        #[arg(long, value_name = "NAME", requires = "commit")]
+        #[arg(long, value_name = "NAME", requires = "commit", value_parser = branch_name)]
         branch: Option<String>,
         /// Write the fixes to the working tree (refuses files with uncommitted changes).
         #[arg(long)]
@@ -182,6 +182,13 @@ enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `--branch`: a name git accepts for a new branch (`git check-ref-format --branch`).
+fn branch_name(name: &str) -> Result<String, String> {
+    flask_harden::git::validate_branch_name(name)
+        .map(|()| name.to_string())
+        .map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {

@@ -242,8 +242,17 @@ fn commit_builds_from_head_and_leaves_the_user_state_alone() {
     assert_eq!(repo.default_branch_name(), format!("{first}-2"));
     assert!(matches!(
         repo.commit_stages("bad..name", &stages(&run)),
-        Err(GitError::InvalidBranch(_))
+        Err(GitError::InvalidBranch { .. })
     ));
+    for bad in [
+        "HEAD", "-x", "a b", "x.lock", "a/.b", "a@{1}", "x/", "a\x1b[0m",
+    ] {
+        assert!(matches!(
+            repo.commit_stages(bad, &stages(&run)),
+            Err(GitError::InvalidBranch { .. })
+        ));
+    }
+    assert!(repo.repository().find_reference("refs/heads/HEAD").is_err());
     assert_eq!(user_state(p), before);
 }
 

@@ -40,8 +40,8 @@ pub enum GitError {
     Refused { path: String, reason: String },
     #[error("branch {0} already exists")]
     BranchExists(String),
-    #[error("{0:?} is not a valid branch name")]
-    InvalidBranch(String),
+    #[error("{name:?} is not a valid branch name: {rule}")]
+    InvalidBranch { name: String, rule: &'static str },
     #[error(
         "git has no identity for the commits: set user.name and user.email \
          (git config user.name \"Your Name\"; git config user.email you@example.com)"
@@ -56,6 +56,75 @@ pub enum GitError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// Check `name` as `git check-ref-format --branch` does, naming the rule it breaks.
+///
+/// The rules are git's (`git help check-ref-format`), with the two `--branch` adds: the name
+/// may not be `HEAD` and may not start with `-`.
+pub fn validate_branch_name(name: &str) -> Result<(), GitError> {
+    let broken = |rule: &'static str| {
+        Err(GitError::InvalidBranch {
+            name: name.to_string(),
+            rule,
+        })
+    };
+    if name.is_empty() {
+        return broken("it is empty");
+    }
+    if name == "HEAD" {
+        return broken("HEAD names the checked-out commit, not a branch");
+    }
+    if name == "@" {
+        return broken("@ is git's shorthand for HEAD");
+    }
+    if name.starts_with('-') {
+        return broken("it may not start with -");
+    }
+    if name.chars().any(|c| c.is_ascii_control()) {
+        return broken("it may not contain control characters");
+    }
+    if name.contains(' ') {
+        return broken("it may not contain a space");
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+    {
+        return broken(match c {
+            '~' => "it may not contain ~",
+            '^' => "it may not contain ^",
+            ':' => "it may not contain :",
+            '?' => "it may not contain ?",
+            '*' => "it may not contain *",
+            '[' => "it may not contain [",
+            _ => "it may not contain \\",
+        });
+    }
+    if name.contains("..") {
+        return broken("it may not contain ..");
+    }
+    if name.contains("@{") {
+        return broken("it may not contain @{");
+    }
+    if name.starts_with('/') || name.ends_with('/') {
+        return broken("it may not start or end with /");
+    }
+    if name.contains("//") {
+        return broken("it may not contain //");
+    }
+    if name.ends_with('.') {
+        return broken("it may not end with .");
+    }
+    for component in name.split('/') {
+        if component.starts_with('.') {
+            return broken("no /-separated part may start with .");
+        }
+        if component.ends_with(".lock") {
+            return broken("no /-separated part may end with .lock");
+        }
+    }
+    Ok(())
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GitError + '_ {
@@ -237,9 +306,13 @@ impl GitRepo {
     /// are skipped). Only the object database and the new ref are written.
     pub fn commit_stages(&self, branch: &str, stages: &[Stage]) -> Result<Committed, GitError> {
         self.ensure_no_operation_in_progress()?;
+        validate_branch_name(branch)?;
         let refname = format!("refs/heads/{branch}");
         if !git2::Reference::is_valid_name(&refname) {
-            return Err(GitError::InvalidBranch(branch.to_string()));
+            return Err(GitError::InvalidBranch {
+                name: branch.to_string(),
+                rule: "git refuses it as a reference name",
+            });
         }
         if self.branch_exists(branch) {
             return Err(GitError::BranchExists(branch.to_string()));
@@ -451,5 +524,93 @@ fn new_file_permissions(_executable: bool) -> Option<fs::Permissions> {
 fn remove_dirs(dirs: &[PathBuf]) {
     for d in dirs {
         let _ = fs::remove_dir(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str) -> Option<&'static str> {
+        match validate_branch_name(name) {
+            Ok(()) => None,
+            Err(GitError::InvalidBranch { rule, .. }) => Some(rule),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+
+    #[test]
+    fn branch_names_follow_check_ref_format() {
+        for good in [
+            "main",
+            "flask-harden/2026-01-01",
+            "a.b",
+            "feature/x-1",
+            "é",
+            "a@b",
+        ] {
+            assert_eq!(rule(good), None, "{good}");
+        }
+        let bad = [
+            ("", "empty"),
+            ("HEAD", "HEAD"),
+            ("@", "HEAD"),
+            ("-x", "start with -"),
+            ("a b", "space"),
+            ("a\tb", "control"),
+            ("a\x1b[31m", "control"),
+            ("a\x7f", "control"),
+            ("a~1", "~"),
+            ("a^", "^"),
+            ("a:b", ":"),
+            ("a?", "?"),
+            ("a*", "*"),
+            ("a[b", "["),
+            ("a\\b", "\\"),
+            ("a..b", ".."),
+            ("a@{1}", "@{"),
+            ("/a", "/"),
+            ("a/", "/"),
+            ("a//b", "//"),
+            ("a.", "end with ."),
+            (".a", "start with ."),
+            ("a/.b", "start with ."),
+            ("a.lock", ".lock"),
+            ("a.lock/b", ".lock"),
+        ];
+        for (name, words) in bad {
+            let rule = rule(name).unwrap_or_else(|| panic!("{name:?} accepted"));
+            assert!(rule.contains(words), "{name:?}: {rule}");
+        }
+        // The message names the rule.
+        let msg = validate_branch_name("HEAD").unwrap_err().to_string();
+        assert!(
+            msg.contains("\"HEAD\"") && msg.contains("checked-out"),
+            "{msg}"
+        );
+    }
+
+    /// Each name refused here is refused by git itself, and each accepted one accepted; `@`
+    /// is the one stricter case (git reads `--branch @` as HEAD's branch and accepts it, but a
+    /// branch named `@` shadows HEAD's shorthand).
+    #[test]
+    fn agrees_with_git_check_ref_format() {
+        let names = [
+            "main", "HEAD", "-x", "a..b", "a.lock", "a/.b", "a@{1}", "x/", "a b", "ok/name", "a.",
+            "a//b", "a\\b",
+        ];
+        for name in names {
+            let Ok(out) = std::process::Command::new("git")
+                .args(["check-ref-format", "--branch", name])
+                .output()
+            else {
+                return; // no git on this machine
+            };
+            assert_eq!(
+                out.status.success(),
+                validate_branch_name(name).is_ok(),
+                "{name:?}"
+            );
+        }
     }
 }
