@@ -254,14 +254,63 @@ fn fit(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
     out
 }
 
-/// The diff side by side in `width` columns: old on the left, new on the right.
-pub fn side_by_side(diff: &str, theme: Theme, width: u16) -> Vec<Line<'static>> {
+/// Drop `x` characters after the first `keep` (the `+`/`-` marker): horizontal scrolling.
+pub fn shift(spans: Vec<Span<'static>>, keep: usize, x: usize) -> Vec<Span<'static>> {
+    if x == 0 {
+        return spans;
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for span in spans {
+        let len = span.content.chars().count();
+        let (start, end) = (pos, pos + len);
+        pos = end;
+        // Characters of this span that stay: [0, keep) and [keep + x, ∞).
+        let text: String = span
+            .content
+            .chars()
+            .enumerate()
+            .filter(|(i, _)| {
+                let at = start + i;
+                at < keep || at >= keep + x
+            })
+            .map(|(_, c)| c)
+            .collect();
+        if !text.is_empty() {
+            out.push(Span::styled(text, span.style));
+        }
+    }
+    out
+}
+
+/// A line scrolled `x` columns to the right, its marker kept.
+pub fn shift_line(line: Line<'static>, x: usize) -> Line<'static> {
+    if x == 0 {
+        return line;
+    }
+    let style = line.style;
+    let mut out = Line::from(shift(line.spans, 1, x));
+    out.style = style;
+    out
+}
+
+/// The narrowest side a side-by-side diff is drawn with; below it the diff is unified.
+pub const MIN_SIDE: usize = 50;
+
+/// Whether a pane `width` columns wide (inside its borders) fits a readable side by side.
+pub fn side_by_side_fits(width: u16) -> bool {
+    usize::from(width.saturating_sub(3)) / 2 >= MIN_SIDE
+}
+
+/// The diff side by side in `width` columns: old on the left, new on the right, each side
+/// scrolled `x` columns.
+pub fn side_by_side(diff: &str, theme: Theme, width: u16, x: usize) -> Vec<Line<'static>> {
     let half = usize::from(width.saturating_sub(3)) / 2;
     let sep = || Span::styled(" │ ", theme.dim());
     let row = |left: Vec<Span<'static>>, right: Vec<Span<'static>>| {
-        let mut spans = fit(left, half);
+        let mut spans = fit(shift(left, 1, x), half);
         spans.push(sep());
-        spans.extend(fit(right, half));
+        spans.extend(fit(shift(right, 1, x), half));
         Line::from(spans)
     };
     let lines = parse(diff);
@@ -335,7 +384,7 @@ mod tests {
 
     #[test]
     fn side_by_side_pairs_old_and_new() {
-        let lines = side_by_side(DIFF, Theme::monochrome(), 43);
+        let lines = side_by_side(DIFF, Theme::monochrome(), 43, 0);
         let text: Vec<String> = lines
             .iter()
             .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
@@ -343,5 +392,11 @@ mod tests {
         assert!(text[4].starts_with("-app.run(debug=True)"), "{:?}", text[4]);
         assert!(text[4].contains(" │ +app.run()"), "{:?}", text[4]);
         assert_eq!(text[4].chars().count(), 43);
+        // Scrolled right, each side keeps its marker.
+        let lines = side_by_side(DIFF, Theme::monochrome(), 43, 4);
+        let row: String = lines[4].spans.iter().map(|s| s.content.as_ref()).collect();
+        assert!(row.starts_with("-run(debug=True)"), "{row:?}");
+        assert!(row.contains(" │ +run()"), "{row:?}");
+        assert!(!side_by_side_fits(80) && side_by_side_fits(120));
     }
 }

@@ -11,16 +11,32 @@ pub enum Action {
     Bottom,
     PageUp,
     PageDown,
+    /// Scroll a line, whatever the cursor is on (the fix pane's J/K).
+    LineUp,
+    LineDown,
+    Left,
+    Right,
+    NextHunk,
+    PrevHunk,
     NextPane,
     PrevPane,
     Open,
+    /// The whole item's fix.
     ToggleAccept,
+    /// The fix of the finding under the cursor (the fix pane).
+    ToggleFinding,
     Skip,
     Undo,
     SideBySide,
     Filter,
     Commit,
     Rescan,
+    Edit,
+    Copy,
+    Ignore,
+    Grow,
+    Shrink,
+    Mouse,
     Help,
     Quit,
     /// In a dialog: go ahead.
@@ -36,8 +52,10 @@ pub enum Scope {
     Global,
     /// The checklist pane.
     Checklist,
-    /// The detail and fix panes (scrolling).
+    /// The detail pane (scrolling).
     Scroll,
+    /// The fix pane: findings, hunks, scrolling.
+    Fix,
     /// Dialogs and popups.
     Dialog,
 }
@@ -53,11 +71,12 @@ pub enum Pane {
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
     pub keys: &'static [KeyCode],
-    /// How the keys are written in the footer and the help.
+    /// How the keys are written in the footer and the help (empty: listed with the binding
+    /// before it).
     pub label: &'static str,
     pub action: Action,
     pub scope: Scope,
-    /// Short, for the footer.
+    /// Short, for the footer (empty: not in the footer).
     pub hint: &'static str,
     /// Longer, for the help popup.
     pub help: &'static str,
@@ -87,45 +106,72 @@ use Scope as S;
 
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
-    b(&[K::Char('k'), K::Up], "k/↑", A::Up, S::Checklist, "", "previous item"),
-    b(&[K::Char('j'), K::Down], "j/↓", A::Down, S::Checklist, "", "next item"),
-    b(&[K::Char('k'), K::Up], "k/↑", A::Up, S::Scroll, "", "scroll up"),
-    b(&[K::Char('j'), K::Down], "j/↓", A::Down, S::Scroll, "scroll", "scroll down"),
-    b(&[K::Char('g'), K::Home], "g", A::Top, S::Checklist, "", "first item"),
-    b(&[K::Char('G'), K::End], "G", A::Bottom, S::Checklist, "", "last item"),
-    b(&[K::Char('g'), K::Home], "g", A::Top, S::Scroll, "", "scroll to the top"),
-    b(&[K::Char('G'), K::End], "G", A::Bottom, S::Scroll, "", "scroll to the end"),
-    b(&[K::PageUp], "PgUp", A::PageUp, S::Checklist, "", "a page up"),
-    b(&[K::PageDown], "PgDn", A::PageDown, S::Checklist, "", "a page down"),
-    b(&[K::PageUp], "PgUp", A::PageUp, S::Scroll, "", "scroll a page up"),
-    b(&[K::PageDown], "PgDn", A::PageDown, S::Scroll, "", "scroll a page down"),
-    b(&[K::Enter], "enter", A::Open, S::Checklist, "open", "open the item's details"),
+    b(&[K::Char('k'), K::Up], "j/k ↑↓", A::Up, S::Checklist, "", "previous / next item"),
+    b(&[K::Char('j'), K::Down], "", A::Down, S::Checklist, "", ""),
+    b(&[K::Char('g'), K::Home], "g/G", A::Top, S::Checklist, "", "first / last item"),
+    b(&[K::Char('G'), K::End], "", A::Bottom, S::Checklist, "", ""),
+    b(&[K::PageUp], "PgUp/PgDn", A::PageUp, S::Checklist, "", "a page up / down"),
+    b(&[K::PageDown], "", A::PageDown, S::Checklist, "", ""),
+    b(&[K::Enter], "enter", A::Open, S::Checklist, "", "open the item's details"),
+    b(&[K::Char(' ')], "space", A::ToggleAccept, S::Checklist, "accept", "accept or un-accept the item's whole fix"),
+    b(&[K::Char('/')], "/", A::Filter, S::Checklist, "", "filter the checklist"),
+    b(&[K::Char('k'), K::Up], "j/k ↑↓", A::Up, S::Scroll, "", "scroll up / down"),
+    b(&[K::Char('j'), K::Down], "", A::Down, S::Scroll, "scroll", ""),
+    b(&[K::Char('g'), K::Home], "g/G", A::Top, S::Scroll, "", "to the top / the end"),
+    b(&[K::Char('G'), K::End], "", A::Bottom, S::Scroll, "", ""),
+    b(&[K::PageUp], "PgUp/PgDn", A::PageUp, S::Scroll, "", "a page up / down"),
+    b(&[K::PageDown], "", A::PageDown, S::Scroll, "", ""),
+    b(&[K::Char('h'), K::Left], "h/l ←→", A::Left, S::Scroll, "", "scroll code left / right"),
+    b(&[K::Char('l'), K::Right], "", A::Right, S::Scroll, "", ""),
+    b(&[K::Char(' ')], "space", A::ToggleAccept, S::Scroll, "accept", "accept or un-accept the item's whole fix"),
+    b(&[K::Char('k'), K::Up], "j/k ↑↓", A::Up, S::Fix, "", "previous / next finding: its hunk"),
+    b(&[K::Char('j'), K::Down], "", A::Down, S::Fix, "finding", ""),
+    b(&[K::Char(' ')], "space", A::ToggleFinding, S::Fix, "check", "check or uncheck the finding's fix"),
+    b(&[K::Char('a')], "a", A::ToggleAccept, S::Fix, "", "check or uncheck every finding"),
+    b(&[K::Char(']')], "] / [", A::NextHunk, S::Fix, "hunk", "next / previous hunk or file"),
+    b(&[K::Char('[')], "", A::PrevHunk, S::Fix, "", ""),
+    b(&[K::Char('K')], "J/K", A::LineUp, S::Fix, "", "scroll the diff down / up"),
+    b(&[K::Char('J')], "", A::LineDown, S::Fix, "", ""),
+    b(&[K::Char('h'), K::Left], "h/l ←→", A::Left, S::Fix, "", "scroll the diff left / right"),
+    b(&[K::Char('l'), K::Right], "", A::Right, S::Fix, "", ""),
+    b(&[K::Char('g'), K::Home], "g/G", A::Top, S::Fix, "", "diff: top / end"),
+    b(&[K::Char('G'), K::End], "", A::Bottom, S::Fix, "", ""),
+    b(&[K::PageUp], "PgUp/PgDn", A::PageUp, S::Fix, "", "diff: a page up / down"),
+    b(&[K::PageDown], "", A::PageDown, S::Fix, "", ""),
+    b(&[K::Char('c')], "c", A::Commit, S::Global, "commit", "commit the accepted fixes on a new branch"),
     b(&[K::Char('?')], "?", A::Help, S::Global, "help", "this help"),
     b(&[K::Char('q'), K::Esc], "q/esc", A::Quit, S::Global, "quit", "quit (asks first if accepted fixes are not committed)"),
-    b(&[K::Tab], "tab", A::NextPane, S::Global, "pane", "next pane"),
-    b(&[K::BackTab], "S-tab", A::PrevPane, S::Global, "", "previous pane"),
-    b(&[K::Char(' ')], "space", A::ToggleAccept, S::Global, "accept", "accept or un-accept the item's fix"),
+    b(&[K::Tab], "tab/S-tab", A::NextPane, S::Global, "pane", "next / previous pane"),
+    b(&[K::BackTab], "", A::PrevPane, S::Global, "", ""),
     b(&[K::Char('s')], "s", A::Skip, S::Global, "skip", "skip the item and go to the next"),
-    b(&[K::Char('u')], "u", A::Undo, S::Global, "", "undo the last accept or skip"),
-    b(&[K::Char('v')], "v", A::SideBySide, S::Global, "split", "diff: unified / side by side"),
-    b(&[K::Char('/')], "/", A::Filter, S::Checklist, "filter", "filter the checklist"),
-    b(&[K::Char('c')], "c", A::Commit, S::Global, "commit", "commit the accepted fixes on a new branch"),
+    b(&[K::Char('u')], "u", A::Undo, S::Global, "undo", "undo the last accept, check or skip"),
+    b(&[K::Char('e')], "e", A::Edit, S::Global, "edit", "open the finding in $VISUAL / $EDITOR"),
+    b(&[K::Char('y')], "y", A::Copy, S::Global, "", "copy the finding's path:line"),
+    b(&[K::Char('i')], "i", A::Ignore, S::Global, "ignore", "suppress the finding, or exclude its folder"),
+    b(&[K::Char('v')], "v", A::SideBySide, S::Global, "", "diff: unified / side by side"),
+    b(&[K::Char('+')], "+ / _", A::Grow, S::Global, "", "focused pane larger / smaller"),
+    b(&[K::Char('_')], "", A::Shrink, S::Global, "", ""),
+    b(&[K::Char('M')], "M", A::Mouse, S::Global, "", "mouse on / off (off: select text)"),
     b(&[K::Char('r')], "r", A::Rescan, S::Global, "", "scan the repository again"),
     b(&[K::Enter, K::Char('y')], "enter/y", A::Confirm, S::Dialog, "confirm", "confirm"),
     b(&[K::Esc, K::Char('n')], "esc/n", A::Cancel, S::Dialog, "cancel", "cancel, close"),
 ];
 
+/// Footer hints that stay when the footer is too narrow for every hint.
+pub const ESSENTIAL: &[Action] = &[Action::Commit, Action::Help, Action::Quit];
+
 impl Pane {
-    fn scope(self) -> Scope {
+    pub fn scope(self) -> Scope {
         match self {
             Pane::Checklist => Scope::Checklist,
-            Pane::Detail | Pane::Fix => Scope::Scroll,
+            Pane::Detail => Scope::Scroll,
+            Pane::Fix => Scope::Fix,
         }
     }
 }
 
 fn matches(binding: &Binding, key: &KeyEvent) -> bool {
-    // Shift is part of the character ('G', '?'); Control and Alt are not ours.
+    // Shift is part of the character ('G', '?', '+'); Control and Alt are not ours.
     if key
         .modifiers
         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
@@ -196,8 +242,21 @@ mod tests {
             ),
             Some(Action::Bottom)
         );
-        // Filtering is a checklist key; open does nothing in the fix pane.
+        // Filtering is a checklist key; open does nothing in the fix pane; space is the item
+        // in the checklist and the finding in the fix pane.
         assert_eq!(action_in_pane(Pane::Fix, &key(KeyCode::Char('/'))), None);
+        assert_eq!(
+            action_in_pane(Pane::Fix, &key(KeyCode::Char(' '))),
+            Some(Action::ToggleFinding)
+        );
+        assert_eq!(
+            action_in_pane(Pane::Checklist, &key(KeyCode::Char(' '))),
+            Some(Action::ToggleAccept)
+        );
+        assert_eq!(
+            action_in_pane(Pane::Fix, &key(KeyCode::Char(']'))),
+            Some(Action::NextHunk)
+        );
         assert_eq!(action_in_pane(Pane::Fix, &key(KeyCode::Enter)), None);
         assert_eq!(
             action_in_pane(

@@ -59,6 +59,55 @@ pub const DONE_RESULT: &str = "The checklist on the new branch:";
 pub const COMMIT_FAILED: &str = "Commit failed";
 pub const DIAGNOSTICS: &str = "could not be scanned";
 
+pub const DETACHED: &str =
+    "HEAD is detached (not on a branch): fixes are built from the checked-out commit.";
+pub const NOT_A_REPO_COMMIT: &str =
+    "Not a git repository: there is nothing to commit on. Run `git init` and commit first.";
+pub const FIXES_PREPARING: &str = "Preparing and verifying the fix of this item…";
+pub const FIX_PREPARING: &str = "fixes";
+pub const RESCANNING: &str = "Scanning again…";
+pub const SPLIT_ON: &str = "Diff: side by side.";
+pub const SPLIT_OFF: &str = "Diff: unified.";
+pub const SPLIT_NARROW: &str = "side by side needs a wider pane (+ or _ to widen): unified";
+pub const MOUSE_ON: &str = "Mouse on: wheel scrolls, click selects (M: off).";
+pub const MOUSE_OFF: &str = "Mouse off: the terminal selects text (M: on).";
+pub const LAST_HUNK: &str = "Last hunk.";
+pub const FIRST_HUNK: &str = "First hunk.";
+pub const ACCEPTED_STATUS: &str = "accepted.";
+pub const ACCEPTED_ALL: &str = "every finding's fix checked.";
+pub const UNACCEPTED: &str = "not accepted.";
+pub const NOT_ACCEPTED_STATUS: &str = "Not accepted.";
+pub const SKIPPED_STATUS: &str = "skipped.";
+pub const NOTHING_TO_UNDO: &str = "Nothing to undo.";
+pub const UNDONE: &str = "Undone";
+pub const CHECKED: &str = "Checked";
+pub const UNCHECKED: &str = "Unchecked";
+pub const NOT_OFFERED: &str = "Not offered";
+pub const FIXED_BY: &str = "fixed by this fix";
+pub const PREPARING_NOTE: &str = "fix being prepared…";
+pub const FINDINGS_OF_FIX: &str = "Findings (j/k select, space check):";
+pub const FILES: &str = "Files";
+pub const COMMIT_CANCELLED: &str = "Commit cancelled; your choices are kept.";
+pub const BRANCH_NO_SPACE: &str = "a branch name cannot hold spaces (use - or /)";
+pub const BRANCH_BAD_CHAR: &str = "cannot be in a branch name";
+pub const BRANCH_EMPTY: &str = "type a branch name";
+pub const NO_FINDING: &str = "No finding selected.";
+pub const NOT_ON_DISK: &str = "That finding is in HEAD but no longer in the working files.";
+pub const EDITED: &str = "Back from the editor; scanning again";
+pub const COPIED: &str = "Copied";
+pub const IGNORE_TITLE: &str = "Suppress the finding";
+pub const IGNORE_CANCELLED: &str = "Nothing suppressed.";
+pub const REASON_NEEDED: &str = "a suppression needs a reason: say why this is not a problem";
+pub const IGNORE_ALREADY: &str = "That suppression is already pending.";
+pub const IGNORE_ADDED: &str = "Will commit";
+pub const IGNORE_COMMIT_HINT: &str = "c commits it with the fixes";
+pub const NO_CONTROL: &str = "control characters are not allowed";
+pub const PENDING_EXCEPTIONS: &str = "Suppressions to commit:";
+pub const DONE_SWITCH_NOW: &str = "s switch to it now";
+pub const DONE_DIRTY: &str = "(your work tree has changes: commit or stash them to switch)";
+pub const NO_EDITOR: &str = "Set $VISUAL or $EDITOR to open files from here.";
+pub const COMMITTED_ON: &str = "Committed on";
+
 pub fn yes_no(confirm: &str) -> String {
     format!("enter/y {confirm} · esc/n cancel")
 }

@@ -6,8 +6,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::app::{App, Decision, FixesState, Popup};
+use super::app::{App, Decision, FixesState, IgnoreTarget, Popup, ScreenMode};
 use super::diff;
+use super::fixes::FindingNote;
 use super::keys::{self, Pane, Scope};
 use super::strings as s;
 use super::theme::Theme;
@@ -23,35 +24,54 @@ pub struct Areas {
     pub checklist: Rect,
     pub detail: Rect,
     pub fix: Rect,
+    pub status: Rect,
     pub footer: Rect,
 }
 
-/// Where each part of the main screen goes. `update` uses it too, to bound scrolling.
+/// Where each part of the main screen goes. `update` uses it too, to bound scrolling and to
+/// find what a click hits.
 pub fn layout(app: &App, area: Rect) -> Areas {
-    let banner = banner_lines(app).len() as u16;
-    let [title, banner, main, footer] = Layout::vertical([
+    let banner = banner_lines(app, area.width).len() as u16;
+    let [title, banner, main, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner.min(area.height / 4)),
         Constraint::Min(3),
         Constraint::Length(1),
+        Constraint::Length(1),
     ])
     .areas(area);
-    let left = (area.width / 5 * 2).clamp(30.min(area.width), 40);
+    let none = Rect::new(main.x, main.y, 0, 0);
+    let normal_left = (area.width / 5 * 2).clamp(30.min(area.width), 40);
+    let left = match (app.mode, app.focus) {
+        (ScreenMode::Normal, _) => normal_left,
+        (ScreenMode::Half, Pane::Checklist) => area.width / 2,
+        (ScreenMode::Full, Pane::Checklist) => area.width,
+        (_, _) => 0,
+    };
     let [checklist, right] =
-        Layout::horizontal([Constraint::Length(left), Constraint::Min(10)]).areas(main);
-    // The pane that has the focus gets the larger share of the right side.
-    let detail_share = if app.focus == Pane::Detail { 65 } else { 40 };
-    let [detail, fix] = Layout::vertical([
-        Constraint::Percentage(detail_share),
-        Constraint::Percentage(100 - detail_share),
-    ])
-    .areas(right);
+        Layout::horizontal([Constraint::Length(left), Constraint::Fill(1)]).areas(main);
+    let (detail, fix) = match (app.mode, app.focus) {
+        (ScreenMode::Full, Pane::Checklist) => (none, none),
+        (ScreenMode::Full, Pane::Detail) => (right, none),
+        (ScreenMode::Full, Pane::Fix) => (none, right),
+        _ => {
+            // The pane that has the focus gets the larger share of the right side.
+            let detail_share = if app.focus == Pane::Detail { 65 } else { 40 };
+            let [detail, fix] = Layout::vertical([
+                Constraint::Percentage(detail_share),
+                Constraint::Percentage(100 - detail_share),
+            ])
+            .areas(right);
+            (detail, fix)
+        }
+    };
     Areas {
         title,
         banner,
         checklist,
         detail,
         fix,
+        status,
         footer,
     }
 }
@@ -123,37 +143,61 @@ fn title_line(app: &App) -> Line<'static> {
             theme.accepted(),
         ));
     }
+    if !app.exceptions.is_empty() {
+        spans.push(Span::styled(
+            format!(" · {} suppressed", app.exceptions.len()),
+            theme.accepted(),
+        ));
+    }
     if app.scanning && app.report.is_some() {
         spans.push(Span::raw(format!(" · {}", progress_text(app))));
+    }
+    match app.fixes_progress {
+        Some((done, total)) => spans.push(Span::styled(
+            format!(" · {} {} {done}/{total}", spinner(app), s::FIX_PREPARING),
+            theme.dim(),
+        )),
+        None if app.fixes == FixesState::Pending && app.report.is_some() => {
+            spans.push(Span::styled(
+                format!(" · {} {}", spinner(app), s::FIX_PREPARING),
+                theme.dim(),
+            ))
+        }
+        None => {}
     }
     Line::from(spans)
 }
 
-/// Warnings shown under the title: dirty tree, no repository, scan diagnostics.
-pub fn banner_lines(app: &App) -> Vec<Line<'static>> {
+/// Warnings shown under the title: dirty tree, no repository, detached HEAD, scan diagnostics;
+/// wrapped to `width`.
+pub fn banner_lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let theme = app.theme;
-    let mut out = Vec::new();
-    let mut warn = |text: String| out.push(Line::styled(format!(" ⚠ {text}"), theme.banner()));
+    let mut texts = Vec::new();
     if let Some(git) = &app.git {
         if !git.is_repo {
-            warn(s::NOT_A_REPO.to_string());
+            texts.push(s::NOT_A_REPO.to_string());
         } else if git.unborn {
-            warn(s::UNBORN.to_string());
-        } else if git.dirty {
-            warn(s::DIRTY.to_string());
+            texts.push(s::UNBORN.to_string());
+        } else {
+            if git.detached {
+                texts.push(s::DETACHED.to_string());
+            }
+            if git.dirty {
+                texts.push(s::DIRTY.to_string());
+            }
         }
     }
     if let FixesState::Failed(e) = &app.fixes
         && !e.is_empty()
     {
-        warn(format!("Fixes could not be prepared: {e}"));
+        texts.push(format!("Fixes could not be prepared: {e}"));
     }
     if let Some(scan) = app.scan()
         && !scan.diagnostics.is_empty()
     {
         let n = scan.diagnostics.len();
         let first = &scan.diagnostics[0];
-        warn(format!(
+        texts.push(format!(
             "{n} file{} {}: {}: {}{}",
             if n == 1 { "" } else { "s" },
             s::DIAGNOSTICS,
@@ -166,10 +210,36 @@ pub fn banner_lines(app: &App) -> Vec<Line<'static>> {
             }
         ));
     }
+    let mut out = Vec::new();
+    for text in texts {
+        for (i, part) in wrap(&text, usize::from(width).saturating_sub(4))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 { " ⚠ " } else { "   " };
+            out.push(Line::styled(format!("{lead}{part}"), theme.banner()));
+        }
+    }
     out
 }
 
-fn footer_line(app: &App) -> Line<'static> {
+/// The status line: what the last action did (wrapped text is cut here: one line; the full
+/// text of anything long is in the panes).
+fn status_line(app: &App, width: u16) -> Line<'static> {
+    let text = match &app.message {
+        Some(m) => m.clone(),
+        None => String::new(),
+    };
+    let width = usize::from(width);
+    let mut shown: String = format!(" {text}");
+    if shown.chars().count() > width {
+        shown = shown.chars().take(width.saturating_sub(1)).collect();
+        shown.push('…');
+    }
+    Line::styled(shown, app.theme.heading())
+}
+
+fn footer_line(app: &App, width: u16) -> Line<'static> {
     let theme = app.theme;
     if app.filter_editing {
         return Line::from(vec![
@@ -178,24 +248,31 @@ fn footer_line(app: &App) -> Line<'static> {
             Span::styled("  enter done · esc clear", theme.dim()),
         ]);
     }
-    if let Some(message) = &app.message {
-        return Line::styled(format!(" {message}"), theme.heading());
-    }
-    let mut spans = vec![Span::raw(" ")];
+    let mut lead = String::from(" ");
     if !app.filter.is_empty() {
-        spans.push(Span::styled(
-            format!("[{}: {}] ", s::FILTER, app.filter),
-            theme.key(),
-        ));
+        lead.push_str(&format!("[{}: {}] ", s::FILTER, app.filter));
     }
-    // The focused pane's own keys first, then the ones that work everywhere.
-    let pane_scope = match app.focus {
-        Pane::Checklist => Scope::Checklist,
-        Pane::Detail | Pane::Fix => Scope::Scroll,
-    };
+    // The focused pane's own keys first, then the ones that work everywhere; when they do not
+    // fit, the last ones go, but never commit, help and quit.
+    let pane_scope = app.focus.scope();
     let (own, global): (Vec<&keys::Binding>, Vec<&keys::Binding>) =
         keys::footer(app.focus).partition(|b| b.scope == pane_scope);
-    for b in own.into_iter().chain(global) {
+    let mut hints: Vec<&keys::Binding> = own.into_iter().chain(global).collect();
+    let cost = |b: &keys::Binding| b.label.chars().count() + b.hint.chars().count() + 3;
+    let room = usize::from(width).saturating_sub(lead.chars().count());
+    while hints.iter().map(|b| cost(b)).sum::<usize>() > room {
+        match hints
+            .iter()
+            .rposition(|b| !keys::ESSENTIAL.contains(&b.action))
+        {
+            Some(i) => {
+                hints.remove(i);
+            }
+            None => break,
+        }
+    }
+    let mut spans = vec![Span::styled(lead, theme.key())];
+    for b in hints {
         spans.push(Span::styled(b.label, theme.key()));
         spans.push(Span::raw(format!(" {}  ", b.hint)));
     }
@@ -210,38 +287,70 @@ fn pane_block(title: String, focused: bool, theme: Theme) -> Block<'static> {
         .title(Span::styled(format!(" {marker}{title} "), theme.heading()))
 }
 
+/// `12–30/120`: where a scrolled pane is, for its bottom border.
+fn position(scroll: usize, height: u16, total: usize) -> String {
+    let height = usize::from(height.saturating_sub(2));
+    if total <= height {
+        return String::new();
+    }
+    let last = (scroll + height).min(total);
+    format!(" {}–{last}/{total} ", scroll + 1)
+}
+
 fn draw_main(frame: &mut Frame, app: &App) {
     let areas = layout(app, frame.area());
     frame.render_widget(Paragraph::new(title_line(app)), areas.title);
-    frame.render_widget(Paragraph::new(banner_lines(app)), areas.banner);
-    draw_checklist(frame, app, areas.checklist);
-    let detail = detail_lines(app, areas.detail.width);
     frame.render_widget(
-        Paragraph::new(detail)
-            .block(pane_block(
-                s::DETAIL.to_string(),
-                app.focus == Pane::Detail,
-                app.theme,
-            ))
-            .scroll((clamp_u16(app.detail_scroll), 0)),
-        areas.detail,
+        Paragraph::new(banner_lines(app, areas.banner.width)),
+        areas.banner,
     );
-    let title = if app.side_by_side {
-        s::FIX_SPLIT
-    } else {
-        s::FIX_UNIFIED
-    };
+    if areas.checklist.width > 0 {
+        draw_checklist(frame, app, areas.checklist);
+    }
+    if areas.detail.height > 0 && areas.detail.width > 0 {
+        let detail = detail_lines(app, areas.detail.width);
+        let pos = position(app.detail_scroll, areas.detail.height, detail.len());
+        frame.render_widget(
+            Paragraph::new(detail)
+                .block(
+                    pane_block(s::DETAIL.to_string(), app.focus == Pane::Detail, app.theme)
+                        .title_bottom(Line::from(pos).right_aligned()),
+                )
+                .scroll((clamp_u16(app.detail_scroll), 0)),
+            areas.detail,
+        );
+    }
+    if areas.fix.height > 0 && areas.fix.width > 0 {
+        let view = fix_view(app, areas.fix.width);
+        let title = if !app.side_by_side {
+            s::FIX_UNIFIED.to_string()
+        } else if diff::side_by_side_fits(areas.fix.width.saturating_sub(2)) {
+            s::FIX_SPLIT.to_string()
+        } else {
+            format!("Fix · {}", s::SPLIT_NARROW)
+        };
+        let mut bottom = position(app.fix_scroll, areas.fix.height, view.lines.len());
+        if let Some(label) = view.anchor_at(app.fix_scroll) {
+            bottom = format!(" {label} ·{bottom}");
+        }
+        frame.render_widget(
+            Paragraph::new(view.lines)
+                .block(
+                    pane_block(title, app.focus == Pane::Fix, app.theme)
+                        .title_bottom(Line::from(bottom).right_aligned()),
+                )
+                .scroll((clamp_u16(app.fix_scroll), 0)),
+            areas.fix,
+        );
+    }
     frame.render_widget(
-        Paragraph::new(fix_lines(app, areas.fix.width))
-            .block(pane_block(
-                title.to_string(),
-                app.focus == Pane::Fix,
-                app.theme,
-            ))
-            .scroll((clamp_u16(app.fix_scroll), 0)),
-        areas.fix,
+        Paragraph::new(status_line(app, areas.status.width)),
+        areas.status,
     );
-    frame.render_widget(Paragraph::new(footer_line(app)), areas.footer);
+    frame.render_widget(
+        Paragraph::new(footer_line(app, areas.footer.width)),
+        areas.footer,
+    );
 }
 
 fn clamp_u16(n: usize) -> u16 {
@@ -249,20 +358,39 @@ fn clamp_u16(n: usize) -> u16 {
 }
 
 /// One checklist row: selection, decision, status symbol and word, severity, findings, id.
+/// `[~]` marks an accepted fix that covers only part of the findings; the count then reads
+/// `covered/all`.
 pub fn checklist_row(app: &App, item: &ItemResult, selected: bool) -> Line<'static> {
     let theme = app.theme;
     let status = item.status();
     let (symbol, word) = status_word(status);
-    let fix = app.fix_of(&item.item.id).filter(|f| f.has_fix());
-    let decision = match (app.decisions.get(&item.item.id), fix) {
+    let id = &item.item.id;
+    let fix = app.fix_of(id).filter(|f| f.has_fix());
+    let partial = fix.and_then(|_| app.partial(item));
+    let committed = app
+        .committed
+        .last()
+        .is_some_and(|c| c.items.iter().any(|i| i == id));
+    let preparing = fix.is_none() && app.fixes_progress.is_some() && app.fix_of(id).is_none();
+    let decision = match (app.decisions.get(id), fix) {
+        (Some(Decision::Accepted), _) if partial.is_some() => Span::styled("[~]", theme.accepted()),
         (Some(Decision::Accepted), _) => Span::styled("[x]", theme.accepted()),
         (Some(Decision::Skipped), _) => Span::styled("[s]", theme.dim()),
         (None, Some(f)) if f.is_unsafe() => Span::styled("[!]", theme.unsafe_fix()),
         (None, Some(_)) => Span::raw("[ ]"),
+        (None, None) if committed => Span::styled("[c]", theme.accepted()),
+        (None, None) if preparing && !item.outcome.findings.is_empty() => {
+            Span::styled(format!(" {} ", spinner(app)), theme.dim())
+        }
         (None, None) => Span::raw("   "),
     };
     let severity = item.item.severity.as_str().chars().next().unwrap_or(' ');
     let count = item.outcome.findings.len();
+    let count_text = match partial {
+        Some((covered, all)) => format!(" {covered}/{all} "),
+        None if count > 0 => format!(" {count:>2} "),
+        None => "    ".to_string(),
+    };
     let mut spans = vec![
         Span::raw(if selected { ">" } else { " " }),
         decision,
@@ -271,11 +399,7 @@ pub fn checklist_row(app: &App, item: &ItemResult, selected: bool) -> Line<'stat
             format!(" {}", severity.to_ascii_uppercase()),
             theme.severity(item.item.severity),
         ),
-        Span::raw(if count > 0 {
-            format!(" {count:>2} ")
-        } else {
-            "    ".to_string()
-        }),
+        Span::raw(count_text),
         Span::raw(item.item.id.clone()),
     ];
     if selected {
@@ -308,13 +432,21 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-/// Greedy word wrap to `width` characters (at least 10).
+/// Greedy word wrap to `width` characters (at least 10); words longer than a line are cut.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(10);
     let mut out = Vec::new();
     for para in text.lines() {
         let mut line = String::new();
         for word in para.split_whitespace() {
+            let mut word: Vec<char> = word.chars().collect();
+            while word.len() > width {
+                if !line.is_empty() {
+                    out.push(std::mem::take(&mut line));
+                }
+                out.push(word.drain(..width).collect());
+            }
+            let word: String = word.into_iter().collect();
             let len = line.chars().count();
             if len > 0 && len + 1 + word.chars().count() > width {
                 out.push(std::mem::take(&mut line));
@@ -322,7 +454,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             if !line.is_empty() {
                 line.push(' ');
             }
-            line.push_str(word);
+            line.push_str(&word);
         }
         out.push(line);
     }
@@ -330,8 +462,56 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 fn wrapped(out: &mut Vec<Line<'static>>, text: &str, width: usize, indent: &str, style: Style) {
-    for l in wrap(text, width.saturating_sub(indent.len())) {
+    for l in wrap(text, width.saturating_sub(indent.chars().count())) {
         out.push(Line::styled(format!("{indent}{l}"), style));
+    }
+}
+
+/// Wrapped spans: the first line starts with `lead` (its own style), the rest is indented.
+fn wrapped_lead(
+    out: &mut Vec<Line<'static>>,
+    lead: Span<'static>,
+    text: &str,
+    width: usize,
+    indent: usize,
+    style: Style,
+) {
+    let first = lead.content.chars().count();
+    let parts = wrap(text, width.saturating_sub(first.max(indent)));
+    for (i, part) in parts.into_iter().enumerate() {
+        if i == 0 {
+            out.push(Line::from(vec![lead.clone(), Span::styled(part, style)]));
+        } else {
+            out.push(Line::styled(
+                format!("{}{part}", " ".repeat(first.max(indent))),
+                style,
+            ));
+        }
+    }
+}
+
+/// The finding's note from the fix engine, in words.
+fn note_text(app: &App, id: &str, note: Option<&FindingNote>) -> (String, Style) {
+    let theme = app.theme;
+    match note {
+        Some(FindingNote::Fixed { plan }) => {
+            let fix = app.fix_of(id);
+            let title = fix
+                .and_then(|f| f.plans.get(*plan))
+                .map_or(String::new(), |p| {
+                    if p.unsafe_ {
+                        format!(": {} {}", p.title, s::FIX_UNSAFE_TAG)
+                    } else {
+                        format!(": {}", p.title)
+                    }
+                });
+            (format!("{}{title}", s::FIXED_BY), theme.accepted())
+        }
+        Some(FindingNote::NotOffered(reason)) => (
+            format!("{}: {reason}", s::NOT_OFFERED.to_lowercase()),
+            theme.dim(),
+        ),
+        None => (s::PREPARING_NOTE.to_string(), theme.dim()),
     }
 }
 
@@ -387,15 +567,27 @@ pub fn detail_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         out.push(Line::styled(s::NO_FINDINGS, theme.dim()));
     }
     let excerpts = app.report.as_ref().map(|r| &r.excerpts);
+    let fix = app.fix_of(&item.item.id);
     for f in &item.outcome.findings {
-        out.push(Line::from(vec![
+        wrapped_lead(
+            &mut out,
             Span::styled(
-                format!("{}:{}:{}", f.path, f.line, f.column),
+                format!("{}:{}:{} ", f.path, f.line, f.column),
                 theme.heading(),
             ),
-            Span::styled(format!(" {}", f.rule), theme.dim()),
-        ]));
+            &f.rule,
+            width,
+            2,
+            theme.dim(),
+        );
         wrapped(&mut out, &f.message, width, "  ", Style::new());
+        let note = fix
+            .and_then(|v| v.finding(&f.fingerprint()))
+            .map(|x| &x.note);
+        if fix.is_some() || app.fixes_progress.is_some() {
+            let (text, style) = note_text(app, &item.item.id, note);
+            wrapped(&mut out, &format!("fix: {text}"), width, "  ", style);
+        }
         match excerpts.and_then(|e| e.get(&(f.path.clone(), f.line))) {
             Some(ex) => {
                 let digits = (ex.first + ex.lines.len()).to_string().len();
@@ -408,10 +600,11 @@ pub fn detail_lines(app: &App, width: u16) -> Vec<Line<'static>> {
                     } else {
                         theme.dim()
                     };
+                    let code: String = text.chars().skip(app.detail_x).collect();
                     out.push(Line::from(vec![
                         Span::styled(format!(" {marker}{n:>digits$} │ "), style),
                         Span::styled(
-                            text.clone(),
+                            code,
                             if marked {
                                 theme.marked_line()
                             } else {
@@ -437,70 +630,376 @@ pub fn detail_lines(app: &App, width: u16) -> Vec<Line<'static>> {
     out
 }
 
-/// The fix pane's lines: the fixes, the decision, the diff.
+/// A place in the diff that `]` / `[` jump to: a file or a hunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// Line of the fix pane.
+    pub row: usize,
+    pub path: String,
+    /// Old-side lines of a hunk (`None` for a file's header).
+    pub old: Option<(usize, usize)>,
+    pub label: String,
+}
+
+/// The fix pane's lines, with where its findings and hunks are.
+pub struct FixView {
+    pub lines: Vec<Line<'static>>,
+    /// Per finding row: its first and last line.
+    pub findings: Vec<(usize, usize)>,
+    pub anchors: Vec<Anchor>,
+    /// Per finding row: the files and lines its fix touches.
+    touches: Vec<Vec<(String, usize)>>,
+    /// Per finding row: its own path and line.
+    places: Vec<(String, usize)>,
+}
+
+impl FixView {
+    /// The finding row drawn at line `row`.
+    pub fn finding_at(&self, row: usize) -> Option<usize> {
+        self.findings
+            .iter()
+            .position(|(a, b)| row >= *a && row <= *b)
+    }
+
+    /// The line of the first hunk the finding's fix touches (or of its file).
+    pub fn hunk_of_finding(&self, index: usize) -> Option<usize> {
+        let mut wanted: Vec<(String, usize)> = self.touches.get(index).cloned().unwrap_or_default();
+        if wanted.is_empty() {
+            wanted.extend(self.places.get(index).cloned());
+        }
+        for (path, line) in &wanted {
+            let same = |a: &Anchor| a.path == *path || a.path.ends_with(&format!("/{path}"));
+            let hunk = self.anchors.iter().find(|a| {
+                same(a)
+                    && a.old
+                        .is_some_and(|(start, len)| *line >= start && *line < start + len.max(1))
+            });
+            let hunk = hunk
+                .or_else(|| {
+                    self.anchors
+                        .iter()
+                        .find(|a| same(a) && a.old.is_some_and(|(start, _)| start >= *line))
+                })
+                .or_else(|| self.anchors.iter().find(|a| same(a)));
+            if let Some(a) = hunk {
+                return Some(a.row);
+            }
+        }
+        None
+    }
+
+    /// The label of the file or hunk the line `row` is in.
+    pub fn anchor_at(&self, row: usize) -> Option<&str> {
+        self.anchors
+            .iter()
+            .rev()
+            .find(|a| a.row <= row)
+            .map(|a| a.label.as_str())
+    }
+}
+
+fn spinner(app: &App) -> char {
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    FRAMES[(app.tick / 2) % FRAMES.len()]
+}
+
+/// The fix pane's lines (for tests and the scroll bounds).
 pub fn fix_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    fix_view(app, width).lines
+}
+
+/// The fix pane: the decision, the findings with their notes (checkboxes), the files, the
+/// diff of what the checked findings need.
+pub fn fix_view(app: &App, width: u16) -> FixView {
     let theme = app.theme;
     let inner = width.saturating_sub(2);
+    let w = usize::from(inner);
+    let mut view = FixView {
+        lines: Vec::new(),
+        findings: Vec::new(),
+        anchors: Vec::new(),
+        touches: Vec::new(),
+        places: Vec::new(),
+    };
     let Some(item) = app.selected_item() else {
-        return Vec::new();
+        return view;
     };
-    let mut out = Vec::new();
-    let view = match &app.fixes {
-        FixesState::Pending => {
-            return vec![Line::styled(s::FIXES_PENDING, theme.dim())];
-        }
-        FixesState::Failed(e) => {
+    let id = item.item.id.clone();
+    let out = &mut view.lines;
+    if let FixesState::Failed(e) = &app.fixes {
+        wrapped(
+            out,
+            &format!("Fixes could not be prepared: {e}"),
+            w,
+            "",
+            theme.error(),
+        );
+        return view;
+    }
+    let fix = app.fix_of(&id);
+    let preparing = fix.is_none() && matches!(app.fixes, FixesState::Pending)
+        || fix.is_none() && app.fixes_progress.is_some();
+    let has_fix = fix.is_some_and(|f| f.has_fix());
+    let decision = app.decisions.get(&id);
+    if preparing {
+        let progress = match app.fixes_progress {
+            Some((done, total)) => format!(" ({done} of {total} items ready)"),
+            None => String::new(),
+        };
+        wrapped(
+            out,
+            &format!("{} {}{progress}", spinner(app), s::FIXES_PREPARING),
+            w,
+            "",
+            theme.dim(),
+        );
+    } else if has_fix {
+        let (mark, text, style) = match (decision, app.partial(item)) {
+            (Some(Decision::Accepted), Some((covered, all))) => (
+                "[~]",
+                format!(
+                    "partly accepted: the commit fixes {covered} of {all} findings, only the \
+                     checked ones"
+                ),
+                theme.accepted(),
+            ),
+            (Some(Decision::Accepted), None) => ("[x]", s::ACCEPTED.to_string(), theme.accepted()),
+            (Some(Decision::Skipped), _) => ("[s]", s::SKIPPED.to_string(), theme.dim()),
+            (None, _) => (
+                "[ ]",
+                "space in the checklist accepts it all; here space checks one finding's fix"
+                    .to_string(),
+                theme.dim(),
+            ),
+        };
+        wrapped_lead(
+            out,
+            Span::styled(format!("{mark} "), style),
+            &text,
+            w,
+            4,
+            style,
+        );
+    } else if item.outcome.findings.is_empty() {
+        out.push(Line::styled(s::NOTHING_TO_FIX, theme.dim()));
+    } else {
+        out.push(Line::styled(s::NO_FIX, theme.dim()));
+    }
+    if let Some(c) = app.committed.last()
+        && c.items.contains(&id)
+    {
+        wrapped(
+            out,
+            &format!(
+                "{} {} ({} commits).",
+                s::COMMITTED_ON,
+                c.outcome.branch,
+                c.outcome.commits.len()
+            ),
+            w,
+            "",
+            theme.accepted(),
+        );
+    }
+
+    // The findings, each with its checkbox and note.
+    let rows = app.finding_rows(item);
+    if !rows.is_empty() {
+        out.push(Line::styled(s::FINDINGS_OF_FIX, theme.heading()));
+    }
+    let kept = app.kept(&id);
+    for (i, row) in rows.iter().enumerate() {
+        let start = out.len();
+        let cursor = i == app.finding.min(rows.len().saturating_sub(1));
+        let check = match &row.note {
+            Some(FindingNote::Fixed { plan }) if kept.get(*plan) == Some(&true) => "[x]",
+            Some(FindingNote::Fixed { .. }) => "[ ]",
+            _ => " – ",
+        };
+        let pointer = if cursor { ">" } else { " " };
+        let lead_style = if cursor {
+            theme.selected(app.focus == Pane::Fix)
+        } else {
+            Style::new()
+        };
+        wrapped_lead(
+            out,
+            Span::styled(format!("{pointer}{check} "), lead_style),
+            &format!("{}:{} {}", row.path, row.line, row.rule),
+            w,
+            5,
+            if cursor { lead_style } else { Style::new() },
+        );
+        let (text, style) = note_text(app, &id, row.note.as_ref());
+        wrapped(out, &text, w, "     ", style);
+        view.findings.push((start, out.len() - 1));
+        let touches = match (&row.note, fix) {
+            (Some(FindingNote::Fixed { plan }), Some(f)) => f
+                .plans
+                .get(*plan)
+                .map(|p| p.touches.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        view.touches.push(touches);
+        view.places.push((row.path.clone(), row.line));
+    }
+
+    // Suppressions and exclusions waiting for the commit.
+    if !app.exceptions.is_empty() {
+        out.push(Line::default());
+        out.push(Line::styled(s::PENDING_EXCEPTIONS, theme.heading()));
+        for p in &app.exceptions {
             wrapped(
-                &mut out,
-                &format!("Fixes could not be prepared: {e}"),
-                usize::from(inner),
-                "",
-                theme.error(),
+                out,
+                &format!("• {}", p.exception.title()),
+                w,
+                "  ",
+                theme.accepted(),
             );
-            return out;
+            if let Some(Ok(d)) = &p.diff {
+                for line in diff::unified(d, theme) {
+                    out.push(diff::shift_line(line, app.fix_x));
+                }
+            }
         }
-        FixesState::Ready(view) => view.item(&item.item.id),
+    }
+
+    if !has_fix {
+        if let Some(fix) = fix {
+            for note in &fix.notes {
+                wrapped(out, note, w, "", theme.dim());
+            }
+        }
+        return view;
+    }
+    let Some(fix) = fix else { return view };
+    let diff_text = match app.diff_of(&id) {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => {
+            wrapped(out, &e, w, "", theme.error());
+            return view;
+        }
+        None => String::new(),
     };
-    match view.filter(|v| v.has_fix()) {
-        Some(fix) => {
-            for plan in &fix.plans {
-                let mut spans = vec![Span::raw(format!("• {}", plan.title))];
-                if plan.unsafe_ {
-                    spans.push(Span::styled(
-                        format!(" {}", s::FIX_UNSAFE_TAG),
-                        theme.unsafe_fix(),
-                    ));
+
+    // The files, with their added / removed line counts.
+    let parsed = diff::parse(&diff_text);
+    let mut files: Vec<(String, usize, usize)> = Vec::new();
+    for l in &parsed {
+        match l.kind {
+            diff::Kind::File if l.text.starts_with("+++ ") => {
+                let path = l.text.trim_start_matches("+++ ").trim_start_matches("b/");
+                files.push((path.to_string(), 0, 0));
+            }
+            diff::Kind::Added => {
+                if let Some(f) = files.last_mut() {
+                    f.1 += 1;
                 }
-                out.push(Line::from(spans));
             }
-            out.push(match app.decisions.get(&item.item.id) {
-                Some(Decision::Accepted) => {
-                    Line::styled(format!("[x] {}", s::ACCEPTED), theme.accepted())
+            diff::Kind::Removed => {
+                if let Some(f) = files.last_mut() {
+                    f.2 += 1;
                 }
-                Some(Decision::Skipped) => Line::styled(format!("[s] {}", s::SKIPPED), theme.dim()),
-                None => Line::styled(format!("[ ] {}", s::NOT_ACCEPTED), theme.dim()),
-            });
-            out.push(Line::default());
-            if app.side_by_side {
-                out.extend(diff::side_by_side(&fix.diff, theme, inner));
-            } else {
-                out.extend(diff::unified(&fix.diff, theme));
             }
-            if !fix.notes.is_empty() {
-                out.push(Line::default());
-            }
+            _ => {}
         }
-        None if item.outcome.findings.is_empty() => {
-            out.push(Line::styled(s::NOTHING_TO_FIX, theme.dim()));
-        }
-        None => out.push(Line::styled(s::NO_FIX, theme.dim())),
     }
-    if let Some(fix) = view {
+    out.push(Line::default());
+    let list = files
+        .iter()
+        .map(|(p, a, r)| format!("{p} +{a} −{r}"))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    wrapped(
+        out,
+        &format!("{} ({}): {list}", s::FILES, files.len()),
+        w,
+        "",
+        theme.heading(),
+    );
+
+    // The diff, with an anchor at each file and hunk.
+    let rendered = if app.side_by_side && diff::side_by_side_fits(inner) {
+        diff::side_by_side(&diff_text, theme, inner, app.fix_x)
+    } else {
+        diff::unified(&diff_text, theme)
+            .into_iter()
+            .map(|l| diff::shift_line(l, app.fix_x))
+            .collect()
+    };
+    let base = out.len();
+    let (mut file_no, mut hunk_no) = (0, 0);
+    let hunks_total = parsed.iter().filter(|l| l.kind == diff::Kind::Hunk).count();
+    let mut path = String::new();
+    // `parse` and both renderings keep one line per diff line, except side by side, which
+    // pairs removed and added lines: anchors are counted on the rendering itself there.
+    if rendered.len() == parsed.len() {
+        for (i, l) in parsed.iter().enumerate() {
+            match l.kind {
+                diff::Kind::File if l.text.starts_with("--- ") => {
+                    file_no += 1;
+                    path = files
+                        .get(file_no - 1)
+                        .map(|f| f.0.clone())
+                        .unwrap_or_default();
+                    view.anchors.push(Anchor {
+                        row: base + i,
+                        path: path.clone(),
+                        old: None,
+                        label: format!("file {file_no}/{}: {path}", files.len()),
+                    });
+                }
+                diff::Kind::Hunk => {
+                    hunk_no += 1;
+                    view.anchors.push(Anchor {
+                        row: base + i,
+                        path: path.clone(),
+                        old: hunk_old(&l.text),
+                        label: format!("hunk {hunk_no}/{hunks_total} in {path}"),
+                    });
+                }
+                _ => {}
+            }
+        }
+    } else {
+        for (i, line) in rendered.iter().enumerate() {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            if let Some(p) = text.strip_prefix("+++ ") {
+                file_no += 1;
+                path = p.trim_start_matches("b/").to_string();
+                view.anchors.push(Anchor {
+                    row: base + i - 1,
+                    path: path.clone(),
+                    old: None,
+                    label: format!("file {file_no}/{}: {path}", files.len()),
+                });
+            } else if text.starts_with("@@") {
+                hunk_no += 1;
+                view.anchors.push(Anchor {
+                    row: base + i,
+                    path: path.clone(),
+                    old: hunk_old(&text),
+                    label: format!("hunk {hunk_no}/{hunks_total} in {path}"),
+                });
+            }
+        }
+    }
+    out.extend(rendered);
+    if !fix.notes.is_empty() {
+        out.push(Line::default());
         for note in &fix.notes {
-            wrapped(&mut out, note, usize::from(inner), "", theme.dim());
+            wrapped(out, note, w, "", theme.dim());
         }
     }
-    out
+    view
+}
+
+/// `@@ -42,4 +42,4 @@` → (42, 4).
+fn hunk_old(header: &str) -> Option<(usize, usize)> {
+    let old = header.strip_prefix("@@ -")?.split(' ').next()?;
+    let (start, len) = old.split_once(',').unwrap_or((old, "1"));
+    Some((start.parse().ok()?, len.parse().ok()?))
 }
 
 fn progress_text(app: &App) -> String {
@@ -651,7 +1150,10 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
                 let mut lines = Vec::new();
                 for (scope, heading) in sections {
                     lines.push(Line::styled(*heading, theme.heading()));
-                    for b in keys::BINDINGS.iter().filter(|b| b.scope == *scope) {
+                    for b in keys::BINDINGS
+                        .iter()
+                        .filter(|b| b.scope == *scope && !b.label.is_empty())
+                    {
                         let text = wrap(b.help, column.saturating_sub(11));
                         for (i, part) in text.into_iter().enumerate() {
                             let label = if i == 0 { b.label } else { "" };
@@ -666,7 +1168,8 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
             };
             let left = section(&[
                 (Scope::Checklist, "Checklist pane"),
-                (Scope::Scroll, "Item and fix panes"),
+                (Scope::Scroll, "Item pane"),
+                (Scope::Fix, "Fix pane"),
             ]);
             let right = section(&[(Scope::Global, "Everywhere"), (Scope::Dialog, "Dialogs")]);
             let mut lines: Vec<Line<'static>> = (0..left.len().max(right.len()))
@@ -681,36 +1184,123 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
             lines.push(key_line("any key closes this help".to_string()));
             popup_frame(frame, app, s::HELP_TITLE, lines, width);
         }
-        Popup::Commit { branch } => {
+        Popup::Commit { branch, error } => {
+            let (before, after) = branch.split();
+            let mut rest = after.chars();
+            let under = rest.next().map_or(" ".to_string(), |c| c.to_string());
             let mut lines = vec![Line::from(vec![
                 Span::styled(format!("{}: ", s::BRANCH), theme.heading()),
-                Span::styled(format!("{branch}█"), theme.key()),
+                Span::styled(before, theme.key()),
+                Span::styled(
+                    under,
+                    theme.key().add_modifier(ratatui::style::Modifier::REVERSED),
+                ),
+                Span::styled(rest.collect::<String>(), theme.key()),
             ])];
+            if let Some(e) = error {
+                wrapped(&mut lines, e, inner, "  ", theme.error());
+            }
             lines.push(Line::default());
             lines.push(Line::from(s::WILL_COMMIT));
             for id in app.accepted() {
                 let fix = app.fix_of(&id);
                 let subject = fix.map_or(id.clone(), |f| f.commit_subject.clone());
-                let mut spans = vec![Span::raw(format!("  • {subject}"))];
-                if fix.is_some_and(|f| f.is_unsafe()) {
-                    spans.push(Span::styled(" [unsafe]", theme.unsafe_fix()));
+                let mut text = format!("• {subject}");
+                if let Some((covered, all)) = app.scan().and_then(|sc| {
+                    sc.items
+                        .iter()
+                        .find(|i| i.item.id == id)
+                        .and_then(|i| app.partial(i))
+                }) {
+                    text.push_str(&format!(" (fixes {covered} of {all} findings)"));
                 }
-                lines.push(Line::from(spans));
+                if fix.is_some_and(|f| f.is_unsafe()) {
+                    text.push_str(" [unsafe]");
+                }
+                wrapped(&mut lines, &text, inner, "  ", Style::new());
+            }
+            for p in &app.exceptions {
+                wrapped(
+                    &mut lines,
+                    &format!(
+                        "• {}",
+                        p.exception.commit_message().lines().next().unwrap_or("")
+                    ),
+                    inner,
+                    "  ",
+                    Style::new(),
+                );
             }
             lines.push(Line::default());
-            lines.push(key_line(
-                "type to edit the branch · enter commit · esc cancel".to_string(),
-            ));
+            wrapped(
+                &mut lines,
+                "←/→ home/end move · ctrl-u ctrl-w delete · enter commit · esc cancel",
+                inner,
+                "",
+                theme.dim(),
+            );
             popup_frame(frame, app, s::COMMIT_TITLE, lines, width);
         }
-        Popup::ConfirmUnsafe { item } => {
+        Popup::Ignore {
+            finding,
+            target,
+            reason,
+            error,
+        } => {
+            let mut lines = Vec::new();
+            let what = match target {
+                IgnoreTarget::Line => {
+                    let template = crate::project::classify(&finding.path)
+                        == Some(crate::project::FileKind::Template);
+                    let comment = if template {
+                        format!("{{# flask-harden: ignore[{}] <reason> #}}", finding.rule)
+                    } else {
+                        format!("# flask-harden: ignore[{}] <reason>", finding.rule)
+                    };
+                    format!("Adds above {}:{}: {comment}", finding.path, finding.line)
+                }
+                IgnoreTarget::Folder(folder) => format!(
+                    "Adds \"{folder}/**\" to exclude in the configuration: nothing under {folder}/ \
+                     is scanned any more (vendored code)."
+                ),
+            };
+            wrapped(&mut lines, &what, inner, "", Style::new());
+            lines.push(Line::default());
+            let (before, after) = reason.split();
+            lines.push(Line::from(vec![
+                Span::styled("Reason: ", theme.heading()),
+                Span::styled(before, theme.key()),
+                Span::styled("█", theme.key()),
+                Span::styled(after, theme.key()),
+            ]));
+            if let Some(e) = error {
+                wrapped(&mut lines, e, inner, "  ", theme.error());
+            }
+            lines.push(Line::default());
+            wrapped(
+                &mut lines,
+                "It is committed like a fix, on the branch, when you press c. tab: the line / \
+                 a folder · enter add · esc cancel",
+                inner,
+                "",
+                theme.dim(),
+            );
+            popup_frame(frame, app, s::IGNORE_TITLE, lines, width);
+        }
+        Popup::ConfirmUnsafe { item, unchecked } => {
             let mut lines = Vec::new();
             if let Some(fix) = app.fix_of(item) {
-                for plan in fix.plans.iter().filter(|p| p.unsafe_) {
-                    lines.push(Line::styled(
-                        format!("! {}", plan.title),
-                        theme.unsafe_fix(),
-                    ));
+                let kept = fix.kept(unchecked);
+                for (i, plan) in fix.plans.iter().enumerate() {
+                    if plan.unsafe_ && kept.get(i) == Some(&true) {
+                        wrapped(
+                            &mut lines,
+                            &format!("! {} {}", plan.title, s::FIX_UNSAFE_TAG),
+                            narrow_inner,
+                            "  ",
+                            theme.unsafe_fix(),
+                        );
+                    }
                 }
             }
             wrapped(&mut lines, s::UNSAFE_BODY, narrow_inner, "", Style::new());
@@ -736,7 +1326,7 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
             lines.push(key_line(s::yes_no("quit")));
             popup_frame(frame, app, s::QUIT_TITLE, lines, narrow);
         }
-        Popup::Committing => {
+        Popup::Committing { .. } => {
             popup_frame(
                 frame,
                 app,
@@ -745,32 +1335,65 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
                 width.min(50),
             );
         }
-        Popup::CommitFailed(e) => {
+        Popup::CommitFailed { error, branch } => {
             let mut lines = Vec::new();
-            wrapped(&mut lines, e, inner, "", theme.error());
-            lines.push(key_line("esc close".to_string()));
+            wrapped(&mut lines, error, inner, "", theme.error());
+            lines.push(Line::default());
+            wrapped(
+                &mut lines,
+                &format!(
+                    "esc: back to the commit dialog (branch {branch} and your choices are kept)"
+                ),
+                inner,
+                "",
+                theme.dim(),
+            );
             popup_frame(frame, app, s::COMMIT_FAILED, lines, width);
         }
         Popup::Done(done) => {
             let o = &done.outcome;
             let n = o.commits.len();
-            let mut lines = vec![Line::styled(
-                format!(
+            let mut lines = Vec::new();
+            wrapped(
+                &mut lines,
+                &format!(
                     "Created branch {} from {} with {n} commit{}:",
                     o.branch,
                     o.base,
                     if n == 1 { "" } else { "s" }
                 ),
+                inner,
+                "",
                 theme.heading(),
-            )];
+            );
             for (id, subject) in &o.commits {
-                lines.push(Line::from(format!("  {id} {subject}")));
+                wrapped(
+                    &mut lines,
+                    &format!("{id} {subject}"),
+                    inner,
+                    "  ",
+                    Style::new(),
+                );
             }
             lines.push(Line::default());
             lines.push(Line::from(vec![
                 Span::raw(format!("{:<14}", s::DONE_SWITCH)),
                 Span::styled(format!("git switch {}", o.branch), theme.key()),
             ]));
+            if app.git.as_ref().is_some_and(|g| !g.dirty && g.is_repo) {
+                lines.push(Line::styled(
+                    format!("{:<14}{}", "", s::DONE_SWITCH_NOW),
+                    theme.key(),
+                ));
+            } else {
+                wrapped(
+                    &mut lines,
+                    s::DONE_DIRTY,
+                    inner,
+                    "              ",
+                    theme.dim(),
+                );
+            }
             lines.push(Line::from(vec![
                 Span::raw(format!("{:<14}", s::DONE_PUSH)),
                 Span::styled(format!("git push -u origin {}", o.branch), theme.key()),
@@ -811,9 +1434,13 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
                 }
             }
             lines.push(Line::default());
-            lines.push(key_line(
-                "Your working tree, index and current branch are unchanged. esc close".to_string(),
-            ));
+            wrapped(
+                &mut lines,
+                "Your working tree, index and current branch are unchanged. esc close",
+                inner,
+                "",
+                theme.dim(),
+            );
             popup_frame(frame, app, s::DONE_TITLE, lines, width);
         }
     }

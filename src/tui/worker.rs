@@ -9,7 +9,9 @@ use std::sync::mpsc::Sender;
 use std::thread;
 
 use super::excerpt::{Excerpt, excerpt, read_inside};
-use super::fixes::{CommitOutcome, FixSource, FixesView, GitState};
+use super::fixes::{
+    CommitOutcome, CommitRequest, Exception, FixSource, FixesView, GitState, ItemFixView, PlanEvent,
+};
 use crate::scan::{Progress, ScanOptions, ScanResult, scan_with_progress};
 
 /// Files parsed of the total, shared with the scanning thread.
@@ -89,9 +91,26 @@ pub enum WorkerMsg {
         generation: u64,
         result: Result<Box<ScanReport>, String>,
     },
+    /// The fixes of `total` items are being prepared.
+    FixesStarted {
+        generation: u64,
+        total: usize,
+        default_branch: String,
+    },
+    /// One item's fix is ready (shown at once).
+    FixReady {
+        generation: u64,
+        view: Box<ItemFixView>,
+    },
+    /// Every item's fix.
     Fixes {
         generation: u64,
         result: Result<FixesView, String>,
+    },
+    /// The diff of a suppression or exclusion.
+    Previewed {
+        exception: Exception,
+        result: Result<String, String>,
     },
     Committed(Result<CommitOutcome, String>),
     /// The scan of the new branch's tree, after a commit.
@@ -99,17 +118,38 @@ pub enum WorkerMsg {
         branch: String,
         result: Result<Box<ScanResult>, String>,
     },
+    /// `git switch` to the new branch: its name, or why not.
+    Switched(Result<String, String>),
 }
 
 /// What `update` asks the loop to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Scan the repository and prepare the fixes.
-    Scan { generation: u64 },
+    Scan {
+        generation: u64,
+    },
+    /// Scan the working files again (after an edit); the fixes, made from HEAD, stay.
+    ScanFiles {
+        generation: u64,
+    },
     Commit {
-        accepted: Vec<String>,
+        request: CommitRequest,
         branch: String,
     },
+    Preview(Exception),
+    Switch {
+        branch: String,
+    },
+    /// Suspend the interface and open the editor at `path` (relative to the root) and line.
+    Edit {
+        path: String,
+        line: usize,
+    },
+    /// Put the text on the clipboard (OSC 52).
+    Copy(String),
+    /// Mouse capture on or off.
+    Mouse(bool),
 }
 
 pub struct Worker {
@@ -127,14 +167,34 @@ impl Worker {
         }
     }
 
+    /// Start the background work an effect asks for; effects on the terminal itself (edit,
+    /// copy, mouse) belong to the event loop and are ignored here.
     pub fn run(&self, effect: Effect, progress: &Arc<ScanProgress>) {
         match effect {
-            Effect::Scan { generation } => self.scan(generation, Arc::clone(progress)),
-            Effect::Commit { accepted, branch } => self.commit(accepted, branch),
+            Effect::Scan { generation } => self.scan(generation, Arc::clone(progress), true),
+            Effect::ScanFiles { generation } => self.scan(generation, Arc::clone(progress), false),
+            Effect::Commit { request, branch } => self.commit(request, branch),
+            Effect::Preview(exception) => {
+                let source = Arc::clone(&self.source);
+                let tx = self.tx.clone();
+                thread::spawn(move || {
+                    let result = source.preview(&exception);
+                    let _ = tx.send(WorkerMsg::Previewed { exception, result });
+                });
+            }
+            Effect::Switch { branch } => {
+                let source = Arc::clone(&self.source);
+                let tx = self.tx.clone();
+                thread::spawn(move || {
+                    let result = source.switch(&branch).map(|()| branch);
+                    let _ = tx.send(WorkerMsg::Switched(result));
+                });
+            }
+            Effect::Edit { .. } | Effect::Copy(_) | Effect::Mouse(_) => {}
         }
     }
 
-    fn scan(&self, generation: u64, progress: Arc<ScanProgress>) {
+    fn scan(&self, generation: u64, progress: Arc<ScanProgress>, with_fixes: bool) {
         let root = self.root.clone();
         let source = Arc::clone(&self.source);
         let tx = self.tx.clone();
@@ -146,18 +206,39 @@ impl Worker {
                 .map_err(|e| e.to_string());
             let ok = result.is_ok();
             let _ = tx.send(WorkerMsg::Scanned { generation, result });
-            if ok {
-                let result = source.plans();
+            if ok && with_fixes {
+                let mut view = FixesView::default();
+                let result = source.plans(&mut |event| match event {
+                    PlanEvent::Started {
+                        items,
+                        default_branch,
+                    } => {
+                        view.default_branch = default_branch.clone();
+                        let _ = tx.send(WorkerMsg::FixesStarted {
+                            generation,
+                            total: items.len(),
+                            default_branch,
+                        });
+                    }
+                    PlanEvent::Item(item) => {
+                        view.items.push((*item).clone());
+                        let _ = tx.send(WorkerMsg::FixReady {
+                            generation,
+                            view: item,
+                        });
+                    }
+                });
+                let result = result.map(|()| view);
                 let _ = tx.send(WorkerMsg::Fixes { generation, result });
             }
         });
     }
 
-    fn commit(&self, accepted: Vec<String>, branch: String) {
+    fn commit(&self, request: CommitRequest, branch: String) {
         let source = Arc::clone(&self.source);
         let tx = self.tx.clone();
         thread::spawn(move || {
-            let result = source.commit(&accepted, &branch);
+            let result = source.commit(&request, &branch);
             let branch = match &result {
                 Ok(done) => Some(done.branch.clone()),
                 Err(_) => None,
