@@ -637,10 +637,12 @@ impl App {
                     }
                     Pane::Fix => {
                         let view = ui::fix_view(self, areas.fix.width);
-                        let line = self.fix_scroll
-                            + usize::from(event.row.saturating_sub(areas.fix.y + 1));
-                        if let Some(i) = view.finding_at(line) {
-                            self.select_finding(i);
+                        let (head, _, offset) = ui::fix_areas(self, &view, areas.fix);
+                        if head.contains(at) {
+                            let line = offset + usize::from(event.row - head.y);
+                            if let Some(i) = view.finding_at(line) {
+                                self.select_finding(i);
+                            }
                         }
                     }
                     Pane::Detail => {}
@@ -832,7 +834,13 @@ impl App {
                 ui::detail_lines(self, areas.detail.width).len(),
             ),
             Pane::Fix | Pane::Checklist => {
-                (areas.fix, ui::fix_view(self, areas.fix.width).lines.len())
+                let view = ui::fix_view(self, areas.fix.width);
+                let (_, rest, _) = ui::fix_areas(self, &view, areas.fix);
+                // The diff sits below a rule line.
+                return view
+                    .lines
+                    .len()
+                    .saturating_sub(usize::from(rest.height.saturating_sub(1)));
             }
         };
         lines.saturating_sub(usize::from(area.height.saturating_sub(2)))
@@ -987,6 +995,8 @@ impl App {
         self.decisions.insert(id.clone(), Decision::Accepted);
         self.unchecked.insert(id, unchecked);
         self.message = Some(message);
+        // The diff changed: back to the finding's hunk in it.
+        self.select_finding(self.finding);
     }
 
     fn skip(&mut self) {

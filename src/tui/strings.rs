@@ -84,6 +84,7 @@ pub const CHECKED: &str = "Checked";
 pub const UNCHECKED: &str = "Unchecked";
 pub const NOT_OFFERED: &str = "Not offered";
 pub const FIXED_BY: &str = "fixed by this fix";
+pub const NO_FIX_NOTE: &str = "flask-harden has no automatic fix for it";
 pub const PREPARING_NOTE: &str = "fix being prepared…";
 pub const FINDINGS_OF_FIX: &str = "Findings (j/k select, space check):";
 pub const FILES: &str = "Files";

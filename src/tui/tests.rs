@@ -9,17 +9,20 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 
-use super::app::{AfterCommit, App, BranchRow, Decision, Popup};
-use super::fixes::{CommitOutcome, FixesView, GitState, ItemFixView, PlanView};
+use super::app::{AfterCommit, App, BranchRow, Decision, IgnoreTarget, Popup, ScreenMode};
+use super::fixes::{
+    CommitOutcome, Exception, FindingNote, FixesView, GitState, ItemFixView, PlanView,
+    apply_exception, view_of,
+};
 use super::theme::Theme;
 use super::ui;
 use super::worker::{Effect, ScanReport, WorkerMsg};
-use crate::finding::Status;
-use crate::scan::{ScanOptions, scan};
+use crate::finding::{Finding, Status};
+use crate::fix::subset::{changes_between, combine};
+use crate::fix::{Applicability, FixPlan, ItemFix, PatchBuilder, Rejected, SnapFile, Snapshot};
+use crate::scan::{ScanOptions, ScanResult, scan};
 
 const DEBUG_DIFF: &str = "--- a/app.py\n+++ b/app.py\n@@ -42,4 +42,4 @@\n # app.run(debug=True)  -- an old line, commented out: not a finding\n \n if __name__ == \"__main__\":\n-    app.run(debug=True)\n+    app.run()\n";
-
-const SESSION_DIFF: &str = "--- a/app.py\n+++ b/app.py\n@@ -4,4 +4,6 @@\n \n app = Flask(__name__)\n+app.config[\"SESSION_COOKIE_SECURE\"] = True\n+app.config[\"SESSION_COOKIE_SAMESITE\"] = \"Lax\"\n app.secret_key = \"dev\"\n";
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,7 +30,73 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-fn fixes() -> FixesView {
+/// A session fix as the engine makes it, on the fixture's real text and findings: one unsafe
+/// plan for the two cookie settings, one safe plan for `set_cookie`, and the reset at login
+/// not offered.
+fn session_fix(result: &ScanResult) -> ItemFixView {
+    let text = std::fs::read_to_string(fixture("single_file").join("app.py")).expect("fixture");
+    let findings: Vec<&Finding> = result
+        .items
+        .iter()
+        .find(|i| i.item.id == "session")
+        .map(|i| i.outcome.findings.iter().collect())
+        .unwrap_or_default();
+    let by_rule = |rule: &str| -> Finding {
+        (*findings.iter().find(|f| f.rule == rule).expect("finding")).clone()
+    };
+    let mut cookie = PatchBuilder::new("app.py", &text);
+    let at = text.find("app = Flask(__name__)\n").expect("app") + "app = Flask(__name__)\n".len();
+    cookie
+        .insert(
+            at,
+            "app.config[\"SESSION_COOKIE_SECURE\"] = True\napp.config[\"SESSION_COOKIE_SAMESITE\"] = \"Lax\"\n",
+        )
+        .expect("insert");
+    let cookie = FixPlan::new(
+        "session/cookie-secure",
+        "set SESSION_COOKIE_SECURE and SESSION_COOKIE_SAMESITE",
+        Applicability::Unsafe,
+    )
+    .fixing(&by_rule("session/cookie-samesite"))
+    .fixing(&by_rule("session/cookie-secure"))
+    .with_patch(cookie.finish().expect("patch"));
+    let mut flags = PatchBuilder::new("app.py", &text);
+    let call = "resp.set_cookie(\"theme\", request.args.get(\"t\", \"light\"))";
+    let start = text.find(call).expect("set_cookie");
+    flags
+        .replace(
+            start..start + call.len(),
+            "resp.set_cookie(\"theme\", request.args.get(\"t\", \"light\"), secure=True, httponly=True, samesite=\"Lax\")",
+        )
+        .expect("replace");
+    let flags = FixPlan::new(
+        "session/set-cookie-flags",
+        "pass secure, httponly and samesite to set_cookie(\"theme\")",
+        Applicability::Safe,
+    )
+    .fixing(&by_rule("session/set-cookie-flags"))
+    .with_patch(flags.finish().expect("patch"));
+    let mut start_snap = Snapshot::default();
+    start_snap
+        .files
+        .insert("app.py".to_string(), SnapFile::new(text.clone()));
+    let plans = vec![cookie, flags];
+    let end = combine(&start_snap, &plans, &[true, true]).expect("combines");
+    let item = ItemFix {
+        item: "session".into(),
+        applied: plans,
+        rejected: vec![Rejected {
+            title: Some("call session.clear() before the login".into()),
+            findings: vec![by_rule("session/no-reset-at-login")],
+            reason: "a rescan still reports session/no-reset-at-login at app.py:19".into(),
+        }],
+        changes: changes_between(&start_snap, &end),
+        ..ItemFix::default()
+    };
+    view_of(&item, "")
+}
+
+fn fixes(result: &ScanResult) -> FixesView {
     FixesView {
         items: vec![
             ItemFixView {
@@ -36,24 +105,27 @@ fn fixes() -> FixesView {
                     title: "drop debug=True from app.run()".into(),
                     unsafe_: false,
                     findings: 1,
+                    touches: vec![("app.py".into(), 45)],
                 }],
+                findings: result
+                    .items
+                    .iter()
+                    .filter(|i| i.item.id == "debug")
+                    .flat_map(|i| &i.outcome.findings)
+                    .map(|f| super::fixes::FindingFix {
+                        fingerprint: f.fingerprint(),
+                        rule: f.rule.clone(),
+                        path: f.path.clone(),
+                        line: f.line,
+                        note: FindingNote::Fixed { plan: 0 },
+                    })
+                    .collect(),
                 diff: DEBUG_DIFF.into(),
                 commit_subject: "harden(debug): stop switching debug mode on".into(),
                 notes: vec![],
+                engine: None,
             },
-            ItemFixView {
-                item: "session".into(),
-                plans: vec![PlanView {
-                    title: "set SESSION_COOKIE_SECURE and SAMESITE".into(),
-                    unsafe_: true,
-                    findings: 2,
-                }],
-                diff: SESSION_DIFF.into(),
-                commit_subject: "harden(session): lock down the session cookie".into(),
-                notes: vec![
-                    "no automatic fix yet for session/no-reset-at-login at app.py:19".into(),
-                ],
-            },
+            session_fix(result),
             ItemFixView {
                 item: "xss".into(),
                 notes: vec!["no automatic fix yet for xss/markup at app.py:39".into()],
@@ -72,16 +144,16 @@ fn app_for(fixture_name: &str, theme: Theme) -> App {
     let result = scan(&fixture(fixture_name), &ScanOptions::default()).expect("fixture scans");
     app.update_worker(WorkerMsg::Git(GitState {
         is_repo: true,
-        dirty: false,
-        unborn: false,
+        ..GitState::default()
     }));
+    let view = fixes(&result);
     app.update_worker(WorkerMsg::Scanned {
         generation: 1,
         result: Ok(Box::new(ScanReport::new(result))),
     });
     app.update_worker(WorkerMsg::Fixes {
         generation: 1,
-        result: Ok(fixes()),
+        result: Ok(view),
     });
     app
 }
@@ -181,7 +253,7 @@ fn help_popup() {
     let mut app = app();
     keys(&mut app, "?");
     let t = render(&app, 80, 24);
-    for b in super::keys::BINDINGS {
+    for b in super::keys::BINDINGS.iter().filter(|b| !b.label.is_empty()) {
         row_with(t.backend().buffer(), b.label);
     }
     insta::assert_snapshot!(t.backend());
@@ -289,6 +361,7 @@ fn scan_error_and_banners_get_a_message() {
         is_repo: true,
         dirty: true,
         unborn: false,
+        detached: true,
     }));
     if let Some(report) = &mut app.report {
         report.scan.diagnostics.push(crate::finding::Diagnostic {
@@ -299,6 +372,7 @@ fn scan_error_and_banners_get_a_message() {
     let t = render(&app, 100, 30);
     let buffer = t.backend().buffer();
     row_with(buffer, "uncommitted changes: fixes are built from HEAD");
+    row_with(buffer, "HEAD is detached (not on a branch)");
     row_with(
         buffer,
         "1 file could not be scanned: broken.py: syntax error",
@@ -323,6 +397,7 @@ fn usable_at_80_by_24_and_survives_tiny_sizes() {
     select(&mut app, "debug");
     let t = render(&app, 80, 24);
     let buffer = t.backend().buffer();
+    row_with(buffer, "c commit");
     row_with(buffer, "? help");
     row_with(buffer, "q/esc quit");
     row_with(buffer, "-    app.run(debug=True)");
@@ -428,21 +503,26 @@ fn accept_skip_undo_and_commit_flow() {
     // The commit dialog proposes the branch; it can be edited.
     keys(&mut app, "c");
     assert!(
-        matches!(&app.popup, Some(Popup::Commit { branch }) if branch == "flask-harden/2026-01-02")
+        matches!(&app.popup, Some(Popup::Commit { branch, .. }) if branch.text() == "flask-harden/2026-01-02")
     );
     for _ in 0..10 {
         press(&mut app, KeyCode::Backspace);
     }
     keys(&mut app, "hardening");
     let effects = press(&mut app, KeyCode::Enter);
-    assert_eq!(
-        effects,
-        vec![Effect::Commit {
-            accepted: vec!["debug".into(), "session".into()],
-            branch: "flask-harden/hardening".into(),
-        }]
+    let [Effect::Commit { request, branch }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(branch, "flask-harden/hardening");
+    let items: Vec<&str> = request.items.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(items, vec!["debug", "session"]);
+    assert!(
+        request
+            .items
+            .iter()
+            .all(|(_, unchecked)| unchecked.is_empty())
     );
-    assert!(matches!(app.popup, Some(Popup::Committing)));
+    assert!(matches!(app.popup, Some(Popup::Committing { .. })));
     app.update_worker(WorkerMsg::Committed(Ok(CommitOutcome {
         branch: "flask-harden/hardening".into(),
         base: "abc1234".into(),
@@ -509,5 +589,560 @@ fn after_commit_waits_for_the_branch_scan() {
     row_with(
         t.backend().buffer(),
         "git push -u origin flask-harden/2026-01-02",
+    );
+}
+
+fn shift_key(app: &mut App, c: char) -> Vec<Effect> {
+    app.update_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT))
+}
+
+fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    app.update_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+/// The fix pane focused on the session item, the cursor on the finding with `rule`.
+fn session_finding(app: &mut App, rule: &str) {
+    select(app, "session");
+    app.focus = super::keys::Pane::Fix;
+    press(app, KeyCode::Char('g'));
+    let item = app.selected_item().expect("session").clone();
+    let index = app
+        .finding_rows(&item)
+        .iter()
+        .position(|r| r.rule == rule)
+        .expect("finding row");
+    app.finding = 0;
+    for _ in 0..index {
+        press(app, KeyCode::Char('j'));
+    }
+    assert_eq!(app.finding, index);
+}
+
+#[test]
+fn one_finding_of_a_multi_finding_item() {
+    let mut app = app();
+    session_finding(&mut app, "session/set-cookie-flags");
+    // Space checks this finding's fix only: the safe set_cookie plan, not the cookie settings.
+    keys(&mut app, " ");
+    assert_eq!(app.accepted(), vec!["session"]);
+    assert_eq!(app.kept("session"), vec![false, true]);
+    let diff = app.diff_of("session").expect("a fix").expect("combines");
+    assert!(diff.contains("secure=True, httponly=True"), "{diff}");
+    assert!(!diff.contains("SESSION_COOKIE_SECURE"), "{diff}");
+    let request = app.commit_request();
+    let (id, unchecked) = &request.items[0];
+    assert_eq!(id, "session");
+    assert_eq!(
+        unchecked.len(),
+        2,
+        "the two cookie-setting findings are left out"
+    );
+    // The checklist marks the partial fix, 1 of the 4 findings.
+    let t = render(&app, 80, 24);
+    let (_, row) = row_with(t.backend().buffer(), "session");
+    assert!(row.contains("[~]") && row.contains("1/4"), "{row}");
+    row_with(
+        t.backend().buffer(),
+        "[x] app.py:33 session/set-cookie-flags",
+    );
+    insta::assert_snapshot!("one_finding_80x24", t.backend());
+    insta::assert_snapshot!("one_finding_120x35", render(&app, 120, 35).backend());
+    // The not-offered finding says why, in the user's words, and cannot be checked.
+    session_finding(&mut app, "session/no-reset-at-login");
+    keys(&mut app, " ");
+    let message = app.message.clone().unwrap_or_default();
+    assert!(message.contains("still there after it"), "{message}");
+    assert!(!message.contains("rescan"), "{message}");
+    // Checking the unsafe plan asks first; then every finding's fix is in.
+    session_finding(&mut app, "session/cookie-secure");
+    keys(&mut app, " ");
+    assert!(matches!(app.popup, Some(Popup::ConfirmUnsafe { .. })));
+    keys(&mut app, "y");
+    assert_eq!(app.kept("session"), vec![true, true]);
+    // Unchecking the last one leaves the item unaccepted; `u` brings the part back.
+    session_finding(&mut app, "session/cookie-samesite");
+    keys(&mut app, " ");
+    assert_eq!(app.kept("session"), vec![false, true]);
+    session_finding(&mut app, "session/set-cookie-flags");
+    keys(&mut app, " ");
+    assert!(app.accepted().is_empty());
+    keys(&mut app, "u");
+    assert_eq!(app.kept("session"), vec![false, true]);
+    // Item-level: `a` (or space in the checklist) takes the whole fix.
+    keys(&mut app, "a");
+    assert_eq!(app.kept("session"), vec![true, true]);
+}
+
+#[test]
+fn selecting_a_finding_scrolls_to_its_hunk_and_brackets_jump() {
+    let mut app = app();
+    app.size = (80, 24);
+    session_finding(&mut app, "session/cookie-secure");
+    let width = ui::layout(&app, ratatui::layout::Rect::new(0, 0, 80, 24))
+        .fix
+        .width;
+    let view = ui::fix_view(&app, width);
+    assert_eq!(view.anchors.len(), 3, "one file and two hunks");
+    let first = app.fix_scroll;
+    session_finding(&mut app, "session/set-cookie-flags");
+    assert!(app.fix_scroll > first, "{} > {first}", app.fix_scroll);
+    let hunk2 = view.anchors[2].row;
+    assert!(app.fix_scroll <= hunk2, "{} <= {hunk2}", app.fix_scroll);
+    let message = |app: &App| app.message.clone().unwrap_or_default();
+    keys(&mut app, "g[");
+    assert_eq!(message(&app), "First hunk.");
+    keys(&mut app, "]");
+    assert!(message(&app).starts_with("hunk 1/2"), "{}", message(&app));
+    keys(&mut app, "]");
+    assert!(message(&app).starts_with("hunk 2/2"), "{}", message(&app));
+    keys(&mut app, "[");
+    assert!(message(&app).starts_with("hunk 1/2"), "{}", message(&app));
+    // Horizontal scroll keeps the marker and drops the first columns.
+    keys(&mut app, "ll");
+    let lines = ui::fix_lines(&app, width);
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.starts_with("+ION_COOKIE_SECURE\"] = True")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn text_wraps_instead_of_being_cut_at_80x24() {
+    let mut app = app();
+    select(&mut app, "session");
+    keys(&mut app, " ");
+    let t = render(&app, 80, 24);
+    let screen: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect::<String>();
+    // The whole unsafe reason is on screen (wrapped over lines).
+    for word in ["[unsafe:", "changes", "behaviour,", "review]"] {
+        assert!(screen.contains(word), "{word} missing");
+    }
+    keys(&mut app, "y");
+    // The footer keeps "c commit" in every pane at 80 columns.
+    for _ in 0..3 {
+        let t = render(&app, 80, 24);
+        row_with(t.backend().buffer(), "c commit");
+        press(&mut app, KeyCode::Tab);
+    }
+}
+
+#[test]
+fn side_by_side_falls_back_and_panes_resize() {
+    let mut app = app();
+    app.size = (120, 35);
+    select(&mut app, "debug");
+    keys(&mut app, "v");
+    let t = render(&app, 120, 35);
+    row_with(t.backend().buffer(), "side by side needs a wider pane");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    shift_key(&mut app, '+');
+    assert_eq!(app.mode, ScreenMode::Half);
+    let areas = ui::layout(&app, ratatui::layout::Rect::new(0, 0, 120, 35));
+    assert_eq!(areas.checklist.width, 0, "the checklist is hidden");
+    let t = render(&app, 120, 35);
+    row_with(t.backend().buffer(), "side by side (old | new)");
+    insta::assert_snapshot!("side_by_side_wide_120x35", t.backend());
+    shift_key(&mut app, '+');
+    assert_eq!(app.mode, ScreenMode::Full);
+    let areas = ui::layout(&app, ratatui::layout::Rect::new(0, 0, 120, 35));
+    assert_eq!(areas.detail.height, 0);
+    keys(&mut app, "__");
+    assert_eq!(app.mode, ScreenMode::Normal);
+}
+
+#[test]
+fn commit_dialog_keeps_work_and_refuses_bad_names() {
+    let mut app = app();
+    select(&mut app, "debug");
+    keys(&mut app, " c");
+    // A space is refused with a message, not dropped silently.
+    keys(&mut app, " ");
+    let Some(Popup::Commit { branch, error }) = &app.popup else {
+        panic!("commit dialog");
+    };
+    assert_eq!(branch.text(), "flask-harden/2026-01-02");
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("spaces")),
+        "{error:?}"
+    );
+    insta::assert_snapshot!("commit_refused_char_80x24", render(&app, 80, 24).backend());
+    // Line editing: Ctrl-w deletes the last word (three: 02, 01, 2026), Ctrl-u the rest.
+    ctrl(&mut app, 'w');
+    ctrl(&mut app, 'w');
+    ctrl(&mut app, 'w');
+    keys(&mut app, "mine");
+    ctrl(&mut app, 'a');
+    keys(&mut app, "x");
+    let Some(Popup::Commit { branch, .. }) = &app.popup else {
+        panic!("commit dialog");
+    };
+    assert_eq!(branch.text(), "xflask-harden/mine");
+    ctrl(&mut app, 'e');
+    ctrl(&mut app, 'u');
+    // `HEAD` is refused as git refuses it.
+    keys(&mut app, "HEAD");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Some(Popup::Commit { error, .. }) = &app.popup else {
+        panic!("commit dialog");
+    };
+    assert!(error.is_some(), "HEAD is not a branch name");
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    keys(&mut app, "harden/try");
+    assert_eq!(press(&mut app, KeyCode::Enter).len(), 1);
+    // A failed commit keeps the branch name and the choices.
+    app.update_worker(WorkerMsg::Committed(Err(
+        "a branch named \"harden/try\" already exists".into(),
+    )));
+    assert!(matches!(app.popup, Some(Popup::CommitFailed { .. })));
+    insta::assert_snapshot!("commit_failed_80x24", render(&app, 80, 24).backend());
+    press(&mut app, KeyCode::Esc);
+    let Some(Popup::Commit { branch, error }) = &app.popup else {
+        panic!("back in the commit dialog");
+    };
+    assert_eq!(branch.text(), "harden/try");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("already exists"))
+    );
+    assert_eq!(app.accepted(), vec!["debug"]);
+    // Esc cancels, keeping the choices.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.popup.is_none());
+    assert_eq!(app.accepted(), vec!["debug"]);
+}
+
+#[test]
+fn after_a_commit_the_summary_and_marks_stay() {
+    let mut app = app();
+    app.update_worker(WorkerMsg::Git(GitState {
+        is_repo: true,
+        ..GitState::default()
+    }));
+    select(&mut app, "debug");
+    keys(&mut app, " c");
+    press(&mut app, KeyCode::Enter);
+    app.update_worker(WorkerMsg::Committed(Ok(CommitOutcome {
+        branch: "flask-harden/2026-01-02".into(),
+        base: "bff848c".into(),
+        commits: vec![(
+            "f1d5805".into(),
+            "harden(debug): stop switching debug mode on".into(),
+        )],
+    })));
+    // Clean work tree: the dialog offers to switch.
+    let t = render(&app, 80, 24);
+    row_with(t.backend().buffer(), "s switch to it now");
+    let effects = keys_effects(&mut app, 's');
+    assert_eq!(
+        effects,
+        vec![Effect::Switch {
+            branch: "flask-harden/2026-01-02".into()
+        }]
+    );
+    // The checklist shows what was committed where.
+    let t = render(&app, 80, 24);
+    let (_, row) = row_with(t.backend().buffer(), "debug");
+    assert!(row.contains("[c]"), "{row}");
+    let summary = app.exit_summary().expect("a summary");
+    assert!(
+        summary.contains("committed on branch flask-harden/2026-01-02"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("git switch flask-harden/2026-01-02"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("git push -u origin flask-harden/2026-01-02"),
+        "{summary}"
+    );
+    assert!(summary.contains("f1d5805 harden(debug)"), "{summary}");
+    // With uncommitted changes there is no switch.
+    app.update_worker(WorkerMsg::Git(GitState {
+        is_repo: true,
+        dirty: true,
+        ..GitState::default()
+    }));
+    app.popup = Some(done(true));
+    assert!(keys_effects(&mut app, 's').is_empty());
+    let t = render(&app, 80, 24);
+    row_with(t.backend().buffer(), "commit or stash them to switch");
+}
+
+fn keys_effects(app: &mut App, c: char) -> Vec<Effect> {
+    press(app, KeyCode::Char(c))
+}
+
+#[test]
+fn edit_copy_and_ignore_act_on_the_finding() {
+    let mut app = app();
+    session_finding(&mut app, "session/set-cookie-flags");
+    assert_eq!(
+        keys_effects(&mut app, 'e'),
+        vec![Effect::Edit {
+            path: "app.py".into(),
+            line: 33
+        }]
+    );
+    let back = app.edited("app.py", Ok(()));
+    assert_eq!(back, vec![Effect::ScanFiles { generation: 1 }]);
+    assert_eq!(
+        keys_effects(&mut app, 'y'),
+        vec![Effect::Copy("app.py:33".into())]
+    );
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("app.py:33"))
+    );
+    // `i` asks for the reason; an empty one is refused.
+    keys(&mut app, "i");
+    assert!(matches!(app.popup, Some(Popup::Ignore { .. })));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Some(Popup::Ignore { error, .. }) = &app.popup else {
+        panic!("ignore dialog");
+    };
+    assert!(error.is_some());
+    keys(&mut app, "theme cookie is not sensitive");
+    insta::assert_snapshot!("ignore_dialog_80x24", render(&app, 80, 24).backend());
+    let effects = press(&mut app, KeyCode::Enter);
+    let expected = Exception::Ignore {
+        rule: "session/set-cookie-flags".into(),
+        path: "app.py".into(),
+        line: 33,
+        code: "    resp.set_cookie(\"theme\", request.args.get(\"t\", \"light\"))".into(),
+        reason: "theme cookie is not sensitive".into(),
+    };
+    assert_eq!(effects, vec![Effect::Preview(expected.clone())]);
+    assert_eq!(app.commit_request().exceptions, vec![expected]);
+    // Pending changes make quitting ask first.
+    keys(&mut app, "q");
+    assert!(matches!(app.popup, Some(Popup::ConfirmQuit)));
+    press(&mut app, KeyCode::Esc);
+    // Tab switches to excluding the folder (a template in templates/ here).
+    app.focus = super::keys::Pane::Checklist;
+    select(&mut app, "xss");
+    app.focus = super::keys::Pane::Fix;
+    let item = app.selected_item().expect("xss").clone();
+    let index = app
+        .finding_rows(&item)
+        .iter()
+        .position(|r| r.path.starts_with("templates/"))
+        .expect("template finding");
+    app.finding = index;
+    keys(&mut app, "i");
+    press(&mut app, KeyCode::Tab);
+    assert!(matches!(
+        &app.popup,
+        Some(Popup::Ignore { target: IgnoreTarget::Folder(f), .. }) if f == "templates"
+    ));
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::Preview(Exception::Exclude {
+            folder: "templates".into()
+        })]
+    );
+}
+
+#[test]
+fn suppressions_and_exclusions_are_written_as_the_readme_says() {
+    let mut snap = Snapshot::default();
+    snap.files.insert(
+        "app.py".into(),
+        SnapFile::new("def f():\n    x = 1\n    resp.set_cookie(\"a\", v)\n"),
+    );
+    snap.files.insert(
+        "templates/a.html".into(),
+        SnapFile::new("<p>\n  {{ bio|safe }}\n</p>\n"),
+    );
+    apply_exception(
+        &mut snap,
+        &Exception::Ignore {
+            rule: "session/set-cookie-flags".into(),
+            path: "app.py".into(),
+            // The line moved (a fix above it): the code finds it.
+            line: 2,
+            code: "    resp.set_cookie(\"a\", v)".into(),
+            reason: "not sensitive".into(),
+        },
+    )
+    .expect("applies");
+    assert_eq!(
+        snap.get("app.py"),
+        Some(
+            "def f():\n    x = 1\n    # flask-harden: ignore[session/set-cookie-flags] not sensitive\n    resp.set_cookie(\"a\", v)\n"
+        )
+    );
+    apply_exception(
+        &mut snap,
+        &Exception::Ignore {
+            rule: "xss/safe-filter".into(),
+            path: "templates/a.html".into(),
+            line: 2,
+            code: "  {{ bio|safe }}".into(),
+            reason: "sanitised".into(),
+        },
+    )
+    .expect("applies");
+    assert_eq!(
+        snap.get("templates/a.html"),
+        Some(
+            "<p>\n  {# flask-harden: ignore[xss/safe-filter] sanitised #}\n  {{ bio|safe }}\n</p>\n"
+        )
+    );
+    apply_exception(
+        &mut snap,
+        &Exception::Exclude {
+            folder: "vendor".into(),
+        },
+    )
+    .expect("applies");
+    assert_eq!(
+        snap.get("flask-harden.toml"),
+        Some("exclude = [\"vendor/**\"]\n")
+    );
+    // Into [tool.flask-harden] when that is where the configuration is.
+    let mut snap = Snapshot::default();
+    snap.files.insert(
+        "pyproject.toml".into(),
+        SnapFile::new(
+            "[project]\nname = \"x\"\n\n[tool.flask-harden]\nexclude = [\"legacy/**\"]\n",
+        ),
+    );
+    apply_exception(
+        &mut snap,
+        &Exception::Exclude {
+            folder: "vendor".into(),
+        },
+    )
+    .expect("applies");
+    let text = snap.get("pyproject.toml").unwrap_or_default();
+    assert!(
+        text.contains("exclude = [\"legacy/**\", \"vendor/**\"]"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("pyproject.toml"), text).expect("write");
+    let config = crate::config::Config::load(dir.path());
+    assert!(config.is_ok(), "the configuration still loads: {config:?}");
+}
+
+#[test]
+fn fixes_appear_item_by_item() {
+    let mut app = App::new("single_file", Theme::colored());
+    app.start();
+    let result = scan(&fixture("single_file"), &ScanOptions::default()).expect("scans");
+    let view = fixes(&result);
+    app.update_worker(WorkerMsg::Scanned {
+        generation: 1,
+        result: Ok(Box::new(ScanReport::new(result))),
+    });
+    app.update_worker(WorkerMsg::FixesStarted {
+        generation: 1,
+        total: 7,
+        default_branch: "flask-harden/x".into(),
+    });
+    app.update_worker(WorkerMsg::FixReady {
+        generation: 1,
+        view: Box::new(view.items[0].clone()),
+    });
+    select(&mut app, "debug");
+    let t = render(&app, 80, 24);
+    row_with(t.backend().buffer(), "fixes 1/7");
+    row_with(t.backend().buffer(), "+    app.run()");
+    // An item whose fix is not ready says so, with the progress.
+    select(&mut app, "session");
+    let t = render(&app, 80, 24);
+    row_with(t.backend().buffer(), "(1 of 7 items ready)");
+    insta::assert_snapshot!("preparing_80x24", t.backend());
+    keys(&mut app, " ");
+    assert_eq!(
+        app.message.as_deref(),
+        Some("The fixes are still being prepared.")
+    );
+    // The one that is ready can be accepted already.
+    select(&mut app, "debug");
+    keys(&mut app, " ");
+    assert_eq!(app.accepted(), vec!["debug"]);
+}
+
+#[test]
+fn mouse_wheel_scrolls_and_click_selects() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app();
+    app.size = (80, 24);
+    let areas = ui::layout(&app, ratatui::layout::Rect::new(0, 0, 80, 24));
+    let at = |kind, column, row| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // Click the third row of the checklist.
+    app.update_mouse(at(
+        MouseEventKind::Down(MouseButton::Left),
+        areas.checklist.x + 5,
+        areas.checklist.y + 3,
+    ));
+    assert_eq!(app.selected, 2);
+    select(&mut app, "session");
+    app.update_mouse(at(
+        MouseEventKind::ScrollDown,
+        areas.fix.x + 5,
+        areas.fix.y + 3,
+    ));
+    assert_eq!(app.fix_scroll, 3);
+    app.update_mouse(at(
+        MouseEventKind::ScrollUp,
+        areas.fix.x + 5,
+        areas.fix.y + 3,
+    ));
+    assert_eq!(app.fix_scroll, 0);
+    // A click on a finding selects it (at 120×35, where the list shows two of them).
+    app.size = (120, 35);
+    let areas = ui::layout(&app, ratatui::layout::Rect::new(0, 0, 120, 35));
+    let view = ui::fix_view(&app, areas.fix.width);
+    let (head, _, offset) = ui::fix_areas(&app, &view, areas.fix);
+    let (row, _) = view.findings[1];
+    assert!(row >= offset && row < offset + usize::from(head.height));
+    app.update_mouse(at(
+        MouseEventKind::Down(MouseButton::Left),
+        head.x + 3,
+        head.y + (row - offset) as u16,
+    ));
+    assert_eq!(app.finding, 1);
+    assert_eq!(app.focus, super::keys::Pane::Fix);
+    // M turns capture off: the mouse then does nothing here.
+    assert_eq!(shift_key(&mut app, 'M'), vec![Effect::Mouse(false)]);
+    assert!(!app.mouse);
+}
+
+#[test]
+fn commit_refused_outside_a_repository() {
+    let mut app = app();
+    app.update_worker(WorkerMsg::Git(GitState::default()));
+    select(&mut app, "debug");
+    keys(&mut app, " c");
+    assert!(app.popup.is_none());
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("Not a git repository"))
     );
 }

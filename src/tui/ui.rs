@@ -56,7 +56,7 @@ pub fn layout(app: &App, area: Rect) -> Areas {
         (ScreenMode::Full, Pane::Fix) => (none, right),
         _ => {
             // The pane that has the focus gets the larger share of the right side.
-            let detail_share = if app.focus == Pane::Detail { 65 } else { 40 };
+            let detail_share = if app.focus == Pane::Detail { 65 } else { 35 };
             let [detail, fix] = Layout::vertical([
                 Constraint::Percentage(detail_share),
                 Constraint::Percentage(100 - detail_share),
@@ -117,6 +117,27 @@ fn title_line(app: &App) -> Line<'static> {
         Span::styled(format!(" {} ", s::APP), theme.heading()),
         Span::raw(format!("· {} ", app.root_label)),
     ];
+    // Work in progress first: the counts after it may be cut on a narrow terminal.
+    match app.fixes_progress {
+        Some((done, total)) => spans.push(Span::styled(
+            format!("· {} {} {done}/{total} ", spinner(app), s::FIX_PREPARING),
+            theme.dim(),
+        )),
+        None if app.fixes == FixesState::Pending && app.report.is_some() => {
+            spans.push(Span::styled(
+                format!("· {} {} ", spinner(app), s::FIX_PREPARING),
+                theme.dim(),
+            ))
+        }
+        None => {}
+    }
+    let accepted = app.accepted().len();
+    if accepted > 0 {
+        spans.push(Span::styled(
+            format!("· {accepted} accepted "),
+            theme.accepted(),
+        ));
+    }
     if let Some(scan) = app.scan() {
         let count = |st: Status| scan.items.iter().filter(|i| i.status() == st).count();
         let findings: usize = scan.items.iter().map(|i| i.outcome.findings.len()).sum();
@@ -136,13 +157,6 @@ fn title_line(app: &App) -> Line<'static> {
             s::files_count(scan.files_scanned)
         )));
     }
-    let accepted = app.accepted().len();
-    if accepted > 0 {
-        spans.push(Span::styled(
-            format!(" · {accepted} accepted"),
-            theme.accepted(),
-        ));
-    }
     if !app.exceptions.is_empty() {
         spans.push(Span::styled(
             format!(" · {} suppressed", app.exceptions.len()),
@@ -152,19 +166,7 @@ fn title_line(app: &App) -> Line<'static> {
     if app.scanning && app.report.is_some() {
         spans.push(Span::raw(format!(" · {}", progress_text(app))));
     }
-    match app.fixes_progress {
-        Some((done, total)) => spans.push(Span::styled(
-            format!(" · {} {} {done}/{total}", spinner(app), s::FIX_PREPARING),
-            theme.dim(),
-        )),
-        None if app.fixes == FixesState::Pending && app.report.is_some() => {
-            spans.push(Span::styled(
-                format!(" · {} {}", spinner(app), s::FIX_PREPARING),
-                theme.dim(),
-            ))
-        }
-        None => {}
-    }
+
     Line::from(spans)
 }
 
@@ -329,19 +331,36 @@ fn draw_main(frame: &mut Frame, app: &App) {
         } else {
             format!("Fix · {}", s::SPLIT_NARROW)
         };
-        let mut bottom = position(app.fix_scroll, areas.fix.height, view.lines.len());
-        if let Some(label) = view.anchor_at(app.fix_scroll) {
+        let (head, rest, offset) = fix_areas(app, &view, areas.fix);
+        let mut bottom = position(
+            app.fix_scroll.min(view.lines.len().saturating_sub(1)),
+            rest.height + 1,
+            view.lines.len(),
+        );
+        let scroll = app.fix_scroll.min(view.lines.len().saturating_sub(1));
+        if let Some(label) = view.anchor_at(scroll) {
             bottom = format!(" {label} ·{bottom}");
         }
         frame.render_widget(
-            Paragraph::new(view.lines)
-                .block(
-                    pane_block(title, app.focus == Pane::Fix, app.theme)
-                        .title_bottom(Line::from(bottom).right_aligned()),
-                )
-                .scroll((clamp_u16(app.fix_scroll), 0)),
+            pane_block(title, app.focus == Pane::Fix, app.theme)
+                .title_bottom(Line::from(bottom).right_aligned()),
             areas.fix,
         );
+        frame.render_widget(
+            Paragraph::new(view.head).scroll((clamp_u16(offset), 0)),
+            head,
+        );
+        if rest.height > 0 {
+            let rule = Block::default()
+                .borders(Borders::TOP)
+                .border_style(app.theme.dim());
+            let diff_area = rule.inner(rest);
+            frame.render_widget(rule, rest);
+            frame.render_widget(
+                Paragraph::new(view.lines).scroll((clamp_u16(scroll), 0)),
+                diff_area,
+            );
+        }
     }
     frame.render_widget(
         Paragraph::new(status_line(app, areas.status.width)),
@@ -376,9 +395,9 @@ pub fn checklist_row(app: &App, item: &ItemResult, selected: bool) -> Line<'stat
         (Some(Decision::Accepted), _) if partial.is_some() => Span::styled("[~]", theme.accepted()),
         (Some(Decision::Accepted), _) => Span::styled("[x]", theme.accepted()),
         (Some(Decision::Skipped), _) => Span::styled("[s]", theme.dim()),
+        (None, _) if committed => Span::styled("[c]", theme.accepted()),
         (None, Some(f)) if f.is_unsafe() => Span::styled("[!]", theme.unsafe_fix()),
         (None, Some(_)) => Span::raw("[ ]"),
-        (None, None) if committed => Span::styled("[c]", theme.accepted()),
         (None, None) if preparing && !item.outcome.findings.is_empty() => {
             Span::styled(format!(" {} ", spinner(app)), theme.dim())
         }
@@ -511,7 +530,13 @@ fn note_text(app: &App, id: &str, note: Option<&FindingNote>) -> (String, Style)
             format!("{}: {reason}", s::NOT_OFFERED.to_lowercase()),
             theme.dim(),
         ),
-        None => (s::PREPARING_NOTE.to_string(), theme.dim()),
+        None if app.fixes_progress.is_some() || app.fixes == FixesState::Pending => {
+            (s::PREPARING_NOTE.to_string(), theme.dim())
+        }
+        None => (
+            format!("{}: {}", s::NOT_OFFERED.to_lowercase(), s::NO_FIX_NOTE),
+            theme.dim(),
+        ),
     }
 }
 
@@ -586,7 +611,7 @@ pub fn detail_lines(app: &App, width: u16) -> Vec<Line<'static>> {
             .map(|x| &x.note);
         if fix.is_some() || app.fixes_progress.is_some() {
             let (text, style) = note_text(app, &item.item.id, note);
-            wrapped(&mut out, &format!("fix: {text}"), width, "  ", style);
+            wrapped(&mut out, &text, width, "  ", style);
         }
         match excerpts.and_then(|e| e.get(&(f.path.clone(), f.line))) {
             Some(ex) => {
@@ -641,10 +666,13 @@ pub struct Anchor {
     pub label: String,
 }
 
-/// The fix pane's lines, with where its findings and hunks are.
+/// The fix pane's lines, with where its findings and hunks are: the head (decision, findings,
+/// files, notes) above, the diff below, each scrolled on its own.
 pub struct FixView {
+    pub head: Vec<Line<'static>>,
+    /// The diff.
     pub lines: Vec<Line<'static>>,
-    /// Per finding row: its first and last line.
+    /// Per finding row: its first and last line of the head.
     pub findings: Vec<(usize, usize)>,
     pub anchors: Vec<Anchor>,
     /// Per finding row: the files and lines its fix touches.
@@ -705,7 +733,29 @@ fn spinner(app: &App) -> char {
 
 /// The fix pane's lines (for tests and the scroll bounds).
 pub fn fix_lines(app: &App, width: u16) -> Vec<Line<'static>> {
-    fix_view(app, width).lines
+    let view = fix_view(app, width);
+    view.head.into_iter().chain(view.lines).collect()
+}
+
+/// The fix pane's head and diff areas inside `area` (the pane with its borders), and the
+/// head's scroll offset that keeps the finding under the cursor in view.
+pub fn fix_areas(app: &App, view: &FixView, area: Rect) -> (Rect, Rect, usize) {
+    let inner = Block::default().borders(Borders::ALL).inner(area);
+    let want = view.head.len() as u16;
+    let head_h = if view.lines.is_empty() {
+        inner.height
+    } else {
+        want.min((inner.height * 2 / 5).max(2)).min(inner.height)
+    };
+    let [head, rest] =
+        Layout::vertical([Constraint::Length(head_h), Constraint::Fill(1)]).areas(inner);
+    let height = usize::from(head.height);
+    let cursor = app.finding.min(view.findings.len().saturating_sub(1));
+    let offset = view
+        .findings
+        .get(cursor)
+        .map_or(0, |(_, last)| (last + 1).saturating_sub(height));
+    (head, rest, offset)
 }
 
 /// The fix pane: the decision, the findings with their notes (checkboxes), the files, the
@@ -715,6 +765,7 @@ pub fn fix_view(app: &App, width: u16) -> FixView {
     let inner = width.saturating_sub(2);
     let w = usize::from(inner);
     let mut view = FixView {
+        head: Vec::new(),
         lines: Vec::new(),
         findings: Vec::new(),
         anchors: Vec::new(),
@@ -725,7 +776,7 @@ pub fn fix_view(app: &App, width: u16) -> FixView {
         return view;
     };
     let id = item.item.id.clone();
-    let out = &mut view.lines;
+    let out = &mut view.head;
     if let FixesState::Failed(e) = &app.fixes {
         wrapped(
             out,
@@ -765,21 +816,18 @@ pub fn fix_view(app: &App, width: u16) -> FixView {
             ),
             (Some(Decision::Accepted), None) => ("[x]", s::ACCEPTED.to_string(), theme.accepted()),
             (Some(Decision::Skipped), _) => ("[s]", s::SKIPPED.to_string(), theme.dim()),
-            (None, _) => (
-                "[ ]",
-                "space in the checklist accepts it all; here space checks one finding's fix"
-                    .to_string(),
-                theme.dim(),
-            ),
+            (None, _) => ("", String::new(), theme.dim()),
         };
-        wrapped_lead(
-            out,
-            Span::styled(format!("{mark} "), style),
-            &text,
-            w,
-            4,
-            style,
-        );
+        if !mark.is_empty() {
+            wrapped_lead(
+                out,
+                Span::styled(format!("{mark} "), style),
+                &text,
+                w,
+                4,
+                style,
+            );
+        }
     } else if item.outcome.findings.is_empty() {
         out.push(Line::styled(s::NOTHING_TO_FIX, theme.dim()));
     } else {
@@ -804,9 +852,6 @@ pub fn fix_view(app: &App, width: u16) -> FixView {
 
     // The findings, each with its checkbox and note.
     let rows = app.finding_rows(item);
-    if !rows.is_empty() {
-        out.push(Line::styled(s::FINDINGS_OF_FIX, theme.heading()));
-    }
     let kept = app.kept(&id);
     for (i, row) in rows.iter().enumerate() {
         let start = out.len();
@@ -905,21 +950,27 @@ pub fn fix_view(app: &App, width: u16) -> FixView {
             _ => {}
         }
     }
-    out.push(Line::default());
     let list = files
         .iter()
         .map(|(p, a, r)| format!("{p} +{a} −{r}"))
         .collect::<Vec<_>>()
         .join(" · ");
-    wrapped(
-        out,
-        &format!("{} ({}): {list}", s::FILES, files.len()),
-        w,
-        "",
-        theme.heading(),
-    );
+    if files.len() > 1 {
+        wrapped(
+            out,
+            &format!("{} ({}): {list}", s::FILES, files.len()),
+            w,
+            "",
+            theme.heading(),
+        );
+    }
+
+    for note in &fix.notes {
+        wrapped(out, note, w, "", theme.dim());
+    }
 
     // The diff, with an anchor at each file and hunk.
+    let out = &mut view.lines;
     let rendered = if app.side_by_side && diff::side_by_side_fits(inner) {
         diff::side_by_side(&diff_text, theme, inner, app.fix_x)
     } else {
@@ -986,12 +1037,6 @@ pub fn fix_view(app: &App, width: u16) -> FixView {
         }
     }
     out.extend(rendered);
-    if !fix.notes.is_empty() {
-        out.push(Line::default());
-        for note in &fix.notes {
-            wrapped(out, note, w, "", theme.dim());
-        }
-    }
     view
 }
 
@@ -1154,11 +1199,11 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
                         .iter()
                         .filter(|b| b.scope == *scope && !b.label.is_empty())
                     {
-                        let text = wrap(b.help, column.saturating_sub(11));
+                        let text = wrap(b.help, column.saturating_sub(14));
                         for (i, part) in text.into_iter().enumerate() {
                             let label = if i == 0 { b.label } else { "" };
                             lines.push(Line::from(vec![
-                                Span::styled(format!(" {label:<9} "), theme.key()),
+                                Span::styled(format!(" {label:<12} "), theme.key()),
                                 Span::raw(part),
                             ]));
                         }
