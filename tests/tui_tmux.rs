@@ -135,17 +135,16 @@ fn navigate_accept_commit_and_quit_in_a_real_terminal() {
     tmux.wait_for("side by side");
     tmux.send(&["v"]);
     tmux.send(&["?"]);
-    tmux.wait_for("undo the last accept or skip");
+    tmux.wait_for("undo the last choice");
     tmux.send(&["Escape"]);
 
     // Accept two items: the secret key's fix, then the debug item's two fixes.
     tmux.send(&["g"]);
-    tmux.wait_for("read SECRET_KEY from the SECRET_KEY environment variable");
+    tmux.wait_for("fixed by this fix: read SECRET_KEY from the");
     tmux.send(&["Space"]);
     tmux.wait_for("1 accepted");
     tmux.send(&["j"]);
-    let screen = tmux.wait_for("drop debug=True from app.run()");
-    assert!(screen.contains("remove DEBUG = True"), "{screen}");
+    tmux.wait_for("drop debug=True from app.run()");
     tmux.send(&["Space"]);
     tmux.wait_for("2 accepted");
     // Skip and undo leave it accepted.
@@ -171,16 +170,26 @@ fn navigate_accept_commit_and_quit_in_a_real_terminal() {
     assert!(screen.contains("now passing"), "{screen}");
     tmux.send(&["Escape"]);
 
-    // Accept again, quit: asked first; n stays, y quits.
-    tmux.wait_for("[ ] ✗ fail  H  3 debug");
+    // The committed items are marked; accept again, quit: asked first; n stays, y quits.
+    tmux.wait_for("[c] ✗ fail  H  3 debug");
+    // The fixes are ready again when the (uncommitted) xss item shows its mark.
+    tmux.wait_for("[!] ✗ fail  H  2 xss");
     tmux.send(&["Space", "q"]);
     tmux.wait_for("not committed yet");
     tmux.send(&["n"]);
     tmux.send(&["q"]);
     tmux.wait_for("Quit?");
     tmux.send(&["y"]);
-    // The terminal is back to the shell's screen.
-    tmux.wait_for("EXITED 0");
+    // The terminal is back to the shell's screen, with what was committed and what was not.
+    let screen = tmux.wait_for("EXITED 0");
+    assert!(
+        screen.contains("committed on branch flask-harden/tui-e2e"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("1 accepted change was not committed"),
+        "{screen}"
+    );
 
     let branches = git(repo.path(), &["branch", "--list", "flask-harden/*"]);
     assert_eq!(branches.trim(), "flask-harden/tui-e2e");
@@ -230,6 +239,138 @@ fn navigate_accept_commit_and_quit_in_a_real_terminal() {
         git(repo.path(), &["status", "--porcelain"]),
         "?? notes.txt\n"
     );
+}
+
+fn tmux_missing() -> bool {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!(
+            "SKIPPED: tmux is not installed (tests/run.sh installs it); the terminal test did not run"
+        );
+        return true;
+    }
+    false
+}
+
+/// One finding of a multi-finding item is accepted alone and committed: the branch holds only
+/// its change. On the way `e` opens a (fake) editor with `+LINE path`, and after quitting the
+/// summary with the switch and push commands is on the terminal.
+#[test]
+fn one_finding_alone_editor_and_exit_summary() {
+    if tmux_missing() {
+        return;
+    }
+    let repo = tempfile::tempdir().expect("temp dir");
+    copy_dir(&common::fixture("single_file"), repo.path());
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["config", "user.name", "Test"]);
+    git(repo.path(), &["config", "user.email", "test@example.com"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+    // The editor records its arguments and returns at once.
+    let tools = tempfile::tempdir().expect("temp dir");
+    let record = tools.path().join("editor-args");
+    let editor = tools.path().join("fake-editor");
+    std::fs::write(
+        &editor,
+        format!("#!/bin/sh\necho \"$@\" > '{}'\n", record.display()),
+    )
+    .expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    let tmux = Tmux {
+        socket: format!("flask-harden-e2e1-{}", std::process::id()),
+    };
+    let bin = env!("CARGO_BIN_EXE_flask-harden");
+    let script = format!("'{bin}'; echo EXITED $?; sleep 60");
+    let dir = repo.path().to_str().expect("utf-8 temp path");
+    let visual = format!("VISUAL={}", editor.display());
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "35",
+        "-c",
+        dir,
+        "-e",
+        "NO_COLOR=",
+        "-e",
+        &visual,
+        &script,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    tmux.wait_for("Checklist (7)");
+    // The session item has fixes for its four findings.
+    tmux.wait_for("[ ] ✗ fail  M  4 session");
+    tmux.send(&["G"]);
+    tmux.wait_for("Session cookies are locked down");
+    tmux.send(&["Tab", "Tab"]);
+    tmux.wait_for("▶ Fix");
+    // The fourth finding: set_cookie without its flags.
+    tmux.send(&["j", "j", "j"]);
+    tmux.wait_for(">[ ] app.py:33 session/set-cookie-flags");
+    // `e` opens the editor at the finding's line, then the interface comes back.
+    tmux.send(&["e"]);
+    tmux.wait_for("Back from the editor");
+    let args = std::fs::read_to_string(&record).expect("the editor ran");
+    let app_py = repo
+        .path()
+        .canonicalize()
+        .expect("real path")
+        .join("app.py");
+    assert_eq!(args.trim(), format!("+33 {}", app_py.display()));
+    // Space checks this finding's fix only.
+    tmux.send(&["Space"]);
+    let screen = tmux.wait_for(">[x] app.py:33 session/set-cookie-flags");
+    assert!(screen.contains("[~] ✗ fail  M 1/4 session"), "{screen}");
+    tmux.send(&["c"]);
+    tmux.wait_for("Commit the accepted fixes");
+    tmux.send(&["C-u"]);
+    tmux.send(&["harden/cookie"]);
+    tmux.wait_for("Branch: harden/cookie");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("The checklist on the new branch");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("[c] ✗ fail  M  4 session");
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("EXITED 0");
+    assert!(
+        screen.contains("committed on branch harden/cookie"),
+        "{screen}"
+    );
+    assert!(screen.contains("git switch harden/cookie"), "{screen}");
+    assert!(
+        screen.contains("git push -u origin harden/cookie"),
+        "{screen}"
+    );
+
+    // The branch holds the set_cookie change and nothing else.
+    let log = git(repo.path(), &["log", "--format=%s", "main..harden/cookie"]);
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(log.starts_with("harden(session):"), "{log}");
+    let diff = git(repo.path(), &["diff", "-U0", "main", "harden/cookie"]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(changed.len(), 2, "{diff}");
+    assert!(
+        changed[0].starts_with("-    resp.set_cookie(\"theme\""),
+        "{diff}"
+    );
+    assert!(changed[1].contains("secure=True"), "{diff}");
+    assert_eq!(git(repo.path(), &["status", "--porcelain"]), "");
 }
 
 #[test]

@@ -92,7 +92,11 @@ fn open_editor(
     let status = Command::new(program)
         .args(words)
         .arg(format!("+{line}"))
-        .arg(root.join(path))
+        .arg(
+            root.canonicalize()
+                .unwrap_or_else(|_| root.to_path_buf())
+                .join(path),
+        )
         .status();
     *terminal = ratatui::init();
     set_mouse(mouse);

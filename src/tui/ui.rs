@@ -745,7 +745,10 @@ pub fn fix_areas(app: &App, view: &FixView, area: Rect) -> (Rect, Rect, usize) {
     let head_h = if view.lines.is_empty() {
         inner.height
     } else {
-        want.min((inner.height * 2 / 5).max(2)).min(inner.height)
+        // The list gets more room while the user works in it.
+        let share = if app.focus == Pane::Fix { 2 } else { 3 };
+        want.min((inner.height * 2 / (share + 2)).max(2))
+            .min(inner.height)
     };
     let [head, rest] =
         Layout::vertical([Constraint::Length(head_h), Constraint::Fill(1)]).areas(inner);
