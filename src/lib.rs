@@ -20,5 +20,6 @@ pub mod report;
 pub mod scan;
 pub mod source;
 pub mod suppress;
+pub mod text;
 pub mod tui;
 pub mod verify;

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use similar::{ChangeTag, TextDiff};
 
 use super::theme::Theme;
+use crate::text::escape_line;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -36,7 +37,7 @@ pub fn parse(diff: &str) -> Vec<DiffLine> {
         let (kind, text) = if line.starts_with("--- ") && next_is_new {
             out.push(DiffLine {
                 kind: Kind::File,
-                text: line.to_string(),
+                text: escape_line(line).into_owned(),
             });
             i += 1;
             (Kind::File, lines[i].to_string())
@@ -55,7 +56,8 @@ pub fn parse(diff: &str) -> Vec<DiffLine> {
         };
         out.push(DiffLine {
             kind,
-            text: text.replace('\t', "    "),
+            // Code from the repository: control characters shown escaped, never sent raw.
+            text: escape_line(&text.replace('\t', "    ")).into_owned(),
         });
         i += 1;
     }

@@ -5,6 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::project::MAX_FILE_BYTES;
+use crate::text::escape_line;
 
 /// Lines shown before and after a finding.
 pub const CONTEXT: usize = 2;
@@ -51,7 +52,7 @@ pub fn excerpt(text: &str, line: usize, end_line: usize) -> Option<Excerpt> {
         first,
         lines: lines[first - 1..last]
             .iter()
-            .map(|l| l.replace('\t', "    "))
+            .map(|l| escape_line(&l.replace('\t', "    ")).into_owned())
             .collect(),
         marked: (line, end_line),
     })

@@ -1146,3 +1146,23 @@ fn commit_refused_outside_a_repository() {
             .is_some_and(|m| m.contains("Not a git repository"))
     );
 }
+
+#[test]
+fn control_characters_from_the_repository_are_shown_escaped() {
+    let mut app = app();
+    select(&mut app, "debug");
+    if let Some(report) = &mut app.report {
+        for item in &mut report.scan.items {
+            for f in &mut item.outcome.findings {
+                f.message = format!("{}\x1b]0;pwned\x07", f.message);
+            }
+        }
+    }
+    let t = render(&app, 120, 35);
+    let (_, row) = row_with(t.backend().buffer(), "^[]0;pwned^G");
+    assert!(!row.contains('\x1b'), "{row:?}");
+    let lines =
+        super::diff::parse("--- a/x\x1b[2J.py\n+++ b/x\x1b[2J.py\n@@ -1 +1 @@\n-a\x1b[2J\n+b\n");
+    assert!(lines.iter().all(|l| !l.text.contains('\x1b')), "{lines:?}");
+    assert_eq!(lines[3].text, "a^[[2J");
+}

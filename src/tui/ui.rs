@@ -14,6 +14,7 @@ use super::strings as s;
 use super::theme::Theme;
 use crate::finding::Status;
 use crate::scan::ItemResult;
+use crate::text::{escape_line, escape_text};
 
 /// Below this the main screen does not fit; a message asks for a larger terminal.
 pub const MIN_SIZE: (u16, u16) = (40, 12);
@@ -115,7 +116,7 @@ fn title_line(app: &App) -> Line<'static> {
     let theme = app.theme;
     let mut spans = vec![
         Span::styled(format!(" {} ", s::APP), theme.heading()),
-        Span::raw(format!("· {} ", app.root_label)),
+        Span::raw(format!("· {} ", escape_line(&app.root_label))),
     ];
     // Work in progress first: the counts after it may be cut on a narrow terminal.
     match app.fixes_progress {
@@ -229,7 +230,7 @@ pub fn banner_lines(app: &App, width: u16) -> Vec<Line<'static>> {
 /// text of anything long is in the panes).
 fn status_line(app: &App, width: u16) -> Line<'static> {
     let text = match &app.message {
-        Some(m) => m.clone(),
+        Some(m) => escape_line(m).into_owned(),
         None => String::new(),
     };
     let width = usize::from(width);
@@ -455,6 +456,8 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(10);
     let mut out = Vec::new();
+    // Repository text may hold terminal control characters: shown escaped, as git does.
+    let text = escape_text(text);
     for para in text.lines() {
         let mut line = String::new();
         for word in para.split_whitespace() {
