@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make the README's screenshots from real renders: run flask-harden in tmux at 100x30 on the
+# Make the README's screenshots from real renders: run flask-harden in tmux at 120x35 on the
 # example_app fixture (copied into a temporary git repository), capture the screens with their
 # colours (tmux capture-pane -e) and draw them to PNG (Python + Pillow, in screenshots/.venv).
 set -euo pipefail
@@ -12,9 +12,11 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check "pillow==12.*"
 fi
 cargo build -q
-bin="$(pwd)/target/debug/flask-harden"
-
 tmp="$(mktemp -d)"
+# A copy, so that another build into the same target folder cannot swap it mid-run.
+cp "${CARGO_TARGET_DIR:-$(pwd)/target}/debug/flask-harden" "$tmp/flask-harden"
+bin="$tmp/flask-harden"
+
 repo="$tmp/bookclub"
 mkdir "$repo"
 socket="flask-harden-shots-$$"
@@ -24,7 +26,7 @@ git -C "$repo" init -q -b main
 git -C "$repo" add -A
 git -C "$repo" -c user.name=Example -c user.email=example@example.com commit -q -m initial
 
-tmux -L "$socket" new-session -d -s shots -x 100 -y 30 -c "$repo" \
+tmux -L "$socket" new-session -d -s shots -x 120 -y 35 -c "$repo" \
   -e TERM=xterm-256color -e NO_COLOR= "$bin"
 
 wait_for() {
@@ -34,6 +36,14 @@ wait_for() {
   done
   echo "make.sh: the screen never showed: $1" >&2
   tmux -L "$socket" capture-pane -t shots -p >&2
+  exit 1
+}
+wait_gone() {
+  for _ in $(seq 1 600); do
+    if ! tmux -L "$socket" capture-pane -t shots -p | grep -qF -- "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "make.sh: the screen kept showing: $1" >&2
   exit 1
 }
 keys() { for k in "$@"; do tmux -L "$socket" send-keys -t shots "$k"; sleep 0.2; done; }
@@ -46,18 +56,25 @@ shot() {
 }
 
 wait_for "[ ] ✗ fail  H  3 debug"
+# Every item's fix is ready when the title no longer counts them.
+wait_gone " fixes "
 keys j
 shot checklist
 keys Tab Tab
 wait_for "▶ Fix"
 shot diff
-keys v
-wait_for "side by side"
+# One finding's fix only: the item is marked [~] with the findings it covers.
+keys j Space
+wait_for "[~]"
+shot finding
+# The checklist hidden (+), the diff side by side.
+keys + v
+wait_for "side by side (old"
 shot diff-side-by-side
-keys v Space c
+keys v _ Tab c
 wait_for "Commit the accepted fixes"
 shot commit
 keys Escape '?'
-wait_for "undo the last accept"
+wait_for "undo the last choice"
 shot help
 keys Escape q y

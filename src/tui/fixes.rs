@@ -133,6 +133,32 @@ impl ItemFixView {
             .collect())
     }
 
+    /// The commit subject of the kept plans only.
+    pub fn subject_for(&self, keep: &[bool]) -> String {
+        let Some(engine) = &self.engine else {
+            return self.commit_subject.clone();
+        };
+        if keep.iter().all(|k| *k) {
+            return self.commit_subject.clone();
+        }
+        let part = ItemFix {
+            item: self.item.clone(),
+            applied: engine
+                .plans
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(p, _)| p.clone())
+                .collect(),
+            ..ItemFix::default()
+        };
+        part.commit_message()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The kept plans, with the earlier plans the first one that cannot be applied builds on
     /// added (or, when `dropping`, with the plans that build on a dropped one removed), so that
     /// the selection always combines. Returns the plans it added or removed.

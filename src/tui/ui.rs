@@ -1255,7 +1255,7 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
             lines.push(Line::from(s::WILL_COMMIT));
             for id in app.accepted() {
                 let fix = app.fix_of(&id);
-                let subject = fix.map_or(id.clone(), |f| f.commit_subject.clone());
+                let subject = fix.map_or(id.clone(), |f| f.subject_for(&app.kept(&id)));
                 let mut text = format!("• {subject}");
                 if let Some((covered, all)) = app.scan().and_then(|sc| {
                     sc.items
