@@ -79,46 +79,58 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn navigate_accept_commit_and_quit_in_a_real_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!(
-            "SKIPPED: tmux is not installed (tests/run.sh installs it); the terminal test did not run"
-        );
-        return;
-    }
+/// A fresh git repository holding a copy of the fixture, with one commit.
+fn repo_of(fixture: &str) -> tempfile::TempDir {
     let repo = tempfile::tempdir().expect("temp dir");
-    copy_dir(&common::fixture("example_app"), repo.path());
+    copy_dir(&common::fixture(fixture), repo.path());
     git(repo.path(), &["init", "-q", "-b", "main"]);
     git(repo.path(), &["config", "user.name", "Test"]);
     git(repo.path(), &["config", "user.email", "test@example.com"]);
     git(repo.path(), &["add", "-A"]);
     git(repo.path(), &["commit", "-q", "-m", "initial"]);
-    // Uncommitted work: shown as a banner, and left alone.
-    std::fs::write(repo.path().join("notes.txt"), "my notes\n").expect("write");
+    repo
+}
 
+/// The binary in a detached tmux session of `size` in `dir`, with `env` (`NAME=value`); the
+/// shell prints `EXITED <code>` after it.
+fn start(name: &str, dir: &Path, size: (u16, u16), env: &[&str]) -> Tmux {
     let tmux = Tmux {
-        socket: format!("flask-harden-e2e-{}", std::process::id()),
+        socket: format!("flask-harden-{name}-{}", std::process::id()),
     };
     let bin = env!("CARGO_BIN_EXE_flask-harden");
     let script = format!("'{bin}'; echo EXITED $?; sleep 60");
-    let dir = repo.path().to_str().expect("utf-8 temp path");
-    let out = tmux.cmd(&[
+    let (x, y) = (size.0.to_string(), size.1.to_string());
+    let dir = dir.to_str().expect("utf-8 temp path");
+    let mut args = vec![
         "new-session",
         "-d",
         "-s",
         "e2e",
         "-x",
-        "100",
+        &x,
         "-y",
-        "30",
+        &y,
         "-c",
         dir,
-        "-e",
-        "NO_COLOR=",
-        &script,
-    ]);
+    ];
+    for e in std::iter::once(&"NO_COLOR=").chain(env) {
+        args.extend(["-e", e]);
+    }
+    args.push(&script);
+    let out = tmux.cmd(&args);
     assert!(out.status.success(), "tmux new-session: {out:?}");
+    tmux
+}
+
+#[test]
+fn navigate_accept_commit_and_quit_in_a_real_terminal() {
+    if tmux_missing() {
+        return;
+    }
+    let repo = repo_of("example_app");
+    // Uncommitted work: shown as a banner, and left alone.
+    std::fs::write(repo.path().join("notes.txt"), "my notes\n").expect("write");
+    let tmux = start("e2e", repo.path(), (100, 30), &[]);
 
     let screen = tmux.wait_for("Checklist (7)");
     assert!(screen.contains("uncommitted changes"), "{screen}");
@@ -259,13 +271,7 @@ fn one_finding_alone_editor_and_exit_summary() {
     if tmux_missing() {
         return;
     }
-    let repo = tempfile::tempdir().expect("temp dir");
-    copy_dir(&common::fixture("single_file"), repo.path());
-    git(repo.path(), &["init", "-q", "-b", "main"]);
-    git(repo.path(), &["config", "user.name", "Test"]);
-    git(repo.path(), &["config", "user.email", "test@example.com"]);
-    git(repo.path(), &["add", "-A"]);
-    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+    let repo = repo_of("single_file");
     // The editor records its arguments and returns at once.
     let tools = tempfile::tempdir().expect("temp dir");
     let record = tools.path().join("editor-args");
@@ -281,31 +287,8 @@ fn one_finding_alone_editor_and_exit_summary() {
         std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
-    let tmux = Tmux {
-        socket: format!("flask-harden-e2e1-{}", std::process::id()),
-    };
-    let bin = env!("CARGO_BIN_EXE_flask-harden");
-    let script = format!("'{bin}'; echo EXITED $?; sleep 60");
-    let dir = repo.path().to_str().expect("utf-8 temp path");
     let visual = format!("VISUAL={}", editor.display());
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "35",
-        "-c",
-        dir,
-        "-e",
-        "NO_COLOR=",
-        "-e",
-        &visual,
-        &script,
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let tmux = start("e2e1", repo.path(), (120, 35), &[&visual]);
     tmux.wait_for("Checklist (7)");
     // The session item has fixes for its four findings.
     tmux.wait_for("[ ] ✗ fail  M  4 session");
