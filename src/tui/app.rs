@@ -1077,6 +1077,7 @@ impl App {
             Ok(()) => {
                 self.message = Some(format!("{}: {path}", strings::EDITED));
                 self.scanning = true;
+                self.progress = ScanProgress::new();
                 vec![Effect::ScanFiles {
                     generation: self.generation,
                 }]
