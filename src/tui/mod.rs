@@ -111,10 +111,16 @@ fn open_editor(
 /// OSC 52: the terminal puts the text on the clipboard (works over ssh; tmux passes it on
 /// with `set-clipboard on`).
 fn copy_to_clipboard(text: &str) {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
     let mut out = io::stdout();
-    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.write_all(osc52(text).as_bytes());
     let _ = out.flush();
+}
+
+/// The OSC 52 sequence that sets the clipboard to `text` (base64, so nothing in the text can
+/// end the sequence early).
+pub fn osc52(text: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    format!("\x1b]52;c;{encoded}\x07")
 }
 
 fn event_loop(

@@ -1166,3 +1166,10 @@ fn control_characters_from_the_repository_are_shown_escaped() {
     assert!(lines.iter().all(|l| !l.text.contains('\x1b')), "{lines:?}");
     assert_eq!(lines[3].text, "a^[[2J");
 }
+
+#[test]
+fn copy_is_an_osc52_sequence() {
+    assert_eq!(super::osc52("app.py:33"), "\x1b]52;c;YXBwLnB5OjMz\x07");
+    // A path with an escape byte cannot break out of the sequence.
+    assert_eq!(super::osc52("a\x07\x1b.py:1").matches('\x07').count(), 1);
+}
