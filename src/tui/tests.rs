@@ -729,6 +729,10 @@ fn text_wraps_instead_of_being_cut_at_80x24() {
         assert!(screen.contains(word), "{word} missing");
     }
     keys(&mut app, "y");
+    // A long status message wraps instead of being cut.
+    app.message = Some(format!("{} the end", "word ".repeat(30)));
+    let t = render(&app, 80, 24);
+    row_with(t.backend().buffer(), "the end");
     // The footer keeps "c commit" in every pane at 80 columns.
     for _ in 0..3 {
         let t = render(&app, 80, 24);

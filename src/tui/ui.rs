@@ -33,11 +33,12 @@ pub struct Areas {
 /// find what a click hits.
 pub fn layout(app: &App, area: Rect) -> Areas {
     let banner = banner_lines(app, area.width).len() as u16;
+    let status = status_lines(app, area.width).len() as u16;
     let [title, banner, main, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner.min(area.height / 4)),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(status),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -228,18 +229,21 @@ pub fn banner_lines(app: &App, width: u16) -> Vec<Line<'static>> {
 
 /// The status line: what the last action did (wrapped text is cut here: one line; the full
 /// text of anything long is in the panes).
-fn status_line(app: &App, width: u16) -> Line<'static> {
-    let text = match &app.message {
-        Some(m) => escape_line(m).into_owned(),
-        None => String::new(),
+/// The status line: what the last action did, wrapped over up to three lines.
+pub fn status_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let Some(message) = &app.message else {
+        return vec![Line::default()];
     };
-    let width = usize::from(width);
-    let mut shown: String = format!(" {text}");
-    if shown.chars().count() > width {
-        shown = shown.chars().take(width.saturating_sub(1)).collect();
-        shown.push('…');
-    }
-    Line::styled(shown, app.theme.heading())
+    let mut out = Vec::new();
+    wrapped(
+        &mut out,
+        message,
+        usize::from(width),
+        " ",
+        app.theme.heading(),
+    );
+    out.truncate(3);
+    out
 }
 
 fn footer_line(app: &App, width: u16) -> Line<'static> {
@@ -364,7 +368,7 @@ fn draw_main(frame: &mut Frame, app: &App) {
         }
     }
     frame.render_widget(
-        Paragraph::new(status_line(app, areas.status.width)),
+        Paragraph::new(status_lines(app, areas.status.width)),
         areas.status,
     );
     frame.render_widget(
