@@ -233,5 +233,5 @@ fn the_command_line_updates_then_checks_with_the_cache_or_offline() {
     let text = offline.to_string();
     assert!(text.contains("PYSEC-2023-62"), "{text}");
     assert!(!text.contains("TEST-2"));
-    assert!(text.contains("2024-10-10"), "{text}");
+    assert!(text.contains("2026-07-23"), "{text}");
 }

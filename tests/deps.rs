@@ -25,7 +25,7 @@ fn test_database() -> Database {
         let record: OsvRecord = serde_json::from_str(&text).unwrap();
         records.push(record);
     }
-    build_database(&records, "test advisories")
+    build_database(&records, "test advisories", None, "2100-01-01").database
 }
 
 /// Copy a fixture folder into a fresh temporary repository.
@@ -317,50 +317,107 @@ fn uv_lock_and_pylock() {
     );
 }
 
+fn found<'a>(audit: &'a Audit, package: &str) -> Option<&'a flask_harden::deps::Vulnerable> {
+    audit.vulnerable.iter().find(|v| v.package == package)
+}
+
+#[test]
+fn uv_lock_pins_are_reported_in_every_format_uv_writes() {
+    let db = AdvisoryDb::new(embedded());
+    // Written by uv 0.9 (`revision = 5`, resolution markers, sdist and wheel tables).
+    let (_dir, current) = run("uv-current", &db);
+    let locked: Vec<_> = summary(&current)
+        .into_iter()
+        .filter(|r| r.1 == "uv.lock")
+        .collect();
+    assert_eq!(
+        locked,
+        vec![
+            row("vulnerable-lock", "uv.lock", 11, Some("3.1.3")),
+            row("vulnerable-lock", "uv.lock", 51, Some("3.1.6")),
+        ]
+    );
+    // Written before uv 0.3: `[[distribution]]` entries.
+    let (_dir, legacy) = run("uv-legacy", &db);
+    assert_eq!(
+        summary(&legacy),
+        vec![
+            row("vulnerable-lock", "uv.lock", 6, Some("3.1.3")),
+            row("vulnerable-lock", "uv.lock", 19, Some("3.1.6")),
+        ]
+    );
+}
+
 #[test]
 fn the_embedded_snapshot_finds_known_vulnerable_pins() {
     let db = AdvisoryDb::new(embedded());
-    assert!(db.len() > 2000);
-    assert_eq!(db.date, "2024-10-10");
+    // The PyPA database of 2026-07-23: 7,080 records, of which 269 are withdrawn.
+    assert!(db.len() > 6500, "{}", db.len());
+    assert_eq!(db.date, "2026-07-23");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("requirements.txt"),
-        "flask==0.12.2\njinja2==2.10\nwerkzeug==3.0.6\nFlask-Caching==1.10.1\nitsdangerous==2.2.0\n",
+        "flask==0.12.2\njinja2==2.10\nFlask-Caching==1.10.1\nitsdangerous==2.2.0\n",
     )
     .unwrap();
     let audit = audit(&discover(dir.path()).unwrap(), &db);
-    let flask = audit
-        .vulnerable
-        .iter()
-        .find(|v| v.package == "flask")
-        .unwrap();
+    let flask = found(&audit, "flask").unwrap();
     assert!(flask.advisories.contains(&"PYSEC-2018-66".to_string()));
     assert!(flask.finding.message.contains("CVE-2018-1000656"));
     assert!(flask.finding.message.contains("GHSA-562c-5r94-xh97"));
-    // 0.12.3 fixes CVE-2018-1000656, but later advisories also affect it.
-    assert_eq!(flask.fixed_version.as_deref(), Some("2.2.5"));
-    let jinja = audit
-        .vulnerable
-        .iter()
-        .find(|v| v.package == "jinja2")
-        .unwrap();
+    // 0.12.3 fixes CVE-2018-1000656, but later advisories (CVE-2026-27205) also affect it.
+    assert_eq!(flask.fixed_version.as_deref(), Some("3.1.3"));
+    let jinja = found(&audit, "jinja2").unwrap();
     assert!(jinja.advisories.contains(&"PYSEC-2019-217".to_string()));
-    assert_eq!(jinja.fixed_version.as_deref(), Some("2.11.3"));
+    // CVE-2024-56201 / CVE-2025-27516 are fixed in 3.1.5 / 3.1.6.
+    assert_eq!(jinja.fixed_version.as_deref(), Some("3.1.6"));
+    assert!(jinja.finding.message.contains("CVE-2025-27516"));
     // Flask-Caching's PYSEC-2021-13 was withdrawn: not reported.
+    assert!(found(&audit, "flask-caching").is_none());
+    assert!(found(&audit, "itsdangerous").is_none());
+    assert!(audit.notes[0].contains("2026-07-23"), "{:?}", audit.notes);
+}
+
+#[test]
+fn the_snapshot_holds_the_2025_and_2026_advisories() {
+    let db = AdvisoryDb::new(embedded());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "Flask==3.1.2\nWerkzeug==3.0.6\nJinja2==3.1.6\nFlask-Cors==6.0.0\ngunicorn==21.2.0\nrlask==3.1.5\n",
+    )
+    .unwrap();
+    let audit = audit(&discover(dir.path()).unwrap(), &db);
+    let werkzeug = found(&audit, "werkzeug").unwrap();
+    for cve in ["CVE-2025-66221", "CVE-2026-21860", "CVE-2026-27199"] {
+        assert!(
+            werkzeug.finding.message.contains(cve),
+            "{cve}: {}",
+            werkzeug.finding.message
+        );
+    }
+    assert_eq!(werkzeug.fixed_version.as_deref(), Some("3.1.6"));
+    let flask = found(&audit, "flask").unwrap();
     assert!(
-        audit
-            .vulnerable
-            .iter()
-            .all(|v| v.package != "flask-caching")
+        flask.finding.message.contains("CVE-2026-27205"),
+        "{}",
+        flask.finding.message
     );
-    // Versions after every fix are not reported.
-    assert!(
-        audit
-            .vulnerable
-            .iter()
-            .all(|v| v.package != "werkzeug" && v.package != "itsdangerous")
+    assert_eq!(flask.fixed_version.as_deref(), Some("3.1.3"));
+    let gunicorn = found(&audit, "gunicorn").unwrap();
+    assert!(gunicorn.finding.message.contains("CVE-2024-1135"));
+    assert!(gunicorn.finding.message.contains("CVE-2024-6827"));
+    // Jinja2's PYSEC-2025-74 (a Nautobot issue filed against every Jinja2 version) and
+    // Flask-Cors' PYSEC-2024-260 are withdrawn: 3.1.6 and 6.0.0 are not reported.
+    assert!(found(&audit, "jinja2").is_none());
+    assert!(found(&audit, "flask-cors").is_none());
+    // PYSEC-2026-584 lists rlask's malicious releases as `versions` only, with no range.
+    let rlask = found(&audit, "rlask").unwrap();
+    assert!(rlask.advisories.contains(&"PYSEC-2026-584".to_string()));
+    assert_eq!(
+        found(&audit, "rlask").and_then(|v| v.fixed_version.clone()),
+        None
     );
-    assert!(audit.notes[0].contains("2024-10-10"), "{:?}", audit.notes);
 }
 
 #[test]

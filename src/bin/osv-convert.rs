@@ -1,12 +1,15 @@
 //! Build the compact advisory database from an OSV export.
 //!
-//! Usage: `cargo run --features converter --bin osv-convert -- SOURCE_DIR OUTPUT.json [SOURCE_NAME]`
+//! Usage: `osv-convert [--date YYYY-MM-DD] [--source NAME] SOURCE_DIR OUTPUT`
 //!
 //! SOURCE_DIR is searched recursively for OSV records as YAML (`*.yaml`, `*.yml`: the
 //! pypa/advisory-database layout) or JSON (`*.json`: an unzipped OSV export such as
-//! `PyPI/all.zip`). The embedded snapshot is rebuilt with:
+//! `PyPI/all.zip`). Withdrawn records are left out. OUTPUT ending in `.gz` is written gzipped
+//! (the embedded form), else as JSON. `--date` is the date of the export; without it the
+//! newest `modified` not later than today is used. Dates later than today are data errors:
+//! they are ignored and listed. The embedded snapshot is rebuilt with:
 //!
-//! `cargo run --features converter --bin osv-convert -- ../shared/advisories/pypa-advisory-database/vulns src/deps/advisories.json "PyPA advisory database snapshot"`
+//! `cargo run --release --features converter --bin osv-convert -- --date 2026-07-23 ../shared/advisories/pypa-advisory-database src/deps/advisories.json.gz`
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,18 +18,69 @@ use flask_harden::deps::osv::{OsvRecord, build_database};
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlLoader};
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(src), Some(out)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: osv-convert SOURCE_DIR OUTPUT.json [SOURCE_NAME]");
-        return ExitCode::from(2);
+const USAGE: &str = "usage: osv-convert [--date YYYY-MM-DD] [--source NAME] SOURCE_DIR OUTPUT[.gz]
+
+Builds flask-harden's advisory database from OSV records (YAML or JSON, searched recursively
+in SOURCE_DIR). Withdrawn records are left out. OUTPUT ending in .gz is gzipped (the form
+embedded as src/deps/advisories.json.gz). --date dates the data (default: the newest
+`modified` that is not later than today); --source names it (default: \"PyPA advisory
+database snapshot\").
+
+The embedded snapshot is rebuilt with:
+  cargo run --release --features converter --bin osv-convert -- \\
+      --date 2026-07-23 ../shared/advisories/pypa-advisory-database src/deps/advisories.json.gz";
+
+struct Args {
+    date: Option<String>,
+    source: String,
+    input: PathBuf,
+    output: PathBuf,
+}
+
+fn parse_args(args: Vec<String>) -> Result<Args, String> {
+    let mut date = None;
+    let mut source = None;
+    let mut positional = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => return Err(String::new()),
+            "--date" => date = Some(it.next().ok_or("--date needs a value")?),
+            "--source" => source = Some(it.next().ok_or("--source needs a value")?),
+            _ if a.starts_with("--") => return Err(format!("unknown option {a}")),
+            _ => positional.push(a),
+        }
+    }
+    let mut positional = positional.into_iter();
+    let (Some(input), Some(output)) = (positional.next(), positional.next()) else {
+        return Err("SOURCE_DIR and OUTPUT are required".into());
     };
-    let source = args
-        .get(2)
-        .cloned()
-        .unwrap_or_else(|| "OSV export".to_string());
+    // A third positional argument names the source, as earlier versions took it.
+    let source = source
+        .or_else(|| positional.next())
+        .unwrap_or_else(|| "PyPA advisory database snapshot".into());
+    Ok(Args {
+        date,
+        source,
+        input: input.into(),
+        output: output.into(),
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1).collect()) {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("osv-convert: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     let mut paths = Vec::new();
-    collect(Path::new(src), &mut paths);
+    collect(&args.input, &mut paths);
     paths.sort();
     let mut records = Vec::new();
     let mut skipped = 0;
@@ -40,15 +94,39 @@ fn main() -> ExitCode {
             }
         }
     }
-    let db = build_database(&records, &source);
-    if let Err(e) = std::fs::write(out, db.to_json()) {
-        eprintln!("{out}: {e}");
+    if records.is_empty() {
+        eprintln!("osv-convert: no OSV records under {}", args.input.display());
         return ExitCode::from(2);
     }
+    let today = flask_harden::date::today_utc();
+    let built = build_database(&records, &args.source, args.date.as_deref(), &today);
+    for d in &built.diagnostics {
+        eprintln!("warning: {d}");
+    }
+    let db = &built.database;
+    let gzip = args.output.extension().is_some_and(|e| e == "gz");
+    let bytes = if gzip {
+        db.to_gzip()
+    } else {
+        db.to_json().into_bytes()
+    };
+    if let Err(e) = std::fs::write(&args.output, &bytes) {
+        eprintln!("{}: {e}", args.output.display());
+        return ExitCode::from(2);
+    }
+    let packages: std::collections::BTreeSet<&str> = db
+        .advisories
+        .iter()
+        .flat_map(|a| a.affected.iter().map(|x| x.name.as_str()))
+        .collect();
     eprintln!(
-        "{} records read ({skipped} skipped), {} PyPI advisories written to {out}, dated {}",
+        "{} records read ({skipped} unreadable, {} withdrawn left out), {} PyPI advisories for {} packages written to {} ({} bytes), dated {}",
         records.len(),
+        built.withdrawn,
         db.advisories.len(),
+        packages.len(),
+        args.output.display(),
+        bytes.len(),
         db.date
     );
     ExitCode::SUCCESS
@@ -133,7 +211,7 @@ mod tests {
         )
         .unwrap();
         let record = read_record(&path).unwrap().unwrap();
-        let db = build_database(&[record], "test");
+        let db = build_database(&[record], "test", None, "2026-01-01").database;
         std::fs::remove_dir_all(&dir).unwrap();
         let affected = &db.advisories[0].affected[0];
         assert_eq!(affected.name, "flask");

@@ -16,8 +16,9 @@ use version_ranges::Ranges;
 
 use crate::finding::Severity;
 
-/// The embedded snapshot, rebuilt by `osv-convert` (see src/bin/osv-convert.rs).
-pub const EMBEDDED: &str = include_str!("advisories.json");
+/// The embedded snapshot: the JSON of [`Database::to_json`], gzipped. Rebuilt by `osv-convert`
+/// (see src/bin/osv-convert.rs for the command).
+pub const EMBEDDED: &[u8] = include_bytes!("advisories.json.gz");
 
 /// One OSV range event, in the compact form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +89,32 @@ pub struct Database {
 impl Database {
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// Read the JSON, or its gzip (recognised by the gzip magic bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut text)
+                .map_err(|e| format!("not a readable gzip file: {e}"))?;
+            Self::from_json(&text).map_err(|e| e.to_string())
+        } else {
+            let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+            Self::from_json(text).map_err(|e| e.to_string())
+        }
+    }
+
+    /// [`Database::to_json`], gzipped at the best level with no timestamp, so the same data
+    /// gives the same bytes.
+    pub fn to_gzip(&self) -> Vec<u8> {
+        let mut enc = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
+        let written = std::io::Write::write_all(&mut enc, self.to_json().as_bytes());
+        match (written, enc.finish()) {
+            (Ok(()), Ok(bytes)) => bytes,
+            _ => Vec::new(),
+        }
     }
 
     /// One record per line keeps the committed file diffable.
@@ -334,7 +361,20 @@ pub fn cache_file() -> Option<PathBuf> {
 
 /// The embedded snapshot as a [`Database`].
 pub fn embedded() -> Database {
-    Database::from_json(EMBEDDED).unwrap_or_default()
+    Database::from_bytes(EMBEDDED).unwrap_or_default()
+}
+
+/// A date later than today is a data error: it is dropped (shown as "undated") with a note.
+pub fn checked_date(mut db: Database, notes: &mut Vec<String>) -> Database {
+    let today = crate::date::today_utc();
+    if db.date.as_str() > today.as_str() || !super::osv::is_date(&db.date) {
+        notes.push(format!(
+            "the {} is dated `{}`, which is not a past date: the date is ignored",
+            db.source, db.date
+        ));
+        db.date = "undated".into();
+    }
+    db
 }
 
 /// Read a cached database; `None` when there is none, an error text when it is unusable.
@@ -348,7 +388,11 @@ pub fn load(source: DataSource) -> &'static (AdvisoryDb, Vec<String>) {
     static DEFAULT: OnceLock<(AdvisoryDb, Vec<String>)> = OnceLock::new();
     static OFFLINE: OnceLock<(AdvisoryDb, Vec<String>)> = OnceLock::new();
     match source {
-        DataSource::Offline => OFFLINE.get_or_init(|| (AdvisoryDb::new(embedded()), Vec::new())),
+        DataSource::Offline => OFFLINE.get_or_init(|| {
+            let mut notes = Vec::new();
+            let db = AdvisoryDb::new(checked_date(embedded(), &mut notes));
+            (db, notes)
+        }),
         DataSource::Default => DEFAULT.get_or_init(|| {
             let mut notes = Vec::new();
             let cache = match cache_file().as_deref().and_then(read_cache) {
@@ -359,7 +403,8 @@ pub fn load(source: DataSource) -> &'static (AdvisoryDb, Vec<String>) {
                 }
                 None => None,
             };
-            let base = embedded();
+            let cache = cache.map(|c| checked_date(c, &mut notes));
+            let base = checked_date(embedded(), &mut notes);
             let base_note = format!("{} of {}", base.source, base.date);
             let layered = cache.is_some();
             let db = AdvisoryDb::layered(base, cache);

@@ -22,12 +22,23 @@ pub fn parse(rel: &str, text: &str, tool: LockTool) -> DepFile {
             return file;
         }
     };
-    let key = if tool == LockTool::Pylock {
-        "packages"
-    } else {
-        "package"
+    // uv.lock files written before uv 0.3 name the entries `[[distribution]]`.
+    let keys: &[&str] = match tool {
+        LockTool::Pylock => &["packages"],
+        LockTool::Uv => &["package", "distribution"],
+        _ => &["package"],
     };
-    let Some(packages) = doc.as_table().get(key).and_then(Item::as_array_of_tables) else {
+    let Some(packages) = keys
+        .iter()
+        .find_map(|k| doc.as_table().get(k).and_then(Item::as_array_of_tables))
+    else {
+        if tool == LockTool::Uv {
+            file.unreadable.push(Unreadable {
+                line: 1,
+                text: file.line_text(1).to_string(),
+                reason: "no `[[package]]` entries: not a uv.lock format this tool knows".into(),
+            });
+        }
         return file;
     };
     for package in packages.iter() {

@@ -291,24 +291,91 @@ fn roundup(x: f64) -> f64 {
     }
 }
 
-/// Build a database from OSV records: PyPI only, withdrawn ones dropped, sorted by id; dated by
-/// the newest `modified`.
-pub fn build_database(records: &[OsvRecord], source: &str) -> Database {
+/// A database built from OSV records, and what the build had to say about the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub database: Database,
+    /// Records skipped or data ignored, one line each (`ID: why`).
+    pub diagnostics: Vec<String>,
+    /// Records that were withdrawn, and so left out.
+    pub withdrawn: usize,
+}
+
+/// Build a database from OSV records: PyPI only, withdrawn ones dropped, sorted by id.
+///
+/// The date is `date` when given (the date of the export, which `modified` fields need not
+/// tell), else the newest `modified`. A date later than `today` is a data error: a `modified`
+/// in the future is ignored with a diagnostic, and so is a `date` in the future.
+pub fn build_database(
+    records: &[OsvRecord],
+    source: &str,
+    date: Option<&str>,
+    today: &str,
+) -> Built {
+    let mut diagnostics = Vec::new();
+    let withdrawn = records
+        .iter()
+        .filter(|r| r.withdrawn.as_deref().is_some_and(|w| !w.trim().is_empty()))
+        .count();
     let mut advisories: Vec<Advisory> = records.iter().filter_map(to_advisory).collect();
     advisories.sort_by(|a, b| a.id.cmp(&b.id));
     advisories.dedup_by(|a, b| a.id == b.id);
-    let date = records
-        .iter()
-        .filter_map(|r| r.modified.as_deref())
-        .map(|m| m.get(..10).unwrap_or(m).to_string())
-        .max()
-        .unwrap_or_default();
-    Database {
-        date,
-        source: source.to_string(),
-        packages: None,
-        advisories,
+    let mut newest = String::new();
+    for r in records {
+        let Some(m) = r.modified.as_deref() else {
+            continue;
+        };
+        let day = m.get(..10).unwrap_or(m);
+        if !is_date(day) {
+            diagnostics.push(format!("{}: `modified: {m}` is not a date; ignored", r.id));
+        } else if day > today {
+            diagnostics.push(format!(
+                "{}: `modified: {m}` is later than today ({today}), a data error; ignored",
+                r.id
+            ));
+        } else if day > newest.as_str() {
+            newest = day.to_string();
+        }
     }
+    let date = match date {
+        Some(d) if !is_date(d) => {
+            diagnostics.push(format!(
+                "the date `{d}` is not YYYY-MM-DD; using the newest `modified`, {newest}"
+            ));
+            newest
+        }
+        Some(d) if d > today => {
+            diagnostics.push(format!(
+                "the date {d} is later than today ({today}), a data error; using the newest `modified`, {newest}"
+            ));
+            newest
+        }
+        Some(d) => d.to_string(),
+        None => newest,
+    };
+    Built {
+        database: Database {
+            date,
+            source: source.to_string(),
+            packages: None,
+            advisories,
+        },
+        diagnostics,
+        withdrawn,
+    }
+}
+
+/// `YYYY-MM-DD`, digits where digits belong.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 #[cfg(test)]
@@ -324,5 +391,60 @@ mod tests {
         let s = cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N");
         assert_eq!(s, Some(6.1));
         assert_eq!(cvss3_base_score("not a vector"), None);
+    }
+
+    fn record(id: &str, modified: &str, withdrawn: Option<&str>) -> OsvRecord {
+        let mut v = serde_json::json!({
+            "id": id, "modified": modified,
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "Flask"},
+                          "versions": ["1.0"]}]});
+        if let Some(w) = withdrawn {
+            v["withdrawn"] = w.into();
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn future_dates_are_data_errors() {
+        let records = [
+            record("A", "2026-07-01T00:00:00Z", None),
+            record("B", "2027-07-09T15:45:00Z", None),
+            record("C", "2026-07-02T00:00:00Z", Some("2026-07-03T00:00:00Z")),
+        ];
+        let built = build_database(&records, "t", None, "2026-12-01");
+        // B's mistyped `modified` does not date the data; C is left out but still dated.
+        assert_eq!(built.database.date, "2026-07-02");
+        assert_eq!(built.withdrawn, 1);
+        let ids: Vec<&str> = built
+            .database
+            .advisories
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        assert_eq!(ids, ["A", "B"]);
+        assert_eq!(built.diagnostics.len(), 1);
+        assert!(
+            built.diagnostics[0].starts_with("B: "),
+            "{:?}",
+            built.diagnostics
+        );
+        let given = build_database(&records, "t", Some("2026-07-23"), "2026-12-01");
+        assert_eq!(given.database.date, "2026-07-23");
+        let future = build_database(&records, "t", Some("2027-01-01"), "2026-12-01");
+        assert_eq!(future.database.date, "2026-07-02");
+        assert!(future.diagnostics.iter().any(|d| d.contains("2027-01-01")));
+    }
+
+    #[test]
+    fn the_gzip_form_reads_back() {
+        let built = build_database(&[record("A", "2026-07-01", None)], "t", None, "2026-12-01");
+        let bytes = built.database.to_gzip();
+        assert_eq!(&bytes[..2], &[0x1f, 0x8b]);
+        assert_eq!(Database::from_bytes(&bytes).unwrap(), built.database);
+        assert_eq!(
+            bytes,
+            built.database.to_gzip(),
+            "the same data gives the same bytes"
+        );
     }
 }
