@@ -60,6 +60,8 @@ pub struct Audit {
     pub vulnerable: Vec<Vulnerable>,
     /// `dependencies/unreadable` findings: lines naming a dependency that could not be read.
     pub unreadable: Vec<Finding>,
+    /// `dependencies/incompatible-pins` findings: pins that cannot be installed together.
+    pub incompatible: Vec<Finding>,
     /// Lines shown with the item: the data date, what could not be checked.
     pub notes: Vec<String>,
 }
@@ -69,6 +71,7 @@ impl Audit {
         self.vulnerable
             .iter()
             .map(|v| v.finding.clone())
+            .chain(self.incompatible.iter().cloned())
             .chain(self.unreadable.iter().cloned())
             .collect()
     }
@@ -123,6 +126,7 @@ pub fn audit(files: &ProjectFiles, db: &AdvisoryDb) -> Audit {
                 out.vulnerable.push(v);
             }
         }
+        out.incompatible.extend(incompatible(file));
         for u in &file.unreadable {
             out.unreadable.push(unreadable_finding(&file.path, u.line, file.line_text(u.line), &format!(
                 "this dependency could not be read ({}), so it was not checked against advisories; the other lines were",
@@ -340,31 +344,11 @@ fn plan_fix(
             ),
         );
     }
-    let Some(edit) = &declared.edit else {
+    let Some((byte_range, replacement)) = edit_for(declared, fixed) else {
         return base(
             FixAction::None,
             format!("raise {} to {fixed} by hand", declared.name),
         );
-    };
-    let (byte_range, replacement) = match edit {
-        EditSite::PinVersion(r) => (r.clone(), fixed.to_string()),
-        EditSite::Specifier(r) => (r.clone(), format!(">={fixed}")),
-        EditSite::TomlValue {
-            range,
-            prefix,
-            suffix,
-            specifier,
-        } => {
-            let new = if *specifier {
-                format!("{prefix}>={fixed}{suffix}")
-            } else {
-                format!("{prefix}{fixed}{suffix}")
-            };
-            (
-                range.clone(),
-                toml_edit::Value::from(new).to_string().trim().to_string(),
-            )
-        }
     };
     let mut note = format!("{} -> {fixed}", declared.name);
     if declared.hashed {
@@ -383,6 +367,69 @@ fn plan_fix(
         },
         note,
     )
+}
+
+/// The edit that moves a declaration to `version`: the bytes to replace and their new text
+/// (a pin's version, or `>=VERSION` for a range); `None` when the file gives no place to edit.
+pub fn edit_for(declared: &Declared, version: &str) -> Option<(Range<usize>, String)> {
+    Some(match declared.edit.as_ref()? {
+        EditSite::PinVersion(r) => (r.clone(), version.to_string()),
+        EditSite::Specifier(r) => (r.clone(), format!(">={version}")),
+        EditSite::TomlValue {
+            range,
+            prefix,
+            suffix,
+            specifier,
+        } => {
+            let new = if *specifier {
+                format!("{prefix}>={version}{suffix}")
+            } else {
+                format!("{prefix}{version}{suffix}")
+            };
+            (
+                range.clone(),
+                toml_edit::Value::from(new).to_string().trim().to_string(),
+            )
+        }
+    })
+}
+
+/// `dependencies/incompatible-pins`: pins of one file that cannot be installed together, by
+/// what the Flask stack's releases need of each other ([`super::compat::NEEDS`]).
+fn incompatible(file: &DepFile) -> Vec<Finding> {
+    let pinned = |name: &str| {
+        file.declared.iter().find_map(|d| match &d.constraint {
+            Constraint::Pin(v) if d.name == name => Some((d, v)),
+            _ => None,
+        })
+    };
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for need in super::compat::NEEDS {
+        let (Some((when, wv)), Some((dep, dv))) = (pinned(need.when), pinned(need.needs)) else {
+            continue;
+        };
+        if !need.applies(wv) || *dv >= need.floor() || !seen.insert(dep.line) {
+            continue;
+        }
+        let why = need.why.map(|w| format!(" ({w})")).unwrap_or_default();
+        let code = file.line_text(dep.line).to_string();
+        out.push(Finding {
+            rule: "dependencies/incompatible-pins".into(),
+            path: file.path.clone(),
+            line: dep.line,
+            end_line: dep.line,
+            column: 1,
+            end_column: code.chars().count() + 1,
+            message: format!(
+                "{} {dv} cannot be installed with {} {wv}, which needs {}>={}{why}; the set does not install as pinned",
+                dep.display_name, when.display_name, need.needs, need.at_least
+            ),
+            code,
+            severity: Severity::Medium,
+        });
+    }
+    out
 }
 
 /// The normalised names of every package the repository's dependency files declare.

@@ -6,12 +6,15 @@
 
 pub mod advisories;
 pub mod audit;
+pub mod compat;
+pub mod index;
 pub mod locks;
 pub mod osv;
 pub mod pipfile;
 pub mod pyproject;
 pub mod requirement;
 pub mod requirements;
+pub mod resolve;
 pub mod update;
 
 use std::ops::Range;
@@ -162,6 +165,11 @@ impl DepFile {
             uncheckable: Vec::new(),
             compiled_by: None,
         }
+    }
+
+    /// Whether any declaration carries `--hash` options.
+    pub fn pins_hashed(&self) -> bool {
+        self.declared.iter().any(|d| d.hashed)
     }
 
     /// The text of a 1-based line.

@@ -53,11 +53,35 @@ pub struct UpdateReport {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(60)))
-        .user_agent(concat!("flask-harden/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+    http_agent(Duration::from_secs(60))
+}
+
+/// An HTTP client for the package index and OSV. `SSL_CERT_FILE`, when set, names the CA
+/// certificates to trust (PEM) instead of the bundled ones, as OpenSSL-based tools read it:
+/// behind a TLS-inspecting proxy the index is reached only that way.
+pub fn http_agent(timeout: Duration) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("flask-harden/", env!("CARGO_PKG_VERSION")));
+    if let Some(certs) = std::env::var_os("SSL_CERT_FILE")
+        .and_then(|p| std::fs::read(p).ok())
+        .map(|pem| {
+            ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|certs| !certs.is_empty())
+    {
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    config.build().into()
 }
 
 fn http_error(url: &str, e: ureq::Error) -> UpdateError {

@@ -98,15 +98,10 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
     ("session/set-cookie-flags", items::session::set_cookie),
     ("session/no-reset-at-login", items::session::reset_at_login),
     ("session/login-protection", items::session::login_protection),
-    ("dependencies/vulnerable-pin", items::adapters::dependencies),
-    (
-        "dependencies/vulnerable-range",
-        items::adapters::dependencies,
-    ),
-    (
-        "dependencies/vulnerable-lock",
-        items::adapters::dependencies,
-    ),
+    ("dependencies/vulnerable-pin", items::dependencies::plans),
+    ("dependencies/vulnerable-range", items::dependencies::plans),
+    ("dependencies/vulnerable-lock", items::dependencies::plans),
+    ("dependencies/incompatible-pins", items::dependencies::plans),
     (
         "input-validation/sql-injection",
         items::adapters::input_validation,

@@ -80,6 +80,8 @@ pub fn is_relevant(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     project::classify(rel).is_some()
         || name == ".gitignore"
+        || name == ".python-version"
+        || name == "Dockerfile"
         || name.starts_with(".env")
         || name.ends_with(".txt")
         || name.ends_with(".in")

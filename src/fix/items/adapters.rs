@@ -1,6 +1,6 @@
-//! Generators for the checks whose own modules describe their fixes as data: the dependency
-//! audit's pin bumps and the input-validation plans. Both read the repository through
-//! `ProjectFiles`, so the snapshot is written to a temporary folder for them.
+//! Generators for the checks whose own modules describe their fixes as data: the
+//! input-validation plans. They read the repository through `ProjectFiles`, so the snapshot is
+//! written to a temporary folder for them ([`with_files`], which the dependency fixes share).
 
 use std::collections::BTreeMap;
 
@@ -9,61 +9,20 @@ use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::fail_all;
 use crate::checks::Context;
 use crate::checks::input_validation;
-use crate::deps::advisories::{DataSource, load};
-use crate::deps::audit::FixAction;
 use crate::finding::Finding;
 use crate::project::{self, ProjectFiles};
 
 /// Run `f` with the snapshot's files as the scan would find them on disk.
-fn with_files<R>(ctx: &FixContext, f: impl FnOnce(&ProjectFiles) -> R) -> Result<R, String> {
+pub(super) fn with_files<R>(
+    ctx: &FixContext,
+    f: impl FnOnce(&ProjectFiles) -> R,
+) -> Result<R, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     ctx.snapshot
         .materialize(dir.path())
         .map_err(|e| e.to_string())?;
     let files = project::discover(dir.path()).map_err(|e| e.to_string())?;
     Ok(f(&files))
-}
-
-/// `dependencies/vulnerable-*`: raise the version in the file that declares it; a lock file
-/// names the command that regenerates it.
-pub fn dependencies(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
-    let result = with_files(ctx, |files| {
-        let (db, _) = load(DataSource::Default);
-        let audit = crate::deps::audit(files, db);
-        findings
-            .iter()
-            .map(|f| {
-                let no = |r: &str| Unfixable::new(f, r);
-                let fix = audit
-                    .fix_for(f)
-                    .ok_or_else(|| no("the audit has no fix for this package"))?;
-                match &fix.action {
-                    FixAction::Edit {
-                        byte_range,
-                        replacement,
-                    } => {
-                        let text = ctx
-                            .snapshot
-                            .get(&fix.path)
-                            .ok_or_else(|| no("the file is not in the snapshot"))?;
-                        let mut patch = PatchBuilder::new(&fix.path, text);
-                        patch
-                            .replace(byte_range.clone(), replacement.clone())
-                            .map_err(|e| no(&e.to_string()))?;
-                        let plan = FixPlan::new(&f.rule, fix.note.clone(), Applicability::Safe);
-                        Ok(plan
-                            .fixing(f)
-                            .with_patch(patch.finish().map_err(|e| no(&e.to_string()))?))
-                    }
-                    FixAction::Regenerate { command } => Err(no(&format!(
-                        "a lock file is regenerated, not edited: run `{command}`"
-                    ))),
-                    _ => Err(no(&fix.note)),
-                }
-            })
-            .collect::<Vec<_>>()
-    });
-    result.unwrap_or_else(|e| fail_all(findings, &e))
 }
 
 /// `input-validation/*`: the check's own plans (parameterised SQL, safe_join, argument lists,
