@@ -342,6 +342,9 @@ fn run_info() -> ExitCode {
 }
 
 fn run_check(args: CheckArgs) -> ExitCode {
+    if args.offline {
+        flask_harden::deps::index::force_offline();
+    }
     let baseline = match &args.baseline {
         Some(file) => match Baseline::read(file) {
             Ok(b) => Some(b),

@@ -472,3 +472,260 @@ fn includes_never_leave_the_repository() {
             .any(|n| n.contains("missing.txt: not found"))
     );
 }
+
+#[test]
+fn pins_that_cannot_be_installed_together_fail_the_check() {
+    let db = AdvisoryDb::new(test_database());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "Flask==2.2.5\nclick==7.1.1\nJinja2==2.11.3\nitsdangerous==1.1.0\nWerkzeug==2.3.8\nMarkupSafe==2.0.1\nFlask-Login==0.5.0\n",
+    )
+    .unwrap();
+    let audit = audit(&discover(dir.path()).unwrap(), &db);
+    let mut lines: Vec<(usize, &str)> = audit
+        .incompatible
+        .iter()
+        .map(|f| (f.line, f.message.as_str()))
+        .collect();
+    lines.sort();
+    let at: Vec<usize> = lines.iter().map(|l| l.0).collect();
+    // click, Jinja2, itsdangerous (Flask 2.2), MarkupSafe (Werkzeug 2.3.8), Flask-Login
+    // (Werkzeug >= 2.1 removed safe_str_cmp).
+    assert_eq!(at, [2, 3, 4, 6, 7], "{lines:?}");
+    assert!(
+        lines[0]
+            .1
+            .contains("click 7.1.1 cannot be installed with Flask 2.2.5")
+    );
+    assert!(lines[4].1.contains("safe_str_cmp"), "{}", lines[4].1);
+    assert!(
+        audit
+            .findings()
+            .iter()
+            .any(|f| f.rule == "dependencies/incompatible-pins")
+    );
+    // A consistent set is quiet.
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "Flask==3.1.3\nclick==8.1.8\nJinja2==3.1.6\nitsdangerous==2.2.0\nWerkzeug==3.1.6\nMarkupSafe==3.0.2\nFlask-Login==0.6.3\n",
+    )
+    .unwrap();
+    assert!(audit_of(dir.path(), &db).incompatible.is_empty());
+}
+
+fn audit_of(root: &Path, db: &AdvisoryDb) -> Audit {
+    audit(&discover(root).unwrap(), db)
+}
+
+/// A git repository holding `files`, committed.
+fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    ] {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+    dir
+}
+
+/// The folder holding `uv`: the tests' venv (tests/run.sh installs it there), else PATH.
+fn uv_dir() -> Option<PathBuf> {
+    let venv = std::env::var_os("FLASK_HARDEN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .filter(|d| d.join("uv").is_file());
+    venv.or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH")?).find(|d| d.join("uv").is_file())
+    })
+}
+
+fn path_with(dir: Option<&Path>) -> std::ffi::OsString {
+    let mut parts: Vec<PathBuf> = dir.into_iter().map(Path::to_path_buf).collect();
+    if let Some(p) = std::env::var_os("PATH") {
+        parts.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(parts).unwrap()
+}
+
+/// `flask-harden fix --item dependencies --unsafe --apply` on `root`; (stdout, stderr).
+fn fix_deps(root: &Path, cache: &Path, offline: bool, path: &std::ffi::OsStr) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_flask-harden"));
+    cmd.args(["fix", "--item", "dependencies", "--unsafe", "--apply"])
+        .arg(root)
+        .env("FLASK_HARDEN_CACHE_DIR", cache)
+        .env("PATH", path)
+        .env_remove("FLASK_HARDEN_OFFLINE");
+    if offline {
+        cmd.env("FLASK_HARDEN_OFFLINE", "1");
+    }
+    let out = cmd.output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+const OLD_FLASK_STACK: &str = "Flask==1.1.2\nWerkzeug==1.0.1\nJinja2==2.11.3\nitsdangerous==1.1.0\nclick==7.1.1\nFlask-Login==0.5.0\nFlask-WTF==0.14.3\nMarkupSafe==1.1.1\n";
+
+const OLD_APP: &str = "from flask import Flask\nfrom flask_login import LoginManager\nfrom werkzeug.security import safe_str_cmp\n\napp = Flask(__name__)\nlogin = LoginManager(app)\n\n\n@app.before_first_request\ndef setup():\n    pass\n";
+
+#[test]
+fn offline_the_set_moves_together_and_the_note_says_it_was_not_checked() {
+    let repo = git_repo(&[
+        ("requirements.txt", OLD_FLASK_STACK),
+        ("app.py", OLD_APP),
+        (
+            "Pipfile",
+            "[packages]\nflask = \"==2.2.5\"\nclick = \"==7.1.1\"\n",
+        ),
+        ("Pipfile.lock", "{\"_meta\": {}, \"default\": {}}\n"),
+        ("runtime.txt", "python-3.9.18\n"),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = fix_deps(repo.path(), cache.path(), true, &path_with(None));
+    let req = std::fs::read_to_string(repo.path().join("requirements.txt")).unwrap();
+    for pin in [
+        "Flask==3.1.3\n",
+        "Werkzeug==3.1.6\n",
+        "Jinja2==3.1.6\n",
+        "Flask-Login==0.6.3\n",
+        "Flask-WTF==1.2.0\n",
+        "MarkupSafe==2.1.1\n",
+    ] {
+        assert!(req.contains(pin), "{pin} missing from\n{req}\n{out}");
+    }
+    assert!(!req.contains("click==7.1.1"), "{req}");
+    assert!(
+        out.contains("the set was not resolver-checked (offline)"),
+        "{out}"
+    );
+    assert!(out.contains("metadata could not be read"), "{out}");
+    assert!(out.contains("Python 3.9 (runtime.txt)"), "{out}");
+    // The code uses what the raise removes: flagged in the note.
+    assert!(out.contains("app.py:3 (Werkzeug 2.1 removed"), "{out}");
+    assert!(
+        out.contains("app.py:9 (Flask 2.3 removed before_first_request"),
+        "{out}"
+    );
+    // The Pipfile is raised as a set too, and its lock is named.
+    let pipfile = std::fs::read_to_string(repo.path().join("Pipfile")).unwrap();
+    assert!(!pipfile.contains("click = \"==7.1.1\""), "{pipfile}\n{out}");
+    assert!(
+        out.contains("Pipfile.lock still holds the old versions: run `pipenv lock`"),
+        "{out}"
+    );
+}
+
+/// A real resolver and the real index: skipped, with the reason printed, when either is
+/// missing.
+fn online_uv() -> Option<PathBuf> {
+    let Some(dir) = uv_dir() else {
+        eprintln!("SKIPPED: no uv in the tests' venv or on PATH (tests/run.sh installs it)");
+        return None;
+    };
+    let probe = tempfile::tempdir().unwrap();
+    std::fs::write(probe.path().join("r.in"), "flask==3.1.3\n").unwrap();
+    let ok = std::process::Command::new(dir.join("uv"))
+        .args([
+            "pip",
+            "compile",
+            "--no-build",
+            "--quiet",
+            "--no-config",
+            "r.in",
+        ])
+        .current_dir(probe.path())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: uv cannot reach the package index (offline?)");
+        return None;
+    }
+    Some(dir)
+}
+
+fn uv_resolves(uv_dir: &Path, root: &Path, file: &str) -> Result<(), String> {
+    let out = std::process::Command::new(uv_dir.join("uv"))
+        .args([
+            "pip",
+            "compile",
+            "--no-build",
+            "--quiet",
+            "--no-config",
+            file,
+        ])
+        .args(["--python-version", "3.11"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn online_an_old_flask_stack_gets_a_fix_whose_whole_set_resolves_with_uv() {
+    let Some(uv) = online_uv() else { return };
+    let repo = git_repo(&[
+        ("requirements.txt", OLD_FLASK_STACK),
+        ("app.py", "from flask import Flask\napp = Flask(__name__)\n"),
+        (".python-version", "3.11\n"),
+        (
+            "api/requirements.txt",
+            "Flask==2.2.5\nWerkzeug==2.3.8\nMarkupSafe==2.0.1\nclick==7.1.1\nJinja2==2.11.3\nitsdangerous==1.1.0\n",
+        ),
+    ]);
+    // HEAD's sets do not resolve with wheels for Python 3.11 (or at all): that is the bug.
+    assert!(uv_resolves(&uv, &repo.path().join("api"), "requirements.txt").is_err());
+    let cache = tempfile::tempdir().unwrap();
+    let out = fix_deps(repo.path(), cache.path(), false, &path_with(Some(&uv)));
+    for file in ["requirements.txt", "api/requirements.txt"] {
+        let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
+        assert_ne!(text, OLD_FLASK_STACK, "{file} unchanged:\n{out}");
+        uv_resolves(&uv, repo.path(), file)
+            .unwrap_or_else(|e| panic!("{file} does not resolve:\n{text}\n{e}\n{out}"));
+    }
+    let req = std::fs::read_to_string(repo.path().join("requirements.txt")).unwrap();
+    assert!(
+        req.contains("Flask==3.1.3\n") && req.contains("Flask-Login==0.6.3\n"),
+        "{req}"
+    );
+    assert!(
+        out.contains("resolves with uv pip compile --no-build"),
+        "{out}"
+    );
+    assert!(
+        out.contains("checked against the packages' metadata"),
+        "{out}"
+    );
+    // And the branch's check no longer reports the set.
+    let db = AdvisoryDb::new(embedded());
+    let after = audit_of(repo.path(), &db);
+    assert!(after.incompatible.is_empty(), "{:?}", after.incompatible);
+    assert!(after.vulnerable.is_empty(), "{:?}", after.vulnerable);
+}

@@ -23,6 +23,21 @@ use super::update::write_atomically;
 /// PyPI's JSON API; `FLASK_HARDEN_PYPI_URL` overrides it.
 pub const DEFAULT_BASE_URL: &str = "https://pypi.org/pypi";
 
+/// Set by [`force_offline`]: no request is made for the rest of the process.
+static FORCED_OFFLINE: AtomicBool = AtomicBool::new(false);
+
+/// Keep every later [`PackageIndex`] of this process from the index and its cache, to the
+/// built-in table (`check --offline`, tests that must not depend on the day's index).
+pub fn force_offline() {
+    FORCED_OFFLINE.store(true, Ordering::Relaxed);
+}
+
+/// Whether requests may be made: not forced offline, and `FLASK_HARDEN_OFFLINE` unset (or `0`).
+pub fn network_allowed() -> bool {
+    !FORCED_OFFLINE.load(Ordering::Relaxed)
+        && !std::env::var("FLASK_HARDEN_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 const RELEASES_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// One release: its version, whether every file of it is yanked, its `requires_python`.
@@ -103,8 +118,10 @@ pub struct PackageIndex {
 impl PackageIndex {
     /// `online = false` reads only the cache (the folder beside the advisory cache).
     pub fn new(online: bool) -> Self {
-        let cache =
-            super::advisories::cache_file().and_then(|f| f.parent().map(|d| d.join("pypi")));
+        // Forced offline is like `check --offline`: built-in data only, no cache either.
+        let cache = super::advisories::cache_file()
+            .and_then(|f| f.parent().map(|d| d.join("pypi")))
+            .filter(|_| !FORCED_OFFLINE.load(Ordering::Relaxed));
         Self::with_cache(online, cache)
     }
 
@@ -117,7 +134,7 @@ impl PackageIndex {
         Self {
             base,
             cache,
-            online: AtomicBool::new(online),
+            online: AtomicBool::new(online && network_allowed()),
             failure: Mutex::new(None),
             releases: Mutex::new(HashMap::new()),
             metadata: Mutex::new(HashMap::new()),
@@ -280,9 +297,9 @@ fn absolute(base: &str, url: &str) -> String {
     if url.contains("://") {
         return url.to_string();
     }
-    let Some((origin, path)) = base.split_once("://").and_then(|(scheme, rest)| {
+    let Some((origin, path)) = base.split_once("://").map(|(scheme, rest)| {
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        Some((format!("{scheme}://{host}"), path))
+        (format!("{scheme}://{host}"), path)
     }) else {
         return url.to_string();
     };

@@ -24,16 +24,11 @@ use crate::deps::resolve::{Resolution, check_resolves, plan_set, python_version}
 use crate::deps::{Audit, Constraint, DepFile, FileRole};
 use crate::finding::Finding;
 
-/// `FLASK_HARDEN_OFFLINE=1` keeps fixes from the package index (its cache is still read).
-fn online() -> bool {
-    !std::env::var("FLASK_HARDEN_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
 pub fn plans(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     let result = with_files(ctx, |files| {
         let (db, _) = load(DataSource::Default);
         let audit = crate::deps::audit(files, db);
-        let index = PackageIndex::new(online());
+        let index = PackageIndex::new(true);
         let mut by_path: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
         for f in findings {
             by_path.entry(f.path.as_str()).or_default().push(f);
@@ -191,7 +186,7 @@ fn raise_set(
     }
     let python_note = match &python {
         Some(p) => format!("Python {} ({})", p.version, p.source),
-        None => "no Python version found in the project".to_string(),
+        None => "any Python (the project names no version)".to_string(),
     };
     if plan.metadata_checked {
         notes.push(format!(
