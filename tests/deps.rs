@@ -729,3 +729,36 @@ fn online_an_old_flask_stack_gets_a_fix_whose_whole_set_resolves_with_uv() {
     assert!(after.incompatible.is_empty(), "{:?}", after.incompatible);
     assert!(after.vulnerable.is_empty(), "{:?}", after.vulnerable);
 }
+
+#[test]
+fn a_raised_pyproject_names_the_uv_lock_it_leaves_behind() {
+    let dir = fixtures().join("uv-current");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let (pyproject, lock) = (read("pyproject.toml"), read("uv.lock"));
+    let repo = git_repo(&[("pyproject.toml", &pyproject), ("uv.lock", &lock)]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = fix_deps(repo.path(), cache.path(), true, &path_with(None));
+    let after = std::fs::read_to_string(repo.path().join("pyproject.toml")).unwrap();
+    assert!(
+        after.contains("\"flask==3.1.3\", \"werkzeug==3.1.6\""),
+        "{after}\n{out}"
+    );
+    assert!(
+        out.contains("uv.lock still holds the old versions: run `uv lock`"),
+        "{out}"
+    );
+    // requires-python = ">=3.9" bounds the choice.
+    assert!(
+        out.contains("Python 3.9 (requires-python in pyproject.toml)"),
+        "{out}"
+    );
+    // The lock itself is never edited; its findings name the command.
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("uv.lock")).unwrap(),
+        lock
+    );
+    assert!(
+        out.contains("uv lock --upgrade-package flask==3.1.3"),
+        "{out}"
+    );
+}
