@@ -762,3 +762,29 @@ fn a_raised_pyproject_names_the_uv_lock_it_leaves_behind() {
         "{out}"
     );
 }
+
+#[test]
+fn online_both_resolvers_tell_a_set_that_installs_from_one_that_does_not() {
+    use flask_harden::deps::resolve::{Resolution, Resolver, check_with};
+    let Some(uv) = online_uv() else { return };
+    let python = std::env::var_os("FLASK_HARDEN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let py = "3.11".parse().unwrap();
+    let good: Vec<String> = ["Flask==3.1.3", "Werkzeug==3.1.6", "MarkupSafe==2.1.2"]
+        .map(String::from)
+        .into();
+    let bad: Vec<String> = ["Flask==2.2.5", "click==7.1.1"].map(String::from).into();
+    for resolver in [Resolver::Uv(uv.join("uv")), Resolver::Pip(python)] {
+        let ok = check_with(&resolver, &good, Some(&py));
+        assert!(
+            matches!(ok, Resolution::Resolves { .. }),
+            "{resolver:?}: {ok:?}"
+        );
+        let no = check_with(&resolver, &bad, Some(&py));
+        assert!(
+            matches!(&no, Resolution::Fails { message, .. } if message.contains("click")),
+            "{resolver:?}: {no:?}"
+        );
+    }
+}

@@ -422,9 +422,42 @@ fn looks_offline(text: &str) -> bool {
     .any(|w| t.contains(w))
 }
 
-/// Check that `requirements` (lines of a requirements file) resolve, with only wheels (no
-/// sdist is built, so no package's setup.py runs), for `python` when known.
+/// A resolver found on the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolver {
+    /// `uv pip compile`.
+    Uv(PathBuf),
+    /// `python -m pip install --dry-run`, with this Python.
+    Pip(PathBuf),
+}
+
+/// uv on PATH, else a Python with pip.
+pub fn find_resolver() -> Option<Resolver> {
+    on_path("uv").map(Resolver::Uv).or_else(|| {
+        on_path("python3")
+            .or_else(|| on_path("python"))
+            .map(Resolver::Pip)
+    })
+}
+
+/// Check that `requirements` (lines of a requirements file) resolve with the resolver on
+/// PATH; see [`check_with`].
 pub fn check_resolves(requirements: &[String], python: Option<&Version>) -> Resolution {
+    match find_resolver() {
+        Some(r) => check_with(&r, requirements, python),
+        None => Resolution::NotChecked {
+            reason: "no resolver on PATH (uv or pip)".into(),
+        },
+    }
+}
+
+/// Check that `requirements` resolve, with only wheels (no sdist is built, so no package's
+/// setup.py runs), for `python` when known. Bounded to two minutes.
+pub fn check_with(
+    resolver: &Resolver,
+    requirements: &[String],
+    python: Option<&Version>,
+) -> Resolution {
     let Ok(dir) = tempfile::tempdir() else {
         return Resolution::NotChecked {
             reason: "no temporary folder".into(),
@@ -437,46 +470,38 @@ pub fn check_resolves(requirements: &[String], python: Option<&Version>) -> Reso
         };
     }
     let limit = Duration::from_secs(120);
-    if let Some(uv) = on_path("uv") {
-        let mut cmd = Command::new(uv);
-        cmd.current_dir(dir.path())
-            .args(["pip", "compile", "--no-build", "--no-header", "--quiet"])
-            .arg("--no-config")
-            .arg(&input)
-            .args(["-o", "-"])
-            .env("UV_NO_PROGRESS", "1");
-        if let Some(py) = python {
-            cmd.args(["--python-version", &py.to_string()]);
+    let for_python = python.map_or_else(String::new, |py| format!(", Python {py}"));
+    match resolver {
+        Resolver::Uv(uv) => {
+            let mut cmd = Command::new(uv);
+            cmd.current_dir(dir.path())
+                .args(["pip", "compile", "--no-build", "--no-header", "--quiet"])
+                .arg("--no-config")
+                .arg(&input)
+                .args(["-o", "-"])
+                .env("UV_NO_PROGRESS", "1");
+            if let Some(py) = python {
+                cmd.args(["--python-version", &py.to_string()]);
+            }
+            let how = format!("uv pip compile --no-build (wheels only{for_python})");
+            judge(run_bounded(cmd, limit), how)
         }
-        let how = match python {
-            Some(py) => format!("uv pip compile --no-build (wheels only, Python {py})"),
-            None => "uv pip compile --no-build (wheels only)".to_string(),
-        };
-        return judge(run_bounded(cmd, limit), how);
-    }
-    let python_exe = on_path("python3").or_else(|| on_path("python"));
-    if let Some(py_exe) = python_exe {
-        let mut cmd = Command::new(py_exe);
-        cmd.current_dir(dir.path())
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--dry-run",
-                "--quiet",
-                "--ignore-installed",
-            ])
-            .args(["--only-binary", ":all:", "--disable-pip-version-check"])
-            .args(["--report", "-", "-r"])
-            .arg(&input);
-        if let Some(py) = python {
-            cmd.args(["--python-version", &py.to_string()]);
+        Resolver::Pip(py_exe) => {
+            let mut cmd = Command::new(py_exe);
+            cmd.current_dir(dir.path())
+                .args(["-m", "pip", "install", "--dry-run", "--quiet"])
+                .args(["--ignore-installed", "--disable-pip-version-check"])
+                .args(["--only-binary", ":all:", "--report", "report.json", "-r"])
+                .arg(&input);
+            if let Some(py) = python {
+                // pip takes a target Python only with --target (nothing is written: --dry-run).
+                cmd.args(["--python-version", &py.to_string(), "--target"])
+                    .arg(dir.path().join("target"));
+            }
+            let how =
+                format!("pip install --dry-run --only-binary :all: (wheels only{for_python})");
+            judge(run_bounded(cmd, limit), how)
         }
-        let how = "pip install --dry-run --only-binary :all: (wheels only)".to_string();
-        return judge(run_bounded(cmd, limit), how);
-    }
-    Resolution::NotChecked {
-        reason: "no resolver on PATH (uv or pip)".into(),
     }
 }
 
