@@ -354,13 +354,10 @@ fn the_embedded_snapshot_finds_known_vulnerable_pins() {
     // The PyPA database of 2026-07-23: 7,080 records, of which 269 are withdrawn.
     assert!(db.len() > 6500, "{}", db.len());
     assert_eq!(db.date, "2026-07-23");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("requirements.txt"),
+    let audit = audit_requirements(
         "flask==0.12.2\njinja2==2.10\nFlask-Caching==1.10.1\nitsdangerous==2.2.0\n",
-    )
-    .unwrap();
-    let audit = audit(&discover(dir.path()).unwrap(), &db);
+        &db,
+    );
     let flask = found(&audit, "flask").unwrap();
     assert!(flask.advisories.contains(&"PYSEC-2018-66".to_string()));
     assert!(flask.finding.message.contains("CVE-2018-1000656"));
@@ -381,13 +378,10 @@ fn the_embedded_snapshot_finds_known_vulnerable_pins() {
 #[test]
 fn the_snapshot_holds_the_2025_and_2026_advisories() {
     let db = AdvisoryDb::new(embedded());
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("requirements.txt"),
+    let audit = audit_requirements(
         "Flask==3.1.2\nWerkzeug==3.0.6\nJinja2==3.1.6\nFlask-Cors==6.0.0\ngunicorn==21.2.0\nrlask==3.1.5\n",
-    )
-    .unwrap();
-    let audit = audit(&discover(dir.path()).unwrap(), &db);
+        &db,
+    );
     let werkzeug = found(&audit, "werkzeug").unwrap();
     for cve in ["CVE-2025-66221", "CVE-2026-21860", "CVE-2026-27199"] {
         assert!(
@@ -476,13 +470,10 @@ fn includes_never_leave_the_repository() {
 #[test]
 fn pins_that_cannot_be_installed_together_fail_the_check() {
     let db = AdvisoryDb::new(test_database());
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("requirements.txt"),
+    let audit = audit_requirements(
         "Flask==2.2.5\nclick==7.1.1\nJinja2==2.11.3\nitsdangerous==1.1.0\nWerkzeug==2.3.8\nMarkupSafe==2.0.1\nFlask-Login==0.5.0\n",
-    )
-    .unwrap();
-    let audit = audit(&discover(dir.path()).unwrap(), &db);
+        &db,
+    );
     let mut lines: Vec<(usize, &str)> = audit
         .incompatible
         .iter()
@@ -506,16 +497,22 @@ fn pins_that_cannot_be_installed_together_fail_the_check() {
             .any(|f| f.rule == "dependencies/incompatible-pins")
     );
     // A consistent set is quiet.
-    std::fs::write(
-        dir.path().join("requirements.txt"),
+    let quiet = audit_requirements(
         "Flask==3.1.3\nclick==8.1.8\nJinja2==3.1.6\nitsdangerous==2.2.0\nWerkzeug==3.1.6\nMarkupSafe==3.0.2\nFlask-Login==0.6.3\n",
-    )
-    .unwrap();
-    assert!(audit_of(dir.path(), &db).incompatible.is_empty());
+        &db,
+    );
+    assert!(quiet.incompatible.is_empty());
 }
 
 fn audit_of(root: &Path, db: &AdvisoryDb) -> Audit {
     audit(&discover(root).unwrap(), db)
+}
+
+/// The audit of a repository holding only this requirements.txt.
+fn audit_requirements(text: &str, db: &AdvisoryDb) -> Audit {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), text).unwrap();
+    audit_of(dir.path(), db)
 }
 
 /// A git repository holding `files`, committed.

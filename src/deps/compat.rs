@@ -19,21 +19,17 @@ pub struct Needs {
     pub why: Option<&'static str>,
 }
 
+/// A need the releases' metadata declares.
 const fn meta(
     when: &'static str,
     from: &'static str,
     needs: &'static str,
     at_least: &'static str,
 ) -> Needs {
-    Needs {
-        when,
-        from,
-        needs,
-        at_least,
-        why: None,
-    }
+    breaks_opt(when, from, needs, at_least, None)
 }
 
+/// A need the metadata does not declare: `why` says what breaks.
 const fn breaks(
     when: &'static str,
     from: &'static str,
@@ -41,12 +37,22 @@ const fn breaks(
     at_least: &'static str,
     why: &'static str,
 ) -> Needs {
+    breaks_opt(when, from, needs, at_least, Some(why))
+}
+
+const fn breaks_opt(
+    when: &'static str,
+    from: &'static str,
+    needs: &'static str,
+    at_least: &'static str,
+    why: Option<&'static str>,
+) -> Needs {
     Needs {
         when,
         from,
         needs,
         at_least,
-        why: Some(why),
+        why,
     }
 }
 
