@@ -617,4 +617,65 @@ mod tests {
             .unwrap();
         assert!(login.why.contains("_request_ctx_stack") || login.why.contains("safe_str_cmp"));
     }
+
+    /// An index of two packages, served from a cache folder.
+    fn cached_index() -> (tempfile::TempDir, PackageIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        w(
+            "werkzeug.releases.json",
+            r#"[{"version":"2.3.7","wheels":["py3"]},{"version":"3.1.6","requires_python":">=3.9","wheels":["py3"]}]"#,
+        );
+        w(
+            "werkzeug-3.1.6.json",
+            r#"{"requires_dist":["MarkupSafe>=2.1.1","watchdog>=2.3; extra == \"watchdog\""],"requires_python":">=3.9"}"#,
+        );
+        w(
+            "markupsafe.releases.json",
+            r#"[{"version":"2.0.1","wheels":["cp39"]},{"version":"2.1.1","wheels":["cp310","cp39"]},{"version":"2.1.2","wheels":["cp311","cp310"]}]"#,
+        );
+        for v in ["2.0.1", "2.1.1", "2.1.2"] {
+            w(
+                &format!("markupsafe-{v}.json"),
+                r#"{"requires_python":">=3.7"}"#,
+            );
+        }
+        let index = PackageIndex::with_cache(false, Some(dir.path().to_path_buf()));
+        (dir, index)
+    }
+
+    #[test]
+    fn metadata_and_wheels_choose_the_companion_release() {
+        let (_dir, index) = cached_index();
+        let db = AdvisoryDb::default();
+        let pins: BTreeMap<String, Version> = [
+            ("werkzeug".into(), v("2.3.7")),
+            ("markupsafe".into(), v("2.0.1")),
+        ]
+        .into();
+        let targets: BTreeMap<String, Version> = [("werkzeug".into(), v("3.1.6"))].into();
+        let plan = plan_set(&pins, &targets, &db, &index, Some(&v("3.11")));
+        assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+        assert!(plan.metadata_checked);
+        // 2.1.1 satisfies MarkupSafe>=2.1.1 but has no wheel for Python 3.11.
+        assert_eq!(plan.pins["markupsafe"], v("2.1.2"));
+        let raise = plan.raises.iter().find(|r| r.name == "markupsafe").unwrap();
+        assert!(
+            raise.why.starts_with("werkzeug 3.1.6 ") && raise.why.ends_with("markupsafe>=2.1.1")
+        );
+        // On Python 3.10, 2.1.1 has its wheel.
+        let plan = plan_set(&pins, &targets, &db, &index, Some(&v("3.10")));
+        assert_eq!(plan.pins["markupsafe"], v("2.1.1"));
+    }
+
+    #[test]
+    fn the_project_python_bounds_the_choice() {
+        let (_dir, index) = cached_index();
+        let db = AdvisoryDb::default();
+        let pins: BTreeMap<String, Version> = [("werkzeug".into(), v("2.3.7"))].into();
+        let targets: BTreeMap<String, Version> = [("werkzeug".into(), v("3.1.6"))].into();
+        let plan = plan_set(&pins, &targets, &db, &index, Some(&v("3.8")));
+        assert_eq!(plan.problems.len(), 1, "{plan:?}");
+        assert!(plan.problems[0].contains("runs on the project's Python"));
+    }
 }
