@@ -51,6 +51,11 @@ pub fn plans(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
 /// A lock file's finding: the command that regenerates it.
 fn lock_or_none(audit: &Audit, f: &Finding) -> Generated {
     let no = |r: &str| Unfixable::new(f, r);
+    if f.rule == "dependencies/incompatible-pins" {
+        return Err(no(
+            "a lock file is regenerated, not edited: raise the pins in its manifest, then regenerate it with its tool",
+        ));
+    }
     let fix = audit
         .fix_for(f)
         .ok_or_else(|| no("the audit has no fix for this package"))?;
