@@ -32,6 +32,11 @@ pub fn force_offline() {
     FORCED_OFFLINE.store(true, Ordering::Relaxed);
 }
 
+/// Whether [`force_offline`] was called.
+pub fn forced_offline() -> bool {
+    FORCED_OFFLINE.load(Ordering::Relaxed)
+}
+
 /// Whether requests may be made: not forced offline, and `FLASK_HARDEN_OFFLINE` unset (or `0`).
 pub fn network_allowed() -> bool {
     !FORCED_OFFLINE.load(Ordering::Relaxed)

@@ -16,7 +16,7 @@ use super::super::plan::PatchBuilder;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::adapters::with_files;
 use super::common::fail_all;
-use crate::deps::advisories::{DataSource, load};
+use crate::deps::advisories::{AdvisoryDb, DataSource, load};
 use crate::deps::audit::{FixAction, edit_for};
 use crate::deps::compat::breaks_in;
 use crate::deps::index::PackageIndex;
@@ -26,9 +26,19 @@ use crate::finding::Finding;
 
 pub fn plans(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     let result = with_files(ctx, |files| {
-        let (db, _) = load(DataSource::Default);
+        // `check --offline` and `advisories = "offline"` in the project's configuration keep
+        // fixes to the embedded snapshot and off the index too, so they match the findings.
+        let offline = crate::deps::index::forced_offline()
+            || crate::config::Config::load(&files.root)
+                .is_ok_and(|c| c.advisories == crate::config::Advisories::Offline);
+        let source = if offline {
+            DataSource::Offline
+        } else {
+            DataSource::Default
+        };
+        let (db, _) = load(source);
         let audit = crate::deps::audit(files, db);
-        let index = PackageIndex::new(true);
+        let index = PackageIndex::new(!offline);
         let mut by_path: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
         for f in findings {
             by_path.entry(f.path.as_str()).or_default().push(f);
@@ -38,7 +48,7 @@ pub fn plans(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
             let file = audit.files.iter().find(|d| d.path == path);
             match file {
                 Some(file) if file.role == FileRole::Manifest => {
-                    out.extend(raise_set(ctx, &audit, file, &group, &index));
+                    out.extend(raise_set(ctx, &audit, db, file, &group, &index));
                 }
                 _ => out.extend(group.iter().map(|f| lock_or_none(&audit, f))),
             }
@@ -70,6 +80,7 @@ fn lock_or_none(audit: &Audit, f: &Finding) -> Generated {
 fn raise_set(
     ctx: &FixContext,
     audit: &Audit,
+    db: &AdvisoryDb,
     file: &DepFile,
     group: &[&Finding],
     index: &PackageIndex,
@@ -80,7 +91,6 @@ fn raise_set(
             .map(|f| Err(Unfixable::new(f, reason)))
             .collect()
     };
-    let (db, _) = load(DataSource::Default);
     let mut pins: BTreeMap<String, Version> = BTreeMap::new();
     for d in &file.declared {
         if let Constraint::Pin(v) = &d.constraint {
