@@ -1271,6 +1271,23 @@ pub(super) fn uppercase_assignments(stmt: &Stmt) -> Vec<(String, &Expr, TextRang
                 out.push((n.id.to_string(), v, a.range));
             }
         }
+        // `if os.environ.get("K"): SECRET_KEY = … else: SECRET_KEY = "…"` sets it in either
+        // branch; so does a `try` block.
+        Stmt::If(i) => {
+            for body in std::iter::once(&i.body).chain(i.elif_else_clauses.iter().map(|c| &c.body))
+            {
+                out.extend(body.iter().flat_map(uppercase_assignments));
+            }
+        }
+        Stmt::Try(t) => {
+            for body in [&t.body, &t.orelse, &t.finalbody] {
+                out.extend(body.iter().flat_map(uppercase_assignments));
+            }
+            for h in &t.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                out.extend(h.body.iter().flat_map(uppercase_assignments));
+            }
+        }
         _ => {}
     }
     out
