@@ -20,6 +20,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/csrf/token_field.html"),
     ),
     (
+        "csrf/token_field_fstring.txt",
+        include_str!("../../templates/csrf/token_field_fstring.txt"),
+    ),
+    (
         "secret_key/strict_check.py",
         include_str!("../../templates/secret_key/strict_check.py"),
     ),

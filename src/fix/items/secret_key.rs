@@ -33,7 +33,7 @@ pub fn value(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
 /// shared value reads the environment.
 const DEV_KEY: &str = "dev-only-insecure-key";
 /// The key testing config classes and a test suite's own configuration mapping get.
-const TEST_KEY: &str = "test-only-insecure-key";
+pub const TEST_KEY: &str = "test-only-insecure-key";
 
 fn value_one(ctx: &FixContext, finding: &Finding) -> Generated {
     let no = |r: &str| Unfixable::new(finding, r);
