@@ -18,6 +18,7 @@ const FIXTURES: &[&str] = &[
     "tutorial",
     "example_app",
     "runtime_app",
+    "factory_configs",
 ];
 
 fn fixture(name: &str) -> PathBuf {
