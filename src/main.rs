@@ -435,31 +435,15 @@ fn run_check(args: CheckArgs) -> ExitCode {
 /// item's fixes are planned from the files as they are, so their edits are regions of the
 /// analysed files. A failure leaves the log without fixes.
 fn sarif_fixes(result: &ScanResult) -> sarif::SarifFixes {
-    let mut out = sarif::SarifFixes::new();
-    let with_findings: Vec<&str> = result
+    // The same verified pipeline as `fix` and the JSON report's `fix.available`.
+    let findings: Vec<_> = result
         .items
         .iter()
-        .filter(|i| !i.outcome.findings.is_empty())
-        .map(|i| i.item.id.as_str())
+        .flat_map(|i| &i.outcome.findings)
         .collect();
-    if with_findings.is_empty() {
-        return out;
-    }
-    let Ok(snapshot) = Snapshot::from_dir(&result.root) else {
-        return out;
-    };
-    for item in with_findings {
-        let options = FixOptions {
-            items: vec![item.to_string()],
-            ..FixOptions::default()
-        };
-        if let Ok(run) = plan_fixes(snapshot.clone(), &options) {
-            for (fingerprint, fixes) in sarif::fixes_of(&run) {
-                out.entry(fingerprint).or_default().extend(fixes);
-            }
-        }
-    }
-    out
+    flask_harden::fix::verified_run(&result.root, &findings)
+        .map(|run| sarif::fixes_of(&run))
+        .unwrap_or_default()
 }
 
 fn run_report(

@@ -43,7 +43,7 @@ use crate::python::{self, Module};
 pub use apply::{ApplyStatus, Overlay};
 pub use pipeline::{
     FileChange, FixAvailability, FixError, FixOffers, FixOptions, FixRun, ItemFix, Rejected,
-    offered_fixes, plan_fixes,
+    offer_key, offered_fixes, plan_fixes, verified_run,
 };
 pub use plan::{Applicability, Edit, FilePatch, FixPlan, PatchBuilder, PatchKind};
 pub use snapshot::{SnapFile, Snapshot};

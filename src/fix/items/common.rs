@@ -534,3 +534,26 @@ impl<'a> Patches<'a> {
             .collect()
     }
 }
+
+/// Why a fix does not write into the production config, when production's config is a guess:
+/// a `from_object` argument flask-harden cannot follow (`from_object(os.environ["SETTINGS"])`).
+pub fn production_unknown(ctx: &FixContext) -> Option<String> {
+    let facts = ctx.facts;
+    if !facts.production_guessed {
+        return None;
+    }
+    let at = facts
+        .loads
+        .iter()
+        .find(|l| l.guessed && l.production)
+        .map(|l| {
+            let m = facts.module(l.module);
+            format!(" at {}:{}", m.path, m.source.span(l.range).start.line)
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "flask-harden cannot tell which configuration production loads (the from_object call{at} \
+         takes a value it cannot follow), so it does not guess where the setting goes; name the \
+         class with production-config in flask-harden.toml"
+    ))
+}

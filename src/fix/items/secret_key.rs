@@ -19,7 +19,8 @@ use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
     AppSite, Patches, app_site, append_to_class, dict_entry_insertion, dict_has_key,
-    ensure_imports, insert_after, last_config_stmt, located, quoted, stmt_at, test_config_dicts,
+    ensure_imports, insert_after, last_config_stmt, located, production_unknown, quoted, stmt_at,
+    test_config_dicts,
 };
 use crate::finding::Finding;
 use crate::python::expr::str_value;
@@ -114,6 +115,9 @@ fn class_setup<'m>(
 ) -> Result<AppSite<'m>, Unfixable> {
     let facts = ctx.facts;
     let no = |r: &str| Unfixable::new(finding, r);
+    if let Some(reason) = production_unknown(ctx) {
+        return Err(no(&reason));
+    }
     if facts.production.is_empty() {
         return Err(no(&format!(
             "flask-harden cannot tell which configuration production loads (no from_object call \

@@ -10,8 +10,8 @@ use super::super::imports::ensure_import;
 use super::super::style::{LineEnding, preferred_quote};
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
-    app_site, assigned_name, insert_after, insert_before, keyword_insertion, located, quoted,
-    stmt_at,
+    app_site, assigned_name, insert_after, insert_before, keyword_insertion, located,
+    production_unknown, quoted, stmt_at,
 };
 use crate::finding::Finding;
 use crate::python::expr::{method_name, receiver};
@@ -63,6 +63,9 @@ fn cookie_config_one(ctx: &FixContext, finding: &Finding) -> Generated {
         let class = &facts.classes[c];
         class.module == idx && class.range.start() == range.start()
     }) {
+        if let Some(reason) = production_unknown(ctx) {
+            return Err(no(&reason));
+        }
         let class = &facts.classes[c];
         let text = patch.text();
         let eol = LineEnding::detect(text);
