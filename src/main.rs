@@ -434,16 +434,34 @@ fn run_check(args: CheckArgs) -> ExitCode {
 /// Verified fixes for the SARIF log, built from the files on disk in a temporary copy. Each
 /// item's fixes are planned from the files as they are, so their edits are regions of the
 /// analysed files. A failure leaves the log without fixes.
+/// SARIF fixes, one verified run per item from the analysed files, so that every fix is
+/// expressed against them (`fix` chains the items; the plans are the same).
 fn sarif_fixes(result: &ScanResult) -> sarif::SarifFixes {
-    // The same verified pipeline as `fix` and the JSON report's `fix.available`.
-    let findings: Vec<_> = result
+    let mut out = sarif::SarifFixes::new();
+    let with_findings: Vec<&str> = result
         .items
         .iter()
-        .flat_map(|i| &i.outcome.findings)
+        .filter(|i| !i.outcome.findings.is_empty())
+        .map(|i| i.item.id.as_str())
         .collect();
-    flask_harden::fix::verified_run(&result.root, &findings)
-        .map(|run| sarif::fixes_of(&run))
-        .unwrap_or_default()
+    if with_findings.is_empty() {
+        return out;
+    }
+    let Ok(snapshot) = Snapshot::from_dir(&result.root) else {
+        return out;
+    };
+    for item in with_findings {
+        let options = FixOptions {
+            items: vec![item.to_string()],
+            ..FixOptions::default()
+        };
+        if let Ok(run) = plan_fixes(snapshot.clone(), &options) {
+            for (fingerprint, fixes) in sarif::fixes_of(&run) {
+                out.entry(fingerprint).or_default().extend(fixes);
+            }
+        }
+    }
+    out
 }
 
 fn run_report(
