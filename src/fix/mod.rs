@@ -109,32 +109,32 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
     ),
     (
         "input-validation/sql-injection",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/path-traversal",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/command-injection",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/unsafe-deserialization",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/open-redirect",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
-    ("input-validation/ssrf", items::adapters::input_validation),
+    ("input-validation/ssrf", items::input_validation::generate),
     (
         "input-validation/code-injection",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/unvalidated-json",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
 ];
 

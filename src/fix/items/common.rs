@@ -283,26 +283,7 @@ pub fn text_offset(text: &str, line: usize, column: usize) -> Option<usize> {
     Some(start + within)
 }
 
-/// A Python string literal holding `s`, in `quote`.
-pub fn py_string(quote: char, s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for ch in s.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
+pub use crate::python::expr::py_string;
 
 /// Where to add `name=value` keywords to a call: after its last argument (past a trailing
 /// comma), and the text to insert there.
