@@ -24,6 +24,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/csrf/token_field_fstring.txt"),
     ),
     (
+        "input_validation/pydantic_model.py",
+        include_str!("../../templates/input_validation/pydantic_model.py"),
+    ),
+    (
+        "input_validation/validate_body.py",
+        include_str!("../../templates/input_validation/validate_body.py"),
+    ),
+    (
         "secret_key/strict_check.py",
         include_str!("../../templates/secret_key/strict_check.py"),
     ),

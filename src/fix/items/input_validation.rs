@@ -917,13 +917,27 @@ pub fn pydantic_plan(ctx: &Context, u: &UnvalidatedJson) -> Option<FixPlan> {
                 format!("{name}: {annotation} = Field(default={d}, alias={a})")
             }
         };
-        fields.push(format!("{indent}    {line}\n"));
+        fields.push(format!("    {line}"));
     }
-    let class = format!(
-        "{indent}class {model}(BaseModel):\n{indent}    \"\"\"The JSON body `{}` accepts.\"\"\"\n\n{}\n\n",
-        func.name.id,
-        fields.concat()
-    );
+    let class = crate::fix::templates::render(
+        "input_validation/pydantic_model.py",
+        &[
+            ("model", &model),
+            ("view", func.name.id.as_str()),
+            ("fields", &fields.join("\n")),
+        ],
+    )
+    .ok()?;
+    let class: String = class
+        .split_inclusive('\n')
+        .map(|l| {
+            if l.trim().is_empty() {
+                l.to_string()
+            } else {
+                format!("{indent}{l}")
+            }
+        })
+        .collect();
 
     // Validation at the top of the view's body, after its docstring.
     let first = func.body.iter().find(
@@ -936,10 +950,19 @@ pub fn pydantic_plan(ctx: &Context, u: &UnvalidatedJson) -> Option<FixPlan> {
         return None;
     }
     let raw = m.text(*u.body_reads.first()?);
-    let i = &body_indent;
-    let validate = format!(
-        "try:\n{i}    {var} = {model}.model_validate({raw})\n{i}except ValidationError as exc:\n{i}    errors = [{{\"loc\": list(e[\"loc\"]), \"msg\": e[\"msg\"]}} for e in exc.errors()]\n{i}    return {{\"errors\": errors}}, 400\n{i}"
-    );
+    let validate = crate::fix::templates::render(
+        "input_validation/validate_body.py",
+        &[("var", var), ("model", &model), ("raw", raw)],
+    )
+    .ok()?;
+    // Inserted where the first statement starts: the snippet's first line takes that
+    // statement's indentation, the others and the statement itself get it written out.
+    let mut validate = validate
+        .lines()
+        .collect::<Vec<_>>()
+        .join(&format!("\n{body_indent}"));
+    validate.push('\n');
+    validate.push_str(&body_indent);
     let dump = if uses_field {
         format!("{var}.model_dump(exclude_unset=True, by_alias=True)")
     } else {
