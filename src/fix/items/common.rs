@@ -55,19 +55,8 @@ pub fn stmt_at<'m>(
                 return stmt_at(&f.body, range, Some(f)).or(Some((stmt, func)));
             }
             Stmt::ClassDef(c) => vec![&c.body],
-            Stmt::If(i) => std::iter::once(&i.body[..])
-                .chain(i.elif_else_clauses.iter().map(|c| &c.body[..]))
-                .collect(),
-            Stmt::With(w) => vec![&w.body],
-            Stmt::For(f) => vec![&f.body, &f.orelse],
-            Stmt::While(w) => vec![&w.body, &w.orelse],
-            Stmt::Try(t) => {
-                let mut v: Vec<&'m [Stmt]> = vec![&t.body, &t.orelse, &t.finalbody];
-                for h in &t.handlers {
-                    let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
-                    v.push(&h.body);
-                }
-                v
+            Stmt::If(_) | Stmt::With(_) | Stmt::For(_) | Stmt::While(_) | Stmt::Try(_) => {
+                nested_blocks(stmt)
             }
             _ => return Some((stmt, func)),
         };
@@ -79,6 +68,41 @@ pub fn stmt_at<'m>(
         return Some((stmt, func));
     }
     None
+}
+
+/// The statement lists nested in a compound statement that runs in its function's scope
+/// (`if`/`elif`/`else`, `with`, `for`, `while`, `try` and its handlers); none for others.
+pub fn nested_blocks(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::If(i) => std::iter::once(&i.body[..])
+            .chain(i.elif_else_clauses.iter().map(|c| &c.body[..]))
+            .collect(),
+        Stmt::With(w) => vec![&w.body],
+        Stmt::For(f) => vec![&f.body, &f.orelse],
+        Stmt::While(w) => vec![&w.body, &w.orelse],
+        Stmt::Try(t) => {
+            let mut v: Vec<&[Stmt]> = vec![&t.body, &t.orelse, &t.finalbody];
+            for h in &t.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                v.push(&h.body);
+            }
+            v
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The config classes some `from_object` call may load.
+pub fn loaded_config_classes(facts: &crate::python::facts::Facts) -> Vec<usize> {
+    let mut loaded: Vec<usize> = facts
+        .loads
+        .iter()
+        .flat_map(|l| l.candidates.iter().map(|(_, c)| *c))
+        .filter(|c| !facts.classes[*c].is_module)
+        .collect();
+    loaded.sort_unstable();
+    loaded.dedup();
+    loaded
 }
 
 /// Insert `lines` (written with `\n`, without indentation) as whole lines right after the

@@ -13,8 +13,8 @@ use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
     Patches, add_dependency, app_site_patch, append_to_class, dict_entry_insertion, dict_has_key,
-    ensure_imports, fail_all, insert_after, insert_before, keyword_insertion, located, quoted,
-    test_config_dicts, text_offset,
+    ensure_imports, fail_all, insert_after, insert_before, keyword_insertion,
+    loaded_config_classes, located, quoted, test_config_dicts, text_offset,
 };
 use super::secret_key::TEST_KEY;
 use crate::checks::csrf::{header_or_json_api, meta_disables_csrf, subclasses_of};
@@ -381,14 +381,7 @@ fn test_configs_without_csrf<'a>(
     factory: Option<&str>,
 ) -> Result<(), String> {
     let facts = ctx.facts;
-    let mut loaded: Vec<usize> = facts
-        .loads
-        .iter()
-        .flat_map(|l| l.candidates.iter().map(|(_, c)| *c))
-        .collect();
-    loaded.sort_unstable();
-    loaded.dedup();
-    for c in loaded {
+    for c in loaded_config_classes(facts) {
         let class = &facts.classes[c];
         if class.is_module
             || facts.production.contains(&c)

@@ -19,8 +19,8 @@ use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
     AppSite, Patches, app_site, append_to_class, dict_entry_insertion, dict_has_key,
-    ensure_imports, insert_after, last_config_stmt, located, production_unknown, quoted, stmt_at,
-    test_config_dicts,
+    ensure_imports, insert_after, last_config_stmt, loaded_config_classes, located,
+    production_unknown, quoted, stmt_at, test_config_dicts,
 };
 use crate::finding::Finding;
 use crate::python::expr::str_value;
@@ -219,14 +219,7 @@ fn dev_keys<'a>(
     fixed: &ConfigWrite,
 ) -> Result<(), String> {
     let facts = ctx.facts;
-    let mut loaded: Vec<usize> = facts
-        .loads
-        .iter()
-        .flat_map(|l| l.candidates.iter().map(|(_, c)| *c))
-        .collect();
-    loaded.sort_unstable();
-    loaded.dedup();
-    for c in loaded {
+    for c in loaded_config_classes(facts) {
         let class = &facts.classes[c];
         if class.is_module
             || facts.production.contains(&c)

@@ -11,7 +11,7 @@ use super::super::style::{LineEnding, preferred_quote};
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
     app_site, assigned_name, insert_after, insert_before, keyword_insertion, located,
-    production_unknown, quoted, stmt_at,
+    nested_blocks, production_unknown, quoted, stmt_at,
 };
 use crate::finding::Finding;
 use crate::python::expr::{method_name, receiver};
@@ -275,24 +275,7 @@ fn reset_one(ctx: &FixContext, finding: &Finding) -> Result<(FixPlan, TextRange)
 /// it that holds `range`.
 fn enclosing_block(body: &[Stmt], range: TextRange) -> Option<(&[Stmt], usize)> {
     let at = body.iter().position(|s| s.range().contains_range(range))?;
-    let inner: Vec<&[Stmt]> = match &body[at] {
-        Stmt::If(i) => std::iter::once(&i.body[..])
-            .chain(i.elif_else_clauses.iter().map(|c| &c.body[..]))
-            .collect(),
-        Stmt::With(w) => vec![&w.body],
-        Stmt::For(f) => vec![&f.body, &f.orelse],
-        Stmt::While(w) => vec![&w.body, &w.orelse],
-        Stmt::Try(t) => {
-            let mut v: Vec<&[Stmt]> = vec![&t.body, &t.orelse, &t.finalbody];
-            for h in &t.handlers {
-                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
-                v.push(&h.body);
-            }
-            v
-        }
-        _ => Vec::new(),
-    };
-    inner
+    nested_blocks(&body[at])
         .into_iter()
         .find_map(|b| enclosing_block(b, range))
         .or(Some((body, at)))
