@@ -562,3 +562,26 @@ pub fn production_unknown(ctx: &FixContext) -> Option<String> {
          class with production-config in flask-harden.toml"
     ))
 }
+
+/// For the generators' tests: an in-memory project fixed for one item, as `fix --unsafe` does.
+#[cfg(test)]
+pub(crate) fn fix_item(
+    files: &[(&str, &str)],
+    item: &str,
+) -> (super::super::ItemFix, super::super::Snapshot) {
+    use super::super::{FixOptions, SnapFile, Snapshot, plan_fixes};
+    let mut snapshot = Snapshot::default();
+    for (path, text) in files {
+        snapshot
+            .files
+            .insert((*path).to_string(), SnapFile::new(*text));
+    }
+    let options = FixOptions {
+        items: vec![item.to_string()],
+        include_unsafe: true,
+        ..FixOptions::default()
+    };
+    let mut run = plan_fixes(snapshot, &options).expect("plan_fixes runs");
+    let fixed = run.items.remove(0);
+    (fixed, run.result)
+}

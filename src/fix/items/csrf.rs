@@ -329,8 +329,19 @@ fn flask_forms_with_csrf_off<'a>(
                 continue;
             };
             let only_csrf = meta.body.iter().all(|s| is_csrf_off(s) || is_docstring(s));
+            // A form whose only statement is its Meta keeps a body.
+            let alone = def.body.iter().filter(|s| !is_docstring(s)).count() == 1;
             let patch = patches.for_path(ctx, &module.path)?;
             let text = patch.text();
+            if only_csrf && alone {
+                let start = meta.start().to_usize();
+                let end = meta.end().to_usize();
+                patch
+                    .replace(start..end, "pass")
+                    .map_err(|e| e.to_string())?;
+                count += 1;
+                continue;
+            }
             let targets: Vec<TextRange> = if only_csrf {
                 vec![meta.range()]
             } else {
@@ -530,4 +541,75 @@ pub fn enable(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
                 .with_patch(patch.finish().map_err(|e| no(&e.to_string()))?))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::fix_item;
+
+    const APP: &str = "import os\n\
+        from flask import Flask, request, session, render_template\n\
+        from flask_wtf import FlaskForm\n\n\
+        app = Flask(__name__)\n\
+        app.secret_key = os.environ['SECRET_KEY']\n\n\n\
+        class NoteForm(FlaskForm):\n\
+        \x20   class Meta:\n\
+        \x20       csrf = False\n\n\n\
+        @app.route('/note', methods=['GET', 'POST'])\n\
+        def note():\n\
+        \x20   if request.method == 'POST':\n\
+        \x20       session['note'] = request.form['text']\n\
+        \x20   return render_template('note.html')\n\n\n\
+        @app.route('/hook', methods=['POST'])\n\
+        def hook():\n\
+        \x20   if request.headers.get('Authorization') != 'Bearer x':\n\
+        \x20       return 'no', 401\n\
+        \x20   session['hooked'] = request.form['v']\n\
+        \x20   return 'ok'\n";
+    const NOTE: &str = "<form method=\"post\">\n  <input name=\"text\">\n</form>\n\
+        <!-- <form method=\"post\" action=\"/old\"></form> -->\n";
+    const VENDORED: &str = "<form method=\"post\" action=\"https://example.com\">\n</form>\n";
+
+    #[test]
+    fn every_posting_form_gets_its_token_and_header_apis_are_exempted() {
+        let files = [
+            ("app.py", APP),
+            ("templates/note.html", NOTE),
+            ("static/vendor/demo.html", VENDORED),
+        ];
+        let (item, result) = fix_item(&files, "csrf");
+        assert_eq!(item.applied.len(), 1, "{item:#?}");
+        let app = result.get("app.py").expect("app.py");
+        assert!(app.contains("csrf = CSRFProtect(app)\n"), "{app}");
+        assert!(app.contains("@csrf.exempt\ndef hook():"), "{app}");
+        assert!(
+            !app.contains("class Meta"),
+            "Meta.csrf = False stays:\n{app}"
+        );
+        let note = result.get("templates/note.html").expect("template");
+        assert_eq!(note.matches("csrf_token()").count(), 1, "{note}");
+        assert!(
+            note.contains("<!-- <form method=\"post\" action=\"/old\"></form> -->"),
+            "{note}"
+        );
+        assert_eq!(result.get("static/vendor/demo.html"), Some(VENDORED));
+    }
+
+    #[test]
+    fn a_form_in_a_format_string_stops_the_fix_and_is_named() {
+        let app = "import os\nfrom flask import Flask, request, session\n\n\
+            app = Flask(__name__)\napp.secret_key = os.environ['SECRET_KEY']\n\n\n\
+            @app.route('/c', methods=['GET', 'POST'])\ndef c():\n\
+            \x20   if request.method == 'POST':\n        session['c'] = request.form['t']\n\
+            \x20   return '<form method=\"post\" action=\"{}\"></form>'.format('/c')\n";
+        let (item, result) = fix_item(&[("app.py", app)], "csrf");
+        assert!(item.applied.is_empty(), "{item:#?}");
+        assert_eq!(result.get("app.py"), Some(app));
+        let r = &item.rejected[0];
+        assert!(
+            r.reason.contains("the form built in Python at app.py:12"),
+            "{}",
+            r.reason
+        );
+    }
 }

@@ -228,9 +228,11 @@ fn dev_keys<'a>(
         {
             continue;
         }
+        // Inherited from the fixed class (any of its writes: a conditional sets it in
+        // several branches).
         let inherits = facts
             .effective_write(c, "SECRET_KEY")
-            .is_none_or(|w| w.module == fixed.module && w.range == fixed.range);
+            .is_none_or(|w| w.scope == fixed.scope);
         if !inherits {
             continue;
         }
@@ -397,4 +399,53 @@ pub fn committed_env(_ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated>
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::fix_item;
+
+    #[test]
+    fn a_conditional_key_is_understood_and_the_test_mapping_gets_its_own() {
+        let config = "import os\n\n\nclass Config:\n\
+            \x20   if os.environ.get('SECRET_KEY'):\n        SECRET_KEY = os.environ['SECRET_KEY']\n\
+            \x20   else:\n        SECRET_KEY = 'dev'\n\n\n\
+            class DevelopmentConfig(Config):\n    DEBUG = True\n\n\n\
+            class ProductionConfig(Config):\n    pass\n\n\n\
+            config = {'development': DevelopmentConfig, 'production': ProductionConfig}\n";
+        let factory = "import os\n\nfrom flask import Flask\n\nfrom config import config\n\n\n\
+            def create_app(test_config=None):\n    app = Flask(__name__)\n\
+            \x20   app.config.from_object(config[os.environ.get('FLASK_CONFIG', 'development')])\n\
+            \x20   if test_config:\n        app.config.from_mapping(test_config)\n    return app\n";
+        let conftest = "from app import create_app\n\n\ndef test_app():\n\
+            \x20   assert create_app({'TESTING': True})\n";
+        let (item, result) = fix_item(
+            &[
+                ("config.py", config),
+                ("app/__init__.py", factory),
+                ("tests/conftest.py", conftest),
+            ],
+            "secret-key",
+        );
+        // The literal in the else branch is the finding (not "never set"), and it is fixed.
+        assert_eq!(item.applied.len(), 1, "{item:#?}");
+        assert_eq!(item.applied[0].fixes[0].rule, "secret-key/placeholder");
+        let config = result.get("config.py").expect("config.py");
+        assert!(
+            config.contains("        SECRET_KEY = os.environ.get('SECRET_KEY')\n"),
+            "{config}"
+        );
+        assert!(
+            config.contains("    DEBUG = True\n    SECRET_KEY = 'dev-only-insecure-key'\n"),
+            "{config}"
+        );
+        let factory = result.get("app/__init__.py").expect("factory");
+        assert!(factory.contains("raise RuntimeError"), "{factory}");
+        let conftest = result.get("tests/conftest.py").expect("conftest");
+        assert!(
+            conftest
+                .contains("create_app({'TESTING': True, 'SECRET_KEY': 'test-only-insecure-key'})"),
+            "{conftest}"
+        );
+    }
 }

@@ -454,3 +454,82 @@ fn login_protection_one(ctx: &FixContext, finding: &Finding) -> Generated {
         .fixing(finding)
         .with_patch(patch.finish().map_err(|e| bug(e.to_string()))?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::fix_item;
+
+    const APP: &str = "from flask import Flask, session, request, redirect\n\
+        from flask_login import LoginManager, login_user\n\
+        from db import Session\n\n\
+        app = Flask(__name__)\n\
+        app.secret_key = __import__('os').environ['SECRET_KEY']\n\
+        login_manager = LoginManager(app)\n\
+        login_manager.session_protection = 'basic'\n\n\n\
+        @app.route('/login', methods=['POST'])\n\
+        def login():\n\
+        \x20   session['next'] = request.args.get('next')\n\
+        \x20   session['user_id'] = request.form['name']\n\
+        \x20   session['username'] = request.form['name']\n\
+        \x20   return redirect('/')\n\n\n\
+        @app.route('/login2', methods=['POST'])\n\
+        def login2():\n\
+        \x20   with Session() as session:\n\
+        \x20       user = session.get(request.form['name'])\n\
+        \x20       login_user(user)\n\
+        \x20   return redirect('/')\n";
+
+    #[test]
+    fn one_clear_per_login_path_on_flasks_own_session() {
+        let (item, result) = fix_item(
+            &[("app.py", APP), ("db.py", "class Session: pass\n")],
+            "session",
+        );
+        let app = result.get("app.py").expect("app.py");
+        assert!(
+            item.remaining
+                .iter()
+                .all(|f| f.rule != "session/no-reset-at-login"),
+            "{:#?}",
+            item
+        );
+        // Before the first session write of the path, once: the two login writes survive.
+        assert!(
+            app.contains("    session.clear()\n    session['next'] = request.args.get('next')\n    session['user_id']"),
+            "{app}"
+        );
+        assert_eq!(app.matches("session.clear()").count(), 2, "{app}");
+        // The local `session` is the database's: Flask's is named through its module.
+        assert!(
+            app.contains("        flask.session.clear()\n        login_user(user)"),
+            "{app}"
+        );
+        assert!(app.contains("\nimport flask\n"), "{app}");
+        // The bound login manager's protection is replaced in place.
+        assert!(
+            app.contains("login_manager.session_protection = 'strong'\n"),
+            "{app}"
+        );
+        assert!(!app.contains("'basic'"), "{app}");
+    }
+
+    #[test]
+    fn set_cookie_with_kwargs_is_declined_with_its_line() {
+        let app = "import os\nfrom flask import Flask, make_response\n\
+            app = Flask(__name__)\napp.secret_key = os.environ['SECRET_KEY']\nOPTS = {}\n\n\
+            @app.route('/p')\ndef p():\n    r = make_response('x')\n    r.set_cookie('a', 'b', **OPTS)\n\
+            \x20   r.set_cookie('c', 'd')\n    return r\n";
+        let (item, result) = fix_item(&[("app.py", app)], "session");
+        let text = result.get("app.py").expect("app.py");
+        assert!(
+            text.contains("r.set_cookie('c', 'd', secure=True, httponly=True, samesite='Lax')"),
+            "{text}"
+        );
+        let declined = item
+            .rejected
+            .iter()
+            .find(|r| r.reason.contains("**kwargs"))
+            .expect("the **OPTS call is declined");
+        assert_eq!(declined.findings[0].line, 10);
+    }
+}
