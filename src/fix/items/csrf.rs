@@ -373,6 +373,50 @@ fn flask_forms_with_csrf_off<'a>(
     Ok(count)
 }
 
+/// `app.config["TESTING"] = True` and `app.testing = True` statements of a test module, with
+/// the app expression they configure.
+fn testing_switches(module: &crate::python::Module) -> Vec<(TextRange, String)> {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct V<'m> {
+        module: &'m crate::python::Module,
+        out: Vec<(TextRange, String)>,
+    }
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if let Stmt::Assign(a) = stmt
+                && let [target] = a.targets.as_slice()
+                && literal_truth(&a.value) == Some(true)
+            {
+                let app = match target {
+                    Expr::Subscript(s) => match s.value.as_ref() {
+                        Expr::Attribute(c)
+                            if c.attr.as_str() == "config"
+                                && crate::python::expr::str_value(&s.slice).as_deref()
+                                    == Some("TESTING") =>
+                        {
+                            Some(&c.value)
+                        }
+                        _ => None,
+                    },
+                    Expr::Attribute(t) if t.attr.as_str() == "testing" => Some(&t.value),
+                    _ => None,
+                };
+                if let Some(app) = app {
+                    self.out
+                        .push((a.range, self.module.text(app.range()).to_string()));
+                }
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+    let mut v = V {
+        module,
+        out: Vec::new(),
+    };
+    v.visit_body(module.body());
+    v.out
+}
+
 fn is_csrf_off(stmt: &Stmt) -> bool {
     matches!(stmt, Stmt::Assign(a)
         if matches!(a.targets.as_slice(), [Expr::Name(n)] if n.id.as_str() == "csrf")
@@ -442,6 +486,20 @@ fn test_configs_without_csrf<'a>(
     for (idx, module) in facts.modules.iter().enumerate() {
         if !module.is_test {
             continue;
+        }
+        if !module.source.text.contains("WTF_CSRF_ENABLED") {
+            let quote = preferred_quote(module.tree());
+            for (stmt, app) in testing_switches(module) {
+                let patch = patches.for_path(ctx, &module.path)?;
+                insert_after(
+                    patch,
+                    stmt,
+                    &format!(
+                        "{app}.config[{}] = False",
+                        quoted(quote, "WTF_CSRF_ENABLED")
+                    ),
+                )?;
+            }
         }
         for call in facts.calls_named(idx, "update") {
             let on_config = matches!(call.func.as_ref(), Expr::Attribute(a)
@@ -572,10 +630,13 @@ mod tests {
 
     #[test]
     fn every_posting_form_gets_its_token_and_header_apis_are_exempted() {
+        let test = "from app import app\n\n\ndef test_note():\n    app.config['TESTING'] = True\n\
+            \x20   assert app.test_client().post('/note', data={'text': 'x'}).status_code == 200\n";
         let files = [
             ("app.py", APP),
             ("templates/note.html", NOTE),
             ("static/vendor/demo.html", VENDORED),
+            ("tests/test_app.py", test),
         ];
         let (item, result) = fix_item(&files, "csrf");
         assert_eq!(item.applied.len(), 1, "{item:#?}");
@@ -593,6 +654,13 @@ mod tests {
             "{note}"
         );
         assert_eq!(result.get("static/vendor/demo.html"), Some(VENDORED));
+        let test = result.get("tests/test_app.py").expect("test module");
+        assert!(
+            test.contains(
+                "    app.config['TESTING'] = True\n    app.config['WTF_CSRF_ENABLED'] = False\n"
+            ),
+            "{test}"
+        );
     }
 
     #[test]
