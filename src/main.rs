@@ -437,6 +437,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
 /// Verified fixes for the SARIF log, built from the files on disk in a temporary copy. Each
 /// item's fixes are planned from the files as they are, so their edits are regions of the
 /// analysed files. A failure leaves the log without fixes.
+/// SARIF fixes, one verified run per item from the analysed files, so that every fix is
+/// expressed against them (`fix` chains the items; the plans are the same).
 fn sarif_fixes(result: &ScanResult) -> sarif::SarifFixes {
     let mut out = sarif::SarifFixes::new();
     let with_findings: Vec<&str> = result

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use flask_harden::fix::{Applicability, FixOptions, FixRun, Snapshot, plan_fixes};
+use flask_harden::fix::{Applicability, FixOptions, FixRun, Snapshot, offer_key, plan_fixes};
 use flask_harden::git::{GitError, GitRepo, Stage};
 use tempfile::TempDir;
 
@@ -120,7 +120,7 @@ fn debug_fixes_remove_the_findings_and_compile() {
     // Every finding fixed has a verified fix to report.
     let available = run.availability();
     for f in run.findings_before.iter().filter(|f| f.item() == "debug") {
-        let a = available.get(&f.fingerprint()).expect("a verified fix");
+        let a = available.get(&offer_key(f)).expect("a verified fix");
         assert_eq!(a.applicability, Applicability::Safe);
     }
     let out = TempDir::new().unwrap();

@@ -18,7 +18,11 @@ const FIXTURES: &[&str] = &[
     "tutorial",
     "example_app",
     "runtime_app",
+    "factory_configs",
 ];
+
+/// Fixtures whose findings all have their fixes declined, each for a reason the user reads.
+const DECLINED: &[&str] = &["declined"];
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,7 +100,7 @@ fn describe(run: &FixRun) -> String {
 
 #[test]
 fn fix_diffs_per_fixture() {
-    for name in FIXTURES {
+    for name in FIXTURES.iter().chain(DECLINED) {
         let run = fixture_run(name);
         insta::assert_snapshot!(*name, describe(&run));
     }
@@ -194,4 +198,94 @@ fn session_cookie_flags_keep_crlf() {
         "a bare LF: {config:?}"
     );
     assert_eq!(run.result.get("app.py"), Some(APP_CRLF));
+}
+
+fn binary(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("flask-harden runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// One pipeline for offers: what `check --format json` says about each finding's fix is what
+/// `fix --unsafe` does with it. An available fix appears in `fix` with the same title; a
+/// finding without one is named by `fix` as not offered (or without a generator) at the very
+/// line `check` reports, and SARIF attaches fixes to exactly the available findings.
+#[test]
+fn json_sarif_and_fix_agree_on_every_finding() {
+    for name in ["factory_configs", "declined"] {
+        let tmp = TempDir::new().unwrap();
+        copy_dir(&fixture(name), tmp.path());
+        let report: serde_json::Value =
+            serde_json::from_str(&binary(tmp.path(), &["check", ".", "--format", "json"]))
+                .expect("json report");
+        let fix = binary(tmp.path(), &["fix", "--unsafe", "."]);
+        let sarif: serde_json::Value =
+            serde_json::from_str(&binary(tmp.path(), &["check", ".", "--format", "sarif"]))
+                .expect("sarif log");
+        let mut with_fix = 0;
+        for item in report["items"].as_array().unwrap() {
+            for f in item["findings"].as_array().unwrap() {
+                let (rule, path, line) = (
+                    f["rule"].as_str().unwrap(),
+                    f["path"].as_str().unwrap(),
+                    f["line"].as_u64().unwrap(),
+                );
+                if f["fix"]["available"] == true {
+                    with_fix += 1;
+                    let title = f["fix"]["title"].as_str().unwrap();
+                    assert!(
+                        fix.contains(&format!("  fix: {title}\n"))
+                            || fix.contains(&format!("  fix: {title} [unsafe: review]\n")),
+                        "{name}: {rule} at {path}:{line} is available as {title:?}, which fix \
+                         does not offer:\n{fix}"
+                    );
+                    assert!(
+                        !fix.contains(&format!("for {rule} at {path}:{line}:")),
+                        "{name}: {rule} at {path}:{line} is available and declined:\n{fix}"
+                    );
+                } else {
+                    let declined = format!("not offered for {rule} at {path}:{line}: ");
+                    let without = format!("no automatic fix yet for {rule} at {path}:{line}");
+                    assert!(
+                        fix.contains(&declined) || fix.contains(&without),
+                        "{name}: {rule} at {path}:{line} has no fix in the report, and fix does \
+                         not say why at that line:\n{fix}"
+                    );
+                }
+            }
+        }
+        let results = sarif["runs"][0]["results"].as_array().unwrap();
+        let sarif_fixed = results.iter().filter(|r| r.get("fixes").is_some()).count();
+        assert!(
+            sarif_fixed <= with_fix,
+            "{name}: {sarif_fixed} > {with_fix}"
+        );
+        if name == "declined" {
+            assert_eq!(with_fix, 0, "{fix}");
+            assert!(
+                fix.contains("the form built in Python at app.py:17"),
+                "{fix}"
+            );
+        } else {
+            assert!(with_fix > 0 && sarif_fixed > 0, "{name}: no fix offered");
+        }
+    }
 }

@@ -187,7 +187,8 @@ mod fixes {
     use std::process::Command;
 
     use flask_harden::checks::Context;
-    use flask_harden::checks::input_validation::{self, Edit, PlannedFix};
+    use flask_harden::checks::input_validation;
+    use flask_harden::fix::items::input_validation::{Edit, PlannedFix, plans as plans_of};
     use flask_harden::project::{self, FileKind};
     use flask_harden::python::{self, facts::Facts};
 
@@ -205,7 +206,7 @@ mod fixes {
             files: &files,
             offline: true,
         };
-        input_validation::analyse(&ctx).plans
+        plans_of(&ctx, &input_validation::analyse(&ctx))
     }
 
     /// Copy the fixture to a temporary folder and apply every plan's edits there.

@@ -9,9 +9,16 @@ use std::process::{Command, Output};
 use tempfile::TempDir;
 
 const PROBES: &str = include_str!("runtime/probes.py");
+const FACTORY_PROBES: &str = include_str!("runtime/factory_probes.py");
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime_app")
+    fixture_named("runtime_app")
+}
+
+fn fixture_named(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -83,10 +90,25 @@ fn python(py: &Path, dir: &Path, args: &[&str]) -> Output {
         .env_remove("SECRET_KEY")
         .env_remove("FLASK_SECRET_KEY")
         .env_remove("FLASK_DEBUG")
+        .env_remove("FLASK_CONFIG")
         .env_remove("PYTHONPATH")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("the test python runs")
+}
+
+/// A fixture copied into a fresh repository and committed.
+fn committed(name: &str) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let p = dir.path();
+    copy_dir(&fixture_named(name), p);
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["config", "user.name", "Test"]);
+    git(p, &["config", "user.email", "test@example.com"]);
+    git(p, &["config", "core.autocrlf", "false"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "fixture app"]);
+    dir
 }
 
 /// The fixture, committed in a fresh repository, hardened with `fix --apply --unsafe`.
@@ -222,6 +244,84 @@ fn unhardened_app_fails_the_probes() {
     assert!(!probes.status.success(), "{}", text(&probes.stdout));
     assert!(
         text(&probes.stderr).contains("the app imported without SECRET_KEY"),
+        "{}",
+        text(&probes.stderr)
+    );
+}
+
+fn pytest(py: &Path, dir: &Path) -> Output {
+    python(
+        py,
+        dir,
+        &["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+    )
+}
+
+/// The factory app with development, testing and production configs, hardened with `fix
+/// --commit --unsafe`: its suite (a conftest building `create_app({"TESTING": True, ...})`)
+/// passes on the fix branch with no key exported, and the probes show, with real Flask, that
+/// production refuses to start without SECRET_KEY, development starts without one, and with
+/// CSRF on every login, form and the header-authenticated API still works.
+#[test]
+fn factory_app_keeps_its_setups_working() {
+    let dir = committed("factory_configs");
+    let p = dir.path();
+    let fix = flask_harden(
+        p,
+        &["fix", "--unsafe", "--commit", "--branch", "hardened", "."],
+    );
+    let stdout = text(&fix.stdout);
+    assert!(
+        fix.status.success(),
+        "fix failed:\n{stdout}\n{}",
+        text(&fix.stderr)
+    );
+    assert!(!stdout.contains("not offered"), "{stdout}");
+    git(p, &["switch", "-q", "hardened"]);
+    let check = flask_harden(p, &["check", "."]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+
+    let Some(py) = test_python() else {
+        return;
+    };
+    let suite = pytest(&py, p);
+    assert!(
+        suite.status.success(),
+        "the app's suite fails on the fix branch:\n{}\n{}",
+        text(&suite.stdout),
+        text(&suite.stderr)
+    );
+    assert!(
+        text(&suite.stdout).contains("7 passed"),
+        "{}",
+        text(&suite.stdout)
+    );
+    fs::write(p.join("factory_probes.py"), FACTORY_PROBES).unwrap();
+    let probes = python(&py, p, &["factory_probes.py"]);
+    let out = text(&probes.stdout);
+    assert!(
+        probes.status.success(),
+        "a probe fails on the hardened factory app:\n{out}\n{}",
+        text(&probes.stderr)
+    );
+    assert!(out.contains("all probes passed"), "{out}");
+}
+
+/// The factory probes are not vacuous: as committed, production starts without a key (its
+/// literal fallback ships), while its own suite passes.
+#[test]
+fn unhardened_factory_app_fails_the_probes() {
+    let Some(py) = test_python() else {
+        return;
+    };
+    let dir = committed("factory_configs");
+    let p = dir.path();
+    assert!(pytest(&py, p).status.success());
+    fs::write(p.join("factory_probes.py"), FACTORY_PROBES).unwrap();
+    let probes = python(&py, p, &["factory_probes.py"]);
+    assert!(!probes.status.success(), "{}", text(&probes.stdout));
+    assert!(
+        text(&probes.stderr).contains("the production app started without SECRET_KEY"),
         "{}",
         text(&probes.stderr)
     );

@@ -38,7 +38,11 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         }
     }
     if csrf_protect_enabled(facts) {
-        for t in &facts.templates {
+        for t in facts
+            .templates
+            .iter()
+            .filter(|t| crate::python::templates::rendered_by_flask(&t.path))
+        {
             for form in t.post_forms().into_iter().filter(|f| !f.has_token) {
                 findings.push(t.finding(
                     "csrf/form-missing-token",
@@ -163,7 +167,7 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
 
 /// Names of the project's classes deriving from one of `roots`, directly or through each
 /// other.
-fn subclasses_of(facts: &Facts, roots: &[&str]) -> HashSet<String> {
+pub(crate) fn subclasses_of(facts: &Facts, roots: &[&str]) -> HashSet<String> {
     let mut found: HashSet<String> = HashSet::new();
     loop {
         let before = found.len();
@@ -208,7 +212,7 @@ fn flask_form_classes(facts: &Facts) -> HashSet<String> {
     forms
 }
 
-fn meta_disables_csrf(class: &ruff_python_ast::StmtClassDef) -> bool {
+pub(crate) fn meta_disables_csrf(class: &ruff_python_ast::StmtClassDef) -> bool {
     class.body.iter().any(|s| match s {
         Stmt::ClassDef(meta) if meta.name.as_str() == "Meta" => meta.body.iter().any(|m| {
             matches!(m, Stmt::Assign(a)
@@ -291,6 +295,32 @@ fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
     }
     // A form post changes state; so does a post that acts on the logged-in user.
     reads_form || auth_state || login_decorated
+}
+
+/// A state-changing view that a browser's cross-site form cannot drive: it is authenticated
+/// by a header (`Authorization`, an API key) or reads only a JSON or raw body. CSRFProtect
+/// would reject its clients' requests, so it is exempted rather than broken.
+pub(crate) fn header_or_json_api(facts: &Facts, route: &Route) -> bool {
+    let imports = &facts.imports[route.module];
+    let (mut header_auth, mut json, mut form) = (false, false, false);
+    walk_attrs(&route.func.body, &mut |expr: &Expr| {
+        if !imports.root_imported(expr) {
+            return;
+        }
+        let Some(q) = imports.qualified(expr) else {
+            return;
+        };
+        let Some(rest) = q.strip_prefix("flask.request.") else {
+            return;
+        };
+        match rest.split('.').next().unwrap_or("") {
+            "headers" | "authorization" => header_auth = true,
+            "json" | "get_json" | "data" | "get_data" | "stream" => json = true,
+            "form" | "values" | "files" => form = true,
+            _ => {}
+        }
+    });
+    header_auth || json && !form
 }
 
 /// `MyForm(meta={"csrf": False})`: a form built with its token switched off.

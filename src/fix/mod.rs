@@ -43,7 +43,7 @@ use crate::python::{self, Module};
 pub use apply::{ApplyStatus, Overlay};
 pub use pipeline::{
     FileChange, FixAvailability, FixError, FixOffers, FixOptions, FixRun, ItemFix, Rejected,
-    offered_fixes, plan_fixes,
+    offer_key, offered_fixes, plan_fixes, verified_run,
 };
 pub use plan::{Applicability, Edit, FilePatch, FixPlan, PatchBuilder, PatchKind};
 pub use snapshot::{SnapFile, Snapshot};
@@ -104,32 +104,32 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
     ("dependencies/incompatible-pins", items::dependencies::plans),
     (
         "input-validation/sql-injection",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/path-traversal",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/command-injection",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/unsafe-deserialization",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/open-redirect",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
-    ("input-validation/ssrf", items::adapters::input_validation),
+    ("input-validation/ssrf", items::input_validation::generate),
     (
         "input-validation/code-injection",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
     (
         "input-validation/unvalidated-json",
-        items::adapters::input_validation,
+        items::input_validation::generate,
     ),
 ];
 

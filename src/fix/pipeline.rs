@@ -130,8 +130,15 @@ impl ItemFix {
     }
 }
 
-/// Fix availability by finding fingerprint.
+/// Fix availability by finding ([`offer_key`]).
 pub type FixOffers = BTreeMap<String, FixAvailability>;
+
+/// The key of one finding in [`FixOffers`]: its fingerprint (which survives edits elsewhere)
+/// and its position, so that two findings on identical lines (two views reading
+/// `request.get_json()`) keep their own fixes.
+pub fn offer_key(f: &Finding) -> String {
+    format!("{}@{}:{}", f.fingerprint(), f.line, f.column)
+}
 
 /// Whether a finding has a fix, for reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,18 +173,17 @@ pub struct FixRun {
 }
 
 impl FixRun {
-    /// Findings (by [`Finding::fingerprint`]) with a verified fix, applied or held back as
-    /// unsafe.
-    pub fn availability(&self) -> BTreeMap<String, FixAvailability> {
+    /// Findings (by [`offer_key`], with the lines of the scan of `base`, as `check` reports
+    /// them) with a verified fix, applied or held back as unsafe.
+    pub fn availability(&self) -> FixOffers {
         let mut out = BTreeMap::new();
         for item in &self.items {
             for plan in item.applied.iter().chain(&item.needs_unsafe) {
                 for f in &plan.fixes {
-                    out.entry(f.fingerprint())
-                        .or_insert_with(|| FixAvailability {
-                            title: plan.title.clone(),
-                            applicability: plan.applicability,
-                        });
+                    out.entry(offer_key(f)).or_insert_with(|| FixAvailability {
+                        title: plan.title.clone(),
+                        applicability: plan.applicability,
+                    });
                 }
             }
         }
@@ -229,9 +235,18 @@ pub fn plan_fixes(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixErr
     let mut current = base.clone();
     let mut items = Vec::new();
     for item in &selected {
-        let fix = fix_item(item, &current, &mut ws, options)?;
-        current = fix.1;
-        items.push(fix.0);
+        let (mut fix, next) = fix_item(item, &current, &mut ws, options)?;
+        for r in &mut fix.rejected {
+            r.reason = base_lines(&r.reason, &base, &current);
+        }
+        current = next;
+        items.push(fix);
+    }
+    // Each item was scanned after the previous items' fixes, which can move lines: what the
+    // user reads (availability, "not offered", commit messages) names the findings as the
+    // scan of `base` does, like `check`.
+    for item in &mut items {
+        relocate(item, &findings_before);
     }
     Ok(FixRun {
         base,
@@ -292,7 +307,7 @@ fn fix_item(
                 out.rejected.push(Rejected {
                     title: Some(plan.title.clone()),
                     findings: plan.fixes.clone(),
-                    reason: reason.to_string(),
+                    reason: user_reason(&reason),
                 });
                 continue;
             }
@@ -312,7 +327,7 @@ fn fix_item(
                         out.rejected.push(Rejected {
                             title: Some(plan.title.clone()),
                             findings: plan.fixes.clone(),
-                            reason: reason.to_string(),
+                            reason: user_reason(&reason),
                         });
                         continue;
                     }
@@ -342,6 +357,105 @@ fn fix_item(
     out.remaining = found;
     out.changes = changes(start, &current);
     Ok((out, current))
+}
+
+/// Give every finding of `item` the position of the same finding in `original` (same
+/// fingerprint: rule, file and code; the nearest line among those not taken yet).
+fn relocate(item: &mut ItemFix, original: &[Finding]) {
+    let mut taken: HashSet<usize> = HashSet::new();
+    let mut place = |f: &mut Finding| {
+        let fp = f.fingerprint();
+        let best = original
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| !taken.contains(i) && o.fingerprint() == fp)
+            .min_by_key(|(_, o)| o.line.abs_diff(f.line));
+        if let Some((i, o)) = best {
+            taken.insert(i);
+            *f = o.clone();
+        }
+    };
+    for plan in item.applied.iter_mut().chain(item.needs_unsafe.iter_mut()) {
+        plan.fixes.iter_mut().for_each(&mut place);
+    }
+    for r in &mut item.rejected {
+        r.findings.iter_mut().for_each(&mut place);
+    }
+    item.without_fix.iter_mut().for_each(&mut place);
+    taken.clear();
+    let mut place_remaining = |f: &mut Finding| {
+        let fp = f.fingerprint();
+        if let Some(o) = original
+            .iter()
+            .filter(|o| o.fingerprint() == fp)
+            .min_by_key(|o| o.line.abs_diff(f.line))
+        {
+            *f = o.clone();
+        }
+    };
+    item.remaining.iter_mut().for_each(&mut place_remaining);
+}
+
+/// `reason` with each `path:line` it names (a location in `current`, which earlier items'
+/// fixes changed) turned into the same place in `base`, where the user reads it.
+fn base_lines(reason: &str, base: &Snapshot, current: &Snapshot) -> String {
+    static LOCATION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"([\w./-]+\.[A-Za-z0-9]+):(\d+)").expect("valid regex")
+    });
+    LOCATION
+        .replace_all(reason, |c: &regex::Captures| {
+            let (path, line) = (&c[1], &c[2]);
+            let mapped = match (base.get(path), current.get(path), line.parse::<usize>()) {
+                (Some(old), Some(new), Ok(n)) if old != new => old_line(old, new, n),
+                _ => None,
+            };
+            match mapped {
+                Some(n) => format!("{path}:{n}"),
+                None => c[0].to_string(),
+            }
+        })
+        .into_owned()
+}
+
+/// The 1-based line of `old` that line `line` of `new` comes from (for an inserted line, the
+/// line it was inserted before).
+fn old_line(old: &str, new: &str, line: usize) -> Option<usize> {
+    let diff = TextDiff::from_lines(old, new);
+    let target = line.checked_sub(1)?;
+    for op in diff.ops() {
+        let new_range = op.new_range();
+        if new_range.contains(&target) {
+            let old_range = op.old_range();
+            return Some(match op.tag() {
+                similar::DiffTag::Equal | similar::DiffTag::Replace => {
+                    old_range.start
+                        + (target - new_range.start).min(old_range.len().saturating_sub(1))
+                        + 1
+                }
+                _ => old_range.start + 1,
+            });
+        }
+    }
+    None
+}
+
+/// A verification failure in the user's terms.
+fn user_reason(rejection: &Rejection) -> String {
+    match rejection {
+        Rejection::Syntax { path, message } => {
+            format!("the change would leave {path} with a syntax error ({message})")
+        }
+        Rejection::Compile { path, message } => {
+            format!("CPython would not compile the changed {path} ({message})")
+        }
+        Rejection::StillReported { .. } => {
+            "the change does not make the finding go away (flask-harden still reports it on the \
+             changed code), so it is not offered"
+                .to_string()
+        }
+        Rejection::Rescan(e) => format!("the changed files could not be checked again: {e}"),
+        Rejection::NotApplicable(e) => format!("the change could not be applied: {e}"),
+    }
 }
 
 fn settle(settled: &mut HashSet<String>, plan: &FixPlan) {
@@ -414,45 +528,55 @@ fn verify_plan(
     Ok(())
 }
 
-/// Which findings a fix generator offers a plan for, without verifying the plans: cheap
-/// enough for every `check` (one more parse), where [`plan_fixes`] rescans per plan. Keyed
-/// by [`Finding::fingerprint`]. `flask-harden fix` verifies before it offers anything.
+/// Which findings have a verified fix, by [`offer_key`]: the same pipeline as `fix` and the
+/// interface ([`plan_fixes`] on the files at `root`, unsafe fixes included and marked), so a
+/// report never says "available" for a fix that `fix` then declines. Only the items with
+/// findings are run.
 pub fn offered_fixes(root: &std::path::Path, findings: &[&Finding]) -> FixOffers {
-    let mut out = BTreeMap::new();
-    if findings.is_empty() {
-        return out;
+    verified_run(root, findings)
+        .map(|run| run.availability())
+        .unwrap_or_default()
+}
+
+/// [`plan_fixes`] over the items of `findings`, on the files at `root`; `None` when there is
+/// nothing to fix or the files cannot be read.
+pub fn verified_run(root: &std::path::Path, findings: &[&Finding]) -> Option<FixRun> {
+    let mut items: Vec<String> = findings.iter().map(|f| f.item().to_string()).collect();
+    items.sort();
+    items.dedup();
+    items.retain(|i| CHECKS.iter().any(|(id, _)| id == i));
+    if items.is_empty() {
+        return None;
     }
-    let Ok(snapshot) = Snapshot::from_dir(root) else {
-        return out;
+    let snapshot = Snapshot::from_dir(root).ok()?;
+    let options = FixOptions {
+        items,
+        include_unsafe: true,
+        ..FixOptions::default()
     };
-    // Rules that share a generator (the adapters) go to it in one call.
-    let mut by_generator: Vec<(super::GenerateFn, Vec<&Finding>)> = Vec::new();
-    for f in findings {
-        let Some(generate) = generator(&f.rule) else {
-            continue;
-        };
-        match by_generator
-            .iter_mut()
-            .find(|(g, _)| std::ptr::fn_addr_eq(*g, generate))
-        {
-            Some((_, fs)) => fs.push(f),
-            None => by_generator.push((generate, vec![f])),
-        }
+    plan_fixes(snapshot, &options).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(path: &str, text: &str) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.files.insert(path.to_string(), SnapFile::new(text));
+        s
     }
-    with_context(&snapshot, |ctx| {
-        for (generate, fs) in by_generator {
-            for plan in generate(ctx, &fs).into_iter().flatten() {
-                for fixed in &plan.fixes {
-                    out.insert(
-                        fixed.fingerprint(),
-                        FixAvailability {
-                            title: plan.title.clone(),
-                            applicability: plan.applicability,
-                        },
-                    );
-                }
-            }
-        }
-    });
-    out
+
+    #[test]
+    fn reasons_name_the_lines_of_the_base() {
+        let base = snap("app.py", "a\nb\nform\n");
+        let current = snap("app.py", "a\nnew 1\nnew 2\nb\nform\n");
+        assert_eq!(
+            base_lines("the form at app.py:5 and other.py:9", &base, &current),
+            "the form at app.py:3 and other.py:9"
+        );
+        // An inserted line names the line it was inserted before.
+        assert_eq!(old_line("a\nb\n", "a\nx\nb\n", 2), Some(2));
+        assert_eq!(base_lines("app.py:2", &base, &base), "app.py:2");
+    }
 }

@@ -141,6 +141,10 @@ impl<'t> PatchBuilder<'t> {
         self.text
     }
 
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     pub fn replace(
         &mut self,
         range: Range<usize>,

@@ -20,6 +20,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/csrf/token_field.html"),
     ),
     (
+        "csrf/token_field_fstring.txt",
+        include_str!("../../templates/csrf/token_field_fstring.txt"),
+    ),
+    (
+        "input_validation/pydantic_model.py",
+        include_str!("../../templates/input_validation/pydantic_model.py"),
+    ),
+    (
+        "input_validation/validate_body.py",
+        include_str!("../../templates/input_validation/validate_body.py"),
+    ),
+    (
+        "secret_key/strict_check.py",
+        include_str!("../../templates/secret_key/strict_check.py"),
+    ),
+    (
         "xss/sanitize_filter.py",
         include_str!("../../templates/xss/sanitize_filter.py"),
     ),
@@ -81,6 +97,28 @@ pub fn render_str(
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Render a Python snippet (written with four-space indentation) for a file whose indentation
+/// unit is `unit`.
+pub fn render_python(
+    name: &str,
+    values: &[(&str, &str)],
+    unit: &str,
+) -> Result<String, TemplateError> {
+    let rendered = render(name, values)?;
+    Ok(rendered
+        .lines()
+        .map(|line| {
+            let spaces = line.len() - line.trim_start_matches(' ').len();
+            format!(
+                "{}{}",
+                unit.repeat(spaces / 4),
+                &line[spaces - spaces % 4..]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 #[cfg(test)]

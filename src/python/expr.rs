@@ -161,3 +161,24 @@ impl<'m> ruff_python_ast::visitor::Visitor<'m> for CallCollector<'m> {
         ruff_python_ast::visitor::walk_expr(self, expr);
     }
 }
+
+/// A Python string literal holding `s`, in `quote`.
+pub fn py_string(quote: char, s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}

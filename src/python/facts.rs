@@ -93,6 +93,8 @@ pub struct ConfigLoad {
     /// For `from_object`: the config objects it may load, with the environment label of each
     /// when it comes from a dict (`{'production': ProdConfig}`) or a fallback.
     pub candidates: Vec<(Option<String>, usize)>,
+    /// The argument could not be followed: `candidates` are every config-like class.
+    pub guessed: bool,
 }
 
 /// A view function (or a method of a class-based view).
@@ -184,6 +186,11 @@ pub struct Facts<'m> {
     pub loads: Vec<ConfigLoad>,
     /// Indexes into `classes` of the config objects production loads.
     pub production: Vec<usize>,
+    /// `production` is a guess: a `from_object` argument could not be followed, so every
+    /// config-like class was a candidate. A fix does not write configuration into a guess.
+    pub production_guessed: bool,
+    /// Set while a load's candidates are resolved, when one could not be followed.
+    guessing: bool,
     /// Each config class and its bases, depth first (see [`Facts::mro`]).
     mros: Vec<Vec<usize>>,
     /// Indexes into `writes` by key.
@@ -240,6 +247,8 @@ impl<'m> Facts<'m> {
             classes: Vec::new(),
             loads: Vec::new(),
             production: Vec::new(),
+            production_guessed: false,
+            guessing: false,
             mros: Vec::new(),
             writes_by_key: HashMap::new(),
             routes: Vec::new(),
@@ -320,6 +329,7 @@ impl<'m> Facts<'m> {
             .position(|c| c.qualname == qualname || (!c.is_module && c.name == qualname));
         if let Some(idx) = found {
             self.production = vec![idx];
+            self.production_guessed = false;
         }
         found.is_some()
     }
@@ -614,6 +624,7 @@ impl<'m> Facts<'m> {
     fn resolve_loads(&mut self, pending: Vec<PendingLoad<'m>>) {
         for p in pending {
             let mut candidates = Vec::new();
+            self.guessing = false;
             if p.kind == LoadKind::Object
                 && let Some(arg) = p.arg
             {
@@ -648,6 +659,7 @@ impl<'m> Facts<'m> {
                 production: p.production,
                 range: p.range,
                 candidates,
+                guessed: self.guessing,
             });
         }
     }
@@ -782,7 +794,8 @@ impl<'m> Facts<'m> {
     }
 
     /// `from_object` with something we cannot follow: every config class may be the one.
-    fn unresolved_candidates(&self, out: &mut Vec<(Option<String>, usize)>) {
+    fn unresolved_candidates(&mut self, out: &mut Vec<(Option<String>, usize)>) {
+        self.guessing = true;
         for (i, c) in self.classes.iter().enumerate() {
             if !c.is_module && !self.modules[c.module].is_test {
                 out.push((None, i));
@@ -802,7 +815,17 @@ impl<'m> Facts<'m> {
             {
                 continue;
             }
-            chosen.extend(self.production_candidates(&load.candidates));
+            let picked = self.production_candidates(&load.candidates);
+            // A labelled `production` entry or a `Prod*` class is no guess even among
+            // candidates that could not all be followed.
+            if load.guessed
+                && !picked
+                    .iter()
+                    .all(|c| env_kind(&self.classes[*c].name) == EnvKind::Production)
+            {
+                self.production_guessed = true;
+            }
+            chosen.extend(picked);
         }
         chosen.sort_unstable();
         chosen.dedup();
@@ -1269,6 +1292,23 @@ pub(super) fn uppercase_assignments(stmt: &Stmt) -> Vec<(String, &Expr, TextRang
                 && is_config_key(n.id.as_str())
             {
                 out.push((n.id.to_string(), v, a.range));
+            }
+        }
+        // `if os.environ.get("K"): SECRET_KEY = … else: SECRET_KEY = "…"` sets it in either
+        // branch; so does a `try` block.
+        Stmt::If(i) => {
+            for body in std::iter::once(&i.body).chain(i.elif_else_clauses.iter().map(|c| &c.body))
+            {
+                out.extend(body.iter().flat_map(uppercase_assignments));
+            }
+        }
+        Stmt::Try(t) => {
+            for body in [&t.body, &t.orelse, &t.finalbody] {
+                out.extend(body.iter().flat_map(uppercase_assignments));
+            }
+            for h in &t.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                out.extend(h.body.iter().flat_map(uppercase_assignments));
             }
         }
         _ => {}

@@ -11,7 +11,8 @@ use crate::source::SourceText;
 pub struct Template {
     pub path: String,
     pub source: SourceText,
-    /// The text with Jinja comments blanked out (same offsets), which is what detectors read.
+    /// The text with Jinja and HTML comments blanked out (same offsets), which is what
+    /// detectors read.
     pub code: String,
 }
 
@@ -30,7 +31,7 @@ pub struct PostForm {
 }
 
 static COMMENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)\{#.*?#\}").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"(?s)\{#.*?#\}|<!--.*?-->").expect("valid regex"));
 static BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").expect("valid regex"));
 static SAFE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\|\s*safe\b").expect("valid regex"));
@@ -47,6 +48,20 @@ static METHOD_POST: LazyLock<Regex> = LazyLock::new(|| {
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)csrf|hidden_tag\s*\(|quick_form|render_form").expect("valid regex")
 });
+
+/// Whether Flask renders the file at `path`: it sits in a template folder (the app's or a
+/// blueprint's `templates/`), not among static assets or vendored files.
+pub fn rendered_by_flask(path: &str) -> bool {
+    let dirs: Vec<&str> = path.split('/').collect();
+    let dirs = &dirs[..dirs.len().saturating_sub(1)];
+    dirs.iter().any(|d| *d == "templates" || *d == "template")
+        && !dirs.iter().any(|d| {
+            matches!(
+                *d,
+                "static" | "vendor" | "node_modules" | "bower_components"
+            )
+        })
+}
 
 impl Template {
     pub fn new(path: &str, text: String) -> Self {
@@ -112,22 +127,7 @@ impl Template {
 
     /// Forms that post, and whether each carries a CSRF token.
     pub fn post_forms(&self) -> Vec<PostForm> {
-        let mut out = Vec::new();
-        for open in FORM_OPEN.find_iter(&self.code) {
-            if !METHOD_POST.is_match(open.as_str()) {
-                continue;
-            }
-            let body_end = FORM_CLOSE
-                .find_at(&self.code, open.end())
-                .map(|m| m.start())
-                .unwrap_or(self.code.len());
-            let body = &self.code[open.end()..body_end];
-            out.push(PostForm {
-                range: range(open.start(), open.end()),
-                has_token: TOKEN.is_match(body),
-            });
-        }
-        out
+        post_forms_in(&self.code)
     }
 
     pub fn finding(
@@ -150,6 +150,26 @@ impl Template {
             severity,
         }
     }
+}
+
+/// The forms of an HTML text that post, and whether each carries a CSRF token.
+pub fn post_forms_in(code: &str) -> Vec<PostForm> {
+    let mut out = Vec::new();
+    for open in FORM_OPEN.find_iter(code) {
+        if !METHOD_POST.is_match(open.as_str()) {
+            continue;
+        }
+        let body_end = FORM_CLOSE
+            .find_at(code, open.end())
+            .map(|m| m.start())
+            .unwrap_or(code.len());
+        let body = &code[open.end()..body_end];
+        out.push(PostForm {
+            range: range(open.start(), open.end()),
+            has_token: TOKEN.is_match(body),
+        });
+    }
+    out
 }
 
 /// Spaces in place of every character but newlines, byte for byte, so offsets still match.

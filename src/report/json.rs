@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{TOOL_NAME, TOOL_VERSION};
 use crate::finding::Finding;
-use crate::fix::{FixAvailability, FixOffers};
+use crate::fix::{FixAvailability, FixOffers, offer_key};
 use crate::scan::ScanResult;
 
 pub fn render(result: &ScanResult, fixes: &FixOffers) -> String {
@@ -88,6 +88,6 @@ fn finding(f: &Finding, fixes: &FixOffers) -> Value {
         "severity": f.severity,
         "code": f.code,
         "fingerprint": f.fingerprint(),
-        "fix": FixAvailability::to_json(fixes.get(&f.fingerprint())),
+        "fix": FixAvailability::to_json(fixes.get(&offer_key(f))),
     })
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::finding::{Finding, Severity};
 use crate::fix::plan::fingerprint;
-use crate::fix::{FixPlan, FixRun, PatchKind, Snapshot};
+use crate::fix::{FixPlan, FixRun, PatchKind, Snapshot, offer_key};
 use crate::scan::ScanResult;
 use crate::source::LineIndex;
 
@@ -16,7 +16,7 @@ pub fn render(result: &ScanResult) -> String {
     render_with_fixes(result, &SarifFixes::new())
 }
 
-/// SARIF `fix` objects by [`Finding::fingerprint`].
+/// SARIF `fix` objects by finding ([`crate::fix::offer_key`]).
 pub type SarifFixes = BTreeMap<String, Vec<Value>>;
 
 /// The log with `fixes` on the results a verified fix removes.
@@ -24,11 +24,16 @@ pub fn render_with_fixes(result: &ScanResult, fixes: &SarifFixes) -> String {
     let mut value = to_value(result);
     if let Some(results) = value["runs"][0]["results"].as_array_mut() {
         for r in results {
-            let fp = r["partialFingerprints"]["flaskHarden/v1"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if let Some(f) = fixes.get(&fp)
+            let region = &r["locations"][0]["physicalLocation"]["region"];
+            let key = format!(
+                "{}@{}:{}",
+                r["partialFingerprints"]["flaskHarden/v1"]
+                    .as_str()
+                    .unwrap_or_default(),
+                region["startLine"].as_u64().unwrap_or(0),
+                region["startColumn"].as_u64().unwrap_or(0),
+            );
+            if let Some(f) = fixes.get(&key)
                 && r.get("suppressions").is_none()
             {
                 r["fixes"] = json!(f);
@@ -51,7 +56,7 @@ pub fn fixes_of(run: &FixRun) -> SarifFixes {
                 continue;
             };
             for f in &plan.fixes {
-                out.entry(f.fingerprint()).or_default().push(fix.clone());
+                out.entry(offer_key(f)).or_default().push(fix.clone());
             }
         }
     }

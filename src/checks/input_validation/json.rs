@@ -9,7 +9,6 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{BoolOp, Expr, ExprCall, Number, Stmt, StmtFunctionDef};
 use ruff_text_size::{Ranged, TextRange};
 
-use super::fix::{self, FixPlan};
 use super::sinks::Rule;
 use crate::checks::Context;
 use crate::finding::Finding;
@@ -81,7 +80,7 @@ pub struct JsonKey {
 }
 
 /// A view that reads the JSON body key by key with nothing validating it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UnvalidatedJson<'m> {
     pub module: usize,
     pub func: &'m StmtFunctionDef,
@@ -90,7 +89,7 @@ pub struct UnvalidatedJson<'m> {
     pub keys: Vec<JsonKey>,
 }
 
-pub fn findings(ctx: &Context) -> Vec<(Finding, Option<FixPlan>)> {
+pub fn findings<'m>(ctx: &Context<'_, 'm>) -> Vec<(Finding, UnvalidatedJson<'m>)> {
     let mut out = Vec::new();
     for u in unvalidated_views(ctx) {
         let m = ctx.facts.module(u.module);
@@ -114,8 +113,7 @@ pub fn findings(ctx: &Context) -> Vec<(Finding, Option<FixPlan>)> {
                 Rule::UnvalidatedJson.advice()
             ),
         );
-        let plan = fix::pydantic_plan(ctx, &u);
-        out.push((finding, plan));
+        out.push((finding, u));
     }
     out
 }
@@ -409,7 +407,7 @@ fn literal_text(expr: &Expr) -> Option<String> {
             Number::Float(f) => format!("{f:?}"),
             Number::Complex { .. } => return None,
         }),
-        Expr::StringLiteral(s) => Some(fix::py_string(s.value.to_str())),
+        Expr::StringLiteral(s) => Some(crate::python::expr::py_string('"', s.value.to_str())),
         Expr::NoneLiteral(_) => Some("None".to_string()),
         Expr::List(l) if l.elts.is_empty() => Some("[]".to_string()),
         Expr::Dict(d) if d.items.is_empty() => Some("{}".to_string()),

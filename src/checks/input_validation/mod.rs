@@ -7,7 +7,6 @@
 //! every other function that reads the request itself. A sink is reported once, at its line,
 //! naming the source and the view.
 
-pub mod fix;
 pub mod json;
 pub mod sinks;
 
@@ -29,37 +28,48 @@ use crate::python::taint::{
     CalleesIn, Event, ProjectFunctions, RequestFlow, Sink, view_flow, walk_function,
 };
 
-pub use fix::{Edit, FixPlan};
 pub use sinks::Rule;
 
 /// How many project-function calls deep a flow is followed from a view.
 const MAX_CALL_DEPTH: usize = 3;
 
-/// A finding with the fix the fix engine can apply for it.
+/// What a fix for one finding starts from: the sink call and the value that reaches it, or
+/// the view reading a JSON body. The fix generator (`fix::items::input_validation`) turns
+/// it into a plan.
 #[derive(Debug, Clone)]
-pub struct PlannedFix {
-    pub finding: Finding,
-    pub plan: FixPlan,
+pub enum FixSite<'m> {
+    Sink {
+        module: usize,
+        func: &'m StmtFunctionDef,
+        rule: Rule,
+        call: &'m ExprCall,
+        arg: &'m Expr,
+    },
+    Yaml {
+        module: usize,
+        call: &'m ExprCall,
+    },
+    Json(json::UnvalidatedJson<'m>),
 }
 
-/// The check's findings, and a fix plan for each finding that has one.
+/// The check's findings, and for each finding a fix could start from, that site.
 #[derive(Debug, Clone, Default)]
-pub struct Report {
+pub struct Report<'m> {
     pub outcome: CheckOutcome,
-    pub plans: Vec<PlannedFix>,
+    pub sites: Vec<(Finding, FixSite<'m>)>,
 }
 
 pub fn check(ctx: &Context) -> CheckOutcome {
     analyse(ctx).outcome
 }
 
-/// Run the check and plan a fix for each finding that can be fixed mechanically.
-pub fn analyse(ctx: &Context) -> Report {
+/// Run the check, and keep where each finding's fix would start.
+pub fn analyse<'m>(ctx: &Context<'_, 'm>) -> Report<'m> {
     let facts = ctx.facts;
     if !facts.has_flask() {
         return Report {
             outcome: no_flask_app(),
-            plans: Vec::new(),
+            sites: Vec::new(),
         };
     }
     let project = ProjectFunctions::new(facts.modules);
@@ -144,7 +154,6 @@ pub fn analyse(ctx: &Context) -> Report {
     let (hits, json_findings) = rayon::join(walks, || json::findings(ctx));
     let mut an = Analyser {
         facts,
-        ctx,
         seen: HashSet::new(),
         report: Report::default(),
     };
@@ -158,8 +167,8 @@ pub fn analyse(ctx: &Context) -> Report {
             Step::Yaml(idx) => an.unsafe_yaml(*idx, facts.module(*idx)),
         }
     }
-    for (finding, plan) in json_findings {
-        an.push(finding, plan);
+    for (finding, view) in json_findings {
+        an.push(finding, Some(FixSite::Json(view)));
     }
     an.report
 }
@@ -204,13 +213,12 @@ impl Origin {
     }
 }
 
-/// Reports the hits of the walks, each sink once, with its fix plan.
-struct Analyser<'c, 'a, 'm> {
+/// Reports the hits of the walks, each sink once, with where its fix starts.
+struct Analyser<'a, 'm> {
     facts: &'a Facts<'m>,
-    ctx: &'c Context<'a, 'm>,
     /// (module, offset, rule) of each sink reported, so that it is reported once.
     seen: HashSet<(usize, u32, Rule)>,
-    report: Report,
+    report: Report<'m>,
 }
 
 /// Follows request data through one function and the project functions it passes it to.
@@ -342,7 +350,7 @@ impl<'m> Walker<'_, 'm> {
     }
 }
 
-impl<'m> Analyser<'_, '_, 'm> {
+impl<'m> Analyser<'_, 'm> {
     fn report_hit(&mut self, hit: Hit<'m>) {
         if !self
             .seen
@@ -356,8 +364,14 @@ impl<'m> Analyser<'_, '_, 'm> {
             hit.call.range(),
             hit.message,
         );
-        let plan = fix::plan_for_sink(self.ctx, hit.module, hit.func, hit.rule, hit.call, hit.arg);
-        self.push(finding, plan);
+        let site = FixSite::Sink {
+            module: hit.module,
+            func: hit.func,
+            rule: hit.rule,
+            call: hit.call,
+            arg: hit.arg,
+        };
+        self.push(finding, Some(site));
     }
 
     /// `yaml.load` without a safe loader runs constructors named in the document, whatever
@@ -387,17 +401,13 @@ impl<'m> Analyser<'_, '_, 'm> {
                     sinks::call_name(call)
                 ),
             );
-            let plan = fix::yaml_safe_load(self.ctx, idx, call);
-            self.push(finding, plan);
+            self.push(finding, Some(FixSite::Yaml { module: idx, call }));
         }
     }
 
-    fn push(&mut self, finding: Finding, plan: Option<FixPlan>) {
-        if let Some(plan) = plan {
-            self.report.plans.push(PlannedFix {
-                finding: finding.clone(),
-                plan,
-            });
+    fn push(&mut self, finding: Finding, site: Option<FixSite<'m>>) {
+        if let Some(site) = site {
+            self.report.sites.push((finding.clone(), site));
         }
         self.report.outcome.findings.push(finding);
     }

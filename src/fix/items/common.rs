@@ -55,19 +55,8 @@ pub fn stmt_at<'m>(
                 return stmt_at(&f.body, range, Some(f)).or(Some((stmt, func)));
             }
             Stmt::ClassDef(c) => vec![&c.body],
-            Stmt::If(i) => std::iter::once(&i.body[..])
-                .chain(i.elif_else_clauses.iter().map(|c| &c.body[..]))
-                .collect(),
-            Stmt::With(w) => vec![&w.body],
-            Stmt::For(f) => vec![&f.body, &f.orelse],
-            Stmt::While(w) => vec![&w.body, &w.orelse],
-            Stmt::Try(t) => {
-                let mut v: Vec<&'m [Stmt]> = vec![&t.body, &t.orelse, &t.finalbody];
-                for h in &t.handlers {
-                    let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
-                    v.push(&h.body);
-                }
-                v
+            Stmt::If(_) | Stmt::With(_) | Stmt::For(_) | Stmt::While(_) | Stmt::Try(_) => {
+                nested_blocks(stmt)
             }
             _ => return Some((stmt, func)),
         };
@@ -79,6 +68,41 @@ pub fn stmt_at<'m>(
         return Some((stmt, func));
     }
     None
+}
+
+/// The statement lists nested in a compound statement that runs in its function's scope
+/// (`if`/`elif`/`else`, `with`, `for`, `while`, `try` and its handlers); none for others.
+pub fn nested_blocks(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::If(i) => std::iter::once(&i.body[..])
+            .chain(i.elif_else_clauses.iter().map(|c| &c.body[..]))
+            .collect(),
+        Stmt::With(w) => vec![&w.body],
+        Stmt::For(f) => vec![&f.body, &f.orelse],
+        Stmt::While(w) => vec![&w.body, &w.orelse],
+        Stmt::Try(t) => {
+            let mut v: Vec<&[Stmt]> = vec![&t.body, &t.orelse, &t.finalbody];
+            for h in &t.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                v.push(&h.body);
+            }
+            v
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The config classes some `from_object` call may load.
+pub fn loaded_config_classes(facts: &crate::python::facts::Facts) -> Vec<usize> {
+    let mut loaded: Vec<usize> = facts
+        .loads
+        .iter()
+        .flat_map(|l| l.candidates.iter().map(|(_, c)| *c))
+        .filter(|c| !facts.classes[*c].is_module)
+        .collect();
+    loaded.sort_unstable();
+    loaded.dedup();
+    loaded
 }
 
 /// Insert `lines` (written with `\n`, without indentation) as whole lines right after the
@@ -283,26 +307,7 @@ pub fn text_offset(text: &str, line: usize, column: usize) -> Option<usize> {
     Some(start + within)
 }
 
-/// A Python string literal holding `s`, in `quote`.
-pub fn py_string(quote: char, s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for ch in s.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
+pub use crate::python::expr::py_string;
 
 /// Where to add `name=value` keywords to a call: after its last argument (past a trailing
 /// comma), and the text to insert there.
@@ -363,4 +368,220 @@ pub fn ensure_imports(patch: &mut PatchBuilder, statements: &[&str]) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Append `line` as the last statement of the top-level class `name` of `module`, indented
+/// like the class body.
+pub fn append_to_class(
+    patch: &mut PatchBuilder,
+    module: &Module,
+    name: &str,
+    line: &str,
+) -> Result<(), String> {
+    let def =
+        class_named(module, name).ok_or_else(|| format!("class {name} is not at module level"))?;
+    let last = def
+        .body
+        .last()
+        .ok_or_else(|| format!("class {name} has no body"))?;
+    // `pass` as the only statement stays valid with a line after it.
+    insert_after(patch, last.range(), line)
+}
+
+/// The top-level class `name` of `module`.
+pub fn class_named<'m>(
+    module: &'m Module,
+    name: &str,
+) -> Option<&'m ruff_python_ast::StmtClassDef> {
+    module.body().iter().find_map(|s| match s {
+        Stmt::ClassDef(cd) if cd.name.as_str() == name => Some(cd),
+        _ => None,
+    })
+}
+
+/// The dict literals test modules pass to the app factory `factory` as its configuration:
+/// `create_app({"TESTING": True, ...})` in conftest.py.
+pub fn test_config_dicts<'m>(
+    ctx: &FixContext<'_, 'm>,
+    factory: &str,
+) -> Vec<(&'m Module, &'m ruff_python_ast::ExprDict)> {
+    let facts = ctx.facts;
+    let mut out = Vec::new();
+    for (idx, module) in facts.modules.iter().enumerate() {
+        if !module.is_test {
+            continue;
+        }
+        for call in facts.calls_named(idx, factory) {
+            let args = call
+                .arguments
+                .args
+                .iter()
+                .chain(call.arguments.keywords.iter().map(|k| &k.value));
+            for arg in args {
+                if let Expr::Dict(d) = arg
+                    && d.items.iter().any(|item| {
+                        item.key
+                            .as_ref()
+                            .and_then(crate::python::expr::str_value)
+                            .is_some_and(|k| k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                    })
+                {
+                    out.push((module, d));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a dict literal has the string key `key`.
+pub fn dict_has_key(dict: &ruff_python_ast::ExprDict, key: &str) -> bool {
+    dict.items.iter().any(|item| {
+        item.key
+            .as_ref()
+            .and_then(crate::python::expr::str_value)
+            .is_some_and(|k| k == key)
+    })
+}
+
+/// Where to add `entry` (`"KEY": value`) to a non-empty dict literal: after its last item (past
+/// a trailing comma), and the text to insert there.
+pub fn dict_entry_insertion(
+    dict: &ruff_python_ast::ExprDict,
+    text: &str,
+    entry: &str,
+) -> Option<(usize, String)> {
+    let last_end = dict.items.last()?.value.end().to_usize();
+    let close = dict.end().to_usize().checked_sub(1)?;
+    let between = text.get(last_end..close)?;
+    match between.find(',') {
+        Some(comma) => Some((last_end + comma + 1, format!(" {entry},"))),
+        None => Some((last_end, format!(", {entry}"))),
+    }
+}
+
+/// The last statement of `body` that configures the app `var`: it holds an
+/// `app.config.from_*` call, an `app.config` write or any other use of `var.config`
+/// (`app.config.from_mapping(test_config)`) in module `idx`.
+pub fn last_config_stmt<'m>(
+    ctx: &FixContext,
+    idx: usize,
+    body: &'m [Stmt],
+    var: &str,
+) -> Option<&'m Stmt> {
+    let facts = ctx.facts;
+    let module = facts.module(idx);
+    let ranges: Vec<TextRange> = facts
+        .loads
+        .iter()
+        .filter(|l| l.module == idx)
+        .map(|l| l.range)
+        .chain(
+            facts
+                .writes
+                .iter()
+                .filter(|w| {
+                    w.module == idx
+                        && matches!(w.scope, crate::python::facts::WriteScope::App { .. })
+                })
+                .map(|w| w.range),
+        )
+        .collect();
+    let uses_config = format!("{var}.config");
+    body.iter().rev().find(|s| {
+        ranges.iter().any(|r| s.range().contains_range(*r))
+            || module.text(s.range()).contains(&uses_config)
+    })
+}
+
+/// The patch builders of a plan that edits several files, one per path, in the order they were
+/// first asked for.
+#[derive(Default)]
+pub struct Patches<'a> {
+    builders: Vec<PatchBuilder<'a>>,
+}
+
+impl<'a> Patches<'a> {
+    /// Add a builder made elsewhere (it replaces none: one builder per path).
+    pub fn insert(&mut self, builder: PatchBuilder<'a>) {
+        if self.get_mut(builder.path()).is_none() {
+            self.builders.push(builder);
+        }
+    }
+
+    pub fn get_mut(&mut self, path: &str) -> Option<&mut PatchBuilder<'a>> {
+        self.builders.iter_mut().find(|b| b.path() == path)
+    }
+
+    /// The builder of `path`, made from the snapshot's text the first time.
+    pub fn for_path(
+        &mut self,
+        ctx: &FixContext<'a, '_>,
+        path: &str,
+    ) -> Result<&mut PatchBuilder<'a>, String> {
+        if let Some(i) = self.builders.iter().position(|b| b.path() == path) {
+            return Ok(&mut self.builders[i]);
+        }
+        let builder = ctx
+            .patch(path)
+            .ok_or_else(|| format!("{path} is not in the snapshot"))?;
+        self.builders.push(builder);
+        let last = self.builders.len() - 1;
+        Ok(&mut self.builders[last])
+    }
+
+    /// The non-empty patches.
+    pub fn finish(self) -> Result<Vec<FilePatch>, String> {
+        self.builders
+            .into_iter()
+            .filter(|b| !b.is_empty())
+            .map(|b| b.finish().map_err(|e| e.to_string()))
+            .collect()
+    }
+}
+
+/// Why a fix does not write into the production config, when production's config is a guess:
+/// a `from_object` argument flask-harden cannot follow (`from_object(os.environ["SETTINGS"])`).
+pub fn production_unknown(ctx: &FixContext) -> Option<String> {
+    let facts = ctx.facts;
+    if !facts.production_guessed {
+        return None;
+    }
+    let at = facts
+        .loads
+        .iter()
+        .find(|l| l.guessed && l.production)
+        .map(|l| {
+            let m = facts.module(l.module);
+            format!(" at {}:{}", m.path, m.source.span(l.range).start.line)
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "flask-harden cannot tell which configuration production loads (the from_object call{at} \
+         takes a value it cannot follow), so it does not guess where the setting goes; name the \
+         class with production-config in flask-harden.toml"
+    ))
+}
+
+/// For the generators' tests: an in-memory project fixed for one item, as `fix --unsafe` does.
+#[cfg(test)]
+pub(crate) fn fix_item(
+    files: &[(&str, &str)],
+    item: &str,
+) -> (super::super::ItemFix, super::super::Snapshot) {
+    use super::super::{FixOptions, SnapFile, Snapshot, plan_fixes};
+    let mut snapshot = Snapshot::default();
+    for (path, text) in files {
+        snapshot
+            .files
+            .insert((*path).to_string(), SnapFile::new(*text));
+    }
+    let options = FixOptions {
+        items: vec![item.to_string()],
+        include_unsafe: true,
+        ..FixOptions::default()
+    };
+    let mut run = plan_fixes(snapshot, &options).expect("plan_fixes runs");
+    let fixed = run.items.remove(0);
+    (fixed, run.result)
 }

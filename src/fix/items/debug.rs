@@ -14,6 +14,7 @@ use super::super::imports::ensure_import;
 use super::super::style::{line_end_inclusive, line_start, preferred_quote};
 use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
+use super::common::nested_blocks;
 use crate::finding::Finding;
 use crate::python::expr::calls_in_body;
 use crate::python::facts::WriteScope;
@@ -206,21 +207,7 @@ fn find_stmt(body: &[Stmt], range: TextRange) -> Option<(&Stmt, usize)> {
         let inner: Vec<&[Stmt]> = match stmt {
             Stmt::ClassDef(c) => vec![&c.body],
             Stmt::FunctionDef(f) => vec![&f.body],
-            Stmt::If(i) => std::iter::once(&i.body[..])
-                .chain(i.elif_else_clauses.iter().map(|c| &c.body[..]))
-                .collect(),
-            Stmt::With(w) => vec![&w.body],
-            Stmt::For(f) => vec![&f.body, &f.orelse],
-            Stmt::While(w) => vec![&w.body, &w.orelse],
-            Stmt::Try(t) => {
-                let mut v: Vec<&[Stmt]> = vec![&t.body, &t.orelse, &t.finalbody];
-                for h in &t.handlers {
-                    let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
-                    v.push(&h.body);
-                }
-                v
-            }
-            _ => Vec::new(),
+            other => nested_blocks(other),
         };
         for block in inner {
             if let Some(found) = find_stmt(block, range) {

@@ -6,6 +6,7 @@ pub mod common;
 pub mod csrf;
 pub mod debug;
 pub mod dependencies;
+pub mod input_validation;
 pub mod secret_key;
 pub mod session;
 pub mod xss;

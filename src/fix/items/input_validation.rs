@@ -1,8 +1,13 @@
-//! Fix plans: the edits that remove each kind of finding, as data for the fix engine.
+//! Fixes for the input-validation item (FLASK_FACTS §7): SQL parameterised with the driver's
+//! placeholder, `send_from_directory` / `safe_join` for paths, argument lists instead of shell
+//! strings, `yaml.safe_load`, and a pydantic v2 model for a JSON body.
 //!
-//! A plan is a list of edits (file, byte range, replacement); an empty range inserts, and an
-//! edit of a file that does not exist yet (range 0..0) creates it. Plans are built only when
-//! the rewrite is mechanical and keeps the code's meaning; otherwise the finding has none.
+//! The check ([`crate::checks::input_validation::analyse`]) keeps where each finding's fix
+//! starts ([`FixSite`]); [`plan_for`] turns a site into a plan of edits (file, byte range,
+//! replacement; an empty range inserts, and an edit of a file that does not exist yet, range
+//! 0..0, creates it), and [`generate`] turns plans into the engine's [`crate::fix::FixPlan`]s.
+//! Plans are built only when the rewrite is mechanical and keeps the code's meaning; otherwise
+//! the finding has none.
 
 use ruff_python_ast::{
     ConversionFlag, Expr, ExprCall, FStringPart, InterpolatedStringElement, Operator, Stmt,
@@ -10,8 +15,16 @@ use ruff_python_ast::{
 };
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use super::sinks::Rule;
+use std::collections::BTreeMap;
+
+use super::super::plan::{FilePatch, PatchBuilder, PatchKind};
+use super::super::{FixContext, Generated, Unfixable};
+use super::adapters::with_files;
+use super::common::fail_all;
 use crate::checks::Context;
+use crate::checks::input_validation::json::UnvalidatedJson;
+use crate::checks::input_validation::{FixSite, Report, Rule};
+use crate::finding::Finding;
 use crate::project::{self, FileKind};
 use crate::python::Module;
 use crate::python::expr::{method_name, receiver, str_value};
@@ -96,20 +109,45 @@ impl FixPlan {
 }
 
 /// The plan for a sink finding, when its rule has a mechanical fix.
-pub fn plan_for_sink(
-    ctx: &Context,
-    module: usize,
-    func: &StmtFunctionDef,
-    rule: Rule,
-    call: &ExprCall,
-    arg: &Expr,
-) -> Option<FixPlan> {
-    match rule {
-        Rule::SqlInjection => sql_plan(ctx, module, func, call, arg),
-        Rule::UnsafeDeserialization => yaml_safe_load(ctx, module, call),
-        Rule::CommandInjection => command_plan(ctx, module, call),
-        Rule::PathTraversal => path_plan(ctx, module, call),
-        _ => None,
+/// A finding with the fix the fix engine can apply for it.
+#[derive(Debug, Clone)]
+pub struct PlannedFix {
+    pub finding: Finding,
+    pub plan: FixPlan,
+}
+
+/// The plan for each of the report's findings that has one.
+pub fn plans(ctx: &Context, report: &Report) -> Vec<PlannedFix> {
+    report
+        .sites
+        .iter()
+        .filter_map(|(finding, site)| {
+            Some(PlannedFix {
+                finding: finding.clone(),
+                plan: plan_for(ctx, site)?,
+            })
+        })
+        .collect()
+}
+
+/// The plan that removes the finding at `site`, when the rewrite is mechanical.
+pub fn plan_for(ctx: &Context, site: &FixSite) -> Option<FixPlan> {
+    match site {
+        FixSite::Sink {
+            module,
+            func,
+            rule,
+            call,
+            arg,
+        } => match rule {
+            Rule::SqlInjection => sql_plan(ctx, *module, func, call, arg),
+            Rule::UnsafeDeserialization => yaml_safe_load(ctx, *module, call),
+            Rule::CommandInjection => command_plan(ctx, *module, call),
+            Rule::PathTraversal => path_plan(ctx, *module, call),
+            _ => None,
+        },
+        FixSite::Yaml { module, call } => yaml_safe_load(ctx, *module, call),
+        FixSite::Json(u) => pydantic_plan(ctx, u),
     }
 }
 
@@ -131,7 +169,7 @@ pub fn yaml_safe_load(ctx: &Context, module: usize, call: &ExprCall) -> Option<F
         // `from yaml import load`: import the safe function beside it.
         _ => {
             if imports.get(safe).is_none() {
-                edits.push(import_edit(m, &format!("from yaml import {safe}")));
+                edits.extend(import_edit(m, &format!("from yaml import {safe}")));
             }
             safe.to_string()
         }
@@ -259,7 +297,7 @@ fn sql_plan(
         edits.push(Edit::replace(m, built.range(), new_sql));
         edits.push(Edit::insert(m, arg.range().end(), format!(", {args}")));
         if style == Placeholder::Named && imports.get("text") != Some("sqlalchemy.text") {
-            edits.push(import_edit(m, "from sqlalchemy import text"));
+            edits.extend(import_edit(m, "from sqlalchemy import text"));
         }
         "pass the values as query parameters instead of formatting them into the SQL"
     };
@@ -590,50 +628,25 @@ fn bind_name(e: &Expr) -> String {
     }
 }
 
-/// A Python string literal for `s`.
-pub fn py_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+fn py_string(s: &str) -> String {
+    crate::python::expr::py_string('"', s)
 }
 
-/// An import line added after the module's last top-level import (or at the top).
-pub fn import_edit(m: &Module, line: &str) -> Edit {
-    let last_import = m
-        .body()
-        .iter()
-        .take_while(|s| {
-            matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_))
-                || matches!(s, Stmt::Expr(e) if matches!(e.value.as_ref(), Expr::StringLiteral(_)))
+/// The edits that add each import statement of `lines` (one per line) beside the module's
+/// imports, unless it has it already ([`crate::fix::imports::ensure_import`]).
+fn import_edit(m: &Module, lines: &str) -> Vec<Edit> {
+    lines
+        .lines()
+        .filter_map(|line| {
+            let e = crate::fix::imports::ensure_import(&m.source.text, line).ok()??;
+            Some(Edit {
+                path: m.path.clone(),
+                start: e.range.start,
+                end: e.range.end,
+                replacement: e.replacement,
+            })
         })
-        .filter(|s| matches!(s, Stmt::Import(_) | Stmt::ImportFrom(_)))
-        .last();
-    match last_import {
-        Some(s) => Edit::insert(m, line_end(m, s.end()), format!("\n{line}")),
-        None => Edit::insert(m, TextSize::new(0), format!("{line}\n")),
-    }
-}
-
-/// The offset of the end of the line holding `at` (before its newline).
-fn line_end(m: &Module, at: TextSize) -> TextSize {
-    let text = &m.source.text;
-    let from = at.to_usize().min(text.len());
-    let end = text[from..]
-        .find('\n')
-        .map(|i| from + i)
-        .unwrap_or(text.len());
-    TextSize::try_from(end).unwrap_or(at)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -659,7 +672,7 @@ fn command_plan(ctx: &Context, module: usize, call: &ExprCall) -> Option<FixPlan
             format!("subprocess.run({list}, check=False).returncode"),
         ));
         if imports.get("subprocess") != Some("subprocess") {
-            edits.push(import_edit(m, "import subprocess"));
+            edits.extend(import_edit(m, "import subprocess"));
         }
     } else if q.starts_with("subprocess.") {
         let shell = call.arguments.find_keyword("shell")?;
@@ -764,7 +777,7 @@ fn path_plan(ctx: &Context, module: usize, call: &ExprCall) -> Option<FixPlan> {
             format!("send_from_directory({})", args.join(", ")),
         ));
         if imports.get("send_from_directory").is_none() {
-            edits.push(import_edit(m, "from flask import send_from_directory"));
+            edits.extend(import_edit(m, "from flask import send_from_directory"));
         }
         return Some(FixPlan::new(
             Rule::PathTraversal,
@@ -776,7 +789,7 @@ fn path_plan(ctx: &Context, module: usize, call: &ExprCall) -> Option<FixPlan> {
     if matches!(q.as_str(), "open" | "io.open") {
         edits.push(Edit::replace(m, join.func.range(), "safe_join"));
         if imports.get("safe_join").is_none() {
-            edits.push(import_edit(m, "from werkzeug.security import safe_join"));
+            edits.extend(import_edit(m, "from werkzeug.security import safe_join"));
         }
         return Some(FixPlan::new(
             Rule::PathTraversal,
@@ -848,7 +861,7 @@ pub fn dependency_edit(ctx: &Context, package: &str, requirement: &str) -> Optio
 /// A pydantic v2 model of the keys the view reads, validated at the top of the view with a 400
 /// answer listing the errors; the view then reads `payload.model_dump()` where it read the raw
 /// body, and pydantic is added to the dependency file.
-pub fn pydantic_plan(ctx: &Context, u: &super::json::UnvalidatedJson) -> Option<FixPlan> {
+pub fn pydantic_plan(ctx: &Context, u: &UnvalidatedJson) -> Option<FixPlan> {
     let m = ctx.facts.module(u.module);
     let func = u.func;
     let model = format!("{}Payload", camel(func.name.id.as_str()));
@@ -904,13 +917,27 @@ pub fn pydantic_plan(ctx: &Context, u: &super::json::UnvalidatedJson) -> Option<
                 format!("{name}: {annotation} = Field(default={d}, alias={a})")
             }
         };
-        fields.push(format!("{indent}    {line}\n"));
+        fields.push(format!("    {line}"));
     }
-    let class = format!(
-        "{indent}class {model}(BaseModel):\n{indent}    \"\"\"The JSON body `{}` accepts.\"\"\"\n\n{}\n\n",
-        func.name.id,
-        fields.concat()
-    );
+    let class = crate::fix::templates::render(
+        "input_validation/pydantic_model.py",
+        &[
+            ("model", &model),
+            ("view", func.name.id.as_str()),
+            ("fields", &fields.join("\n")),
+        ],
+    )
+    .ok()?;
+    let class: String = class
+        .split_inclusive('\n')
+        .map(|l| {
+            if l.trim().is_empty() {
+                l.to_string()
+            } else {
+                format!("{indent}{l}")
+            }
+        })
+        .collect();
 
     // Validation at the top of the view's body, after its docstring.
     let first = func.body.iter().find(
@@ -923,10 +950,19 @@ pub fn pydantic_plan(ctx: &Context, u: &super::json::UnvalidatedJson) -> Option<
         return None;
     }
     let raw = m.text(*u.body_reads.first()?);
-    let i = &body_indent;
-    let validate = format!(
-        "try:\n{i}    {var} = {model}.model_validate({raw})\n{i}except ValidationError as exc:\n{i}    errors = [{{\"loc\": list(e[\"loc\"]), \"msg\": e[\"msg\"]}} for e in exc.errors()]\n{i}    return {{\"errors\": errors}}, 400\n{i}"
-    );
+    let validate = crate::fix::templates::render(
+        "input_validation/validate_body.py",
+        &[("var", var), ("model", &model), ("raw", raw)],
+    )
+    .ok()?;
+    // Inserted where the first statement starts: the snippet's first line takes that
+    // statement's indentation, the others and the statement itself get it written out.
+    let mut validate = validate
+        .lines()
+        .collect::<Vec<_>>()
+        .join(&format!("\n{body_indent}"));
+    validate.push('\n');
+    validate.push_str(&body_indent);
     let dump = if uses_field {
         format!("{var}.model_dump(exclude_unset=True, by_alias=True)")
     } else {
@@ -945,11 +981,9 @@ pub fn pydantic_plan(ctx: &Context, u: &super::json::UnvalidatedJson) -> Option<
         "from pydantic import {}",
         pydantic_names.join(", ")
     ));
-    let mut edits = vec![
-        import_edit(m, &import_lines.join("\n")),
-        Edit::insert(m, head_line, class),
-        Edit::insert(m, first.start(), validate),
-    ];
+    let mut edits = import_edit(m, &import_lines.join("\n"));
+    edits.push(Edit::insert(m, head_line, class));
+    edits.push(Edit::insert(m, first.start(), validate));
     for read in &u.body_reads {
         edits.push(Edit::replace(m, *read, dump.clone()));
     }
@@ -1048,4 +1082,65 @@ fn line_start(m: &Module, at: TextSize) -> TextSize {
     let upto = at.to_usize().min(text.len());
     let start = text[..upto].rfind('\n').map(|i| i + 1).unwrap_or(0);
     TextSize::try_from(start).unwrap_or(at)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine's plans
+
+/// `input-validation/*`: the plans of the check's fix sites (parameterised SQL, safe_join,
+/// argument lists, yaml.safe_load, a pydantic model), turned into patches.
+pub fn generate(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
+    let result = with_files(ctx, |files| {
+        let check_ctx = Context {
+            facts: ctx.facts,
+            files,
+            offline: true,
+        };
+        let report = crate::checks::input_validation::analyse(&check_ctx);
+        let planned = plans(&check_ctx, &report);
+        findings
+            .iter()
+            .map(|f| {
+                let no = |r: &str| Unfixable::new(f, r);
+                let planned = planned
+                    .iter()
+                    .find(|p| p.finding == **f)
+                    .ok_or_else(|| no("no mechanical fix for this flow; see the message"))?;
+                let applicability = match planned.plan.applicability {
+                    self::Applicability::Safe => crate::fix::Applicability::Safe,
+                    self::Applicability::Unsafe => crate::fix::Applicability::Unsafe,
+                };
+                let mut by_path: BTreeMap<&str, Vec<&Edit>> = BTreeMap::new();
+                for e in &planned.plan.edits {
+                    by_path.entry(e.path.as_str()).or_default().push(e);
+                }
+                let mut plan =
+                    crate::fix::FixPlan::new(&f.rule, planned.plan.title.clone(), applicability)
+                        .fixing(f);
+                for (path, edits) in by_path {
+                    match ctx.snapshot.get(path) {
+                        Some(text) => {
+                            let mut patch = PatchBuilder::new(path, text);
+                            for e in edits {
+                                patch
+                                    .replace(e.start..e.end, e.replacement.clone())
+                                    .map_err(|err| no(&err.to_string()))?;
+                            }
+                            plan = plan.with_patch(patch.finish().map_err(|e| no(&e.to_string()))?);
+                        }
+                        None => {
+                            let text: String =
+                                edits.iter().map(|e| e.replacement.as_str()).collect();
+                            plan = plan.with_patch(FilePatch {
+                                path: path.to_string(),
+                                kind: PatchKind::Create { text },
+                            });
+                        }
+                    }
+                }
+                Ok(plan)
+            })
+            .collect::<Vec<_>>()
+    });
+    result.unwrap_or_else(|e| fail_all(findings, &e))
 }

@@ -1,0 +1,6 @@
+class {{model}}(BaseModel):
+    """The JSON body `{{view}}` accepts."""
+
+{{fields}}
+
+
