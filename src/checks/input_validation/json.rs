@@ -67,11 +67,16 @@ const SCHEMA_BASES: &[&str] = &[
     "RootModel",
 ];
 
+/// The type of a key whose use says nothing about it. Guessing `str` would make the model
+/// answer 400 to a client that sends a number the view handles fine.
+pub const UNTYPED: &str = "Any";
+
 /// A key the view reads from the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonKey {
     pub key: String,
-    /// The Python type its use implies: `str`, `int`, `float`, `bool`, `list`, `dict`.
+    /// The Python type its use implies: `str`, `int`, `float`, `bool`, `list`, `dict`, or
+    /// [`UNTYPED`].
     pub ty: &'static str,
     /// Read with `[...]`: the view fails without it.
     pub required: bool,
@@ -160,7 +165,7 @@ pub fn unvalidated_views<'m>(ctx: &Context<'_, 'm>) -> Vec<UnvalidatedJson<'m>> 
                     if k.default.is_none() {
                         k.default = key.default;
                     }
-                    if hint > 0 && k.ty == "str" {
+                    if hint > 0 && k.ty == UNTYPED {
                         k.ty = key.ty;
                     }
                 }
@@ -254,7 +259,7 @@ impl BodyScan<'_> {
         match expr {
             Expr::Subscript(s) if self.is_json(&s.value) => Some(JsonKey {
                 key: str_value(&s.slice)?,
-                ty: "str",
+                ty: UNTYPED,
                 required: true,
                 default: None,
             }),
@@ -266,7 +271,7 @@ impl BodyScan<'_> {
                 let default = c.arguments.args.get(1);
                 Some(JsonKey {
                     key,
-                    ty: default.and_then(literal_type).unwrap_or("str"),
+                    ty: default.and_then(literal_type).unwrap_or(UNTYPED),
                     required: false,
                     default: default.and_then(literal_text),
                 })

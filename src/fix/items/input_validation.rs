@@ -22,7 +22,7 @@ use super::super::{FixContext, Generated, Unfixable};
 use super::adapters::with_files;
 use super::common::fail_all;
 use crate::checks::Context;
-use crate::checks::input_validation::json::UnvalidatedJson;
+use crate::checks::input_validation::json::{UNTYPED, UnvalidatedJson};
 use crate::checks::input_validation::{FixSite, Report, Rule};
 use crate::finding::Finding;
 use crate::project::{self, FileKind};
@@ -898,6 +898,9 @@ pub fn pydantic_plan(ctx: &Context, u: &UnvalidatedJson) -> Option<FixPlan> {
             (key.ty.to_string(), None)
         } else {
             match key.default.as_deref() {
+                Some("None") | None if key.ty == UNTYPED => {
+                    (key.ty.to_string(), Some("None".to_string()))
+                }
                 Some("None") | None => {
                     uses_optional = true;
                     (format!("Optional[{}]", key.ty), Some("None".to_string()))
@@ -974,8 +977,16 @@ pub fn pydantic_plan(ctx: &Context, u: &UnvalidatedJson) -> Option<FixPlan> {
         pydantic_names.insert(1, "Field");
     }
     let mut import_lines = Vec::new();
-    if uses_optional && ctx.facts.imports[u.module].get("Optional") != Some("typing.Optional") {
-        import_lines.push("from typing import Optional".to_string());
+    let uses_any = u.keys.iter().any(|k| k.ty == UNTYPED);
+    let typing_names: Vec<&str> = [("Any", uses_any), ("Optional", uses_optional)]
+        .into_iter()
+        .filter(|&(name, used)| {
+            used && ctx.facts.imports[u.module].get(name) != Some(&*format!("typing.{name}"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    if !typing_names.is_empty() {
+        import_lines.push(format!("from typing import {}", typing_names.join(", ")));
     }
     import_lines.push(format!(
         "from pydantic import {}",

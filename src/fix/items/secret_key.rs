@@ -72,6 +72,14 @@ fn value_one(ctx: &FixContext, finding: &Finding) -> Generated {
         .map_err(|e| no(&e.to_string()))?;
     let mut patches = Patches::default();
     patches.insert(patch);
+    // A strict read at import time: a test suite that imports the module needs the variable
+    // set before it does, which pytest's conftest.py can do; a suite it cannot reach is left
+    // working by offering no fix.
+    let suite_key = if strict.is_none() {
+        test_suite_key(ctx, &var).map_err(|r| no(&r))?
+    } else {
+        None
+    };
     if let Some(site) = &strict {
         add_strict_check(ctx, &mut patches, site, &var).map_err(|e| no(&e))?;
         if let WriteScope::Class(class) = write.scope {
@@ -102,7 +110,97 @@ fn value_one(ctx: &FixContext, finding: &Finding) -> Generated {
     for p in env_example_and_gitignore(ctx, &var) {
         plan = plan.with_patch(p);
     }
+    if let Some(p) = suite_key {
+        plan = plan.with_patch(p);
+    }
     Ok(plan)
+}
+
+/// Whether a path names a test module: `test_*.py` or `*_test.py`.
+fn is_test_module(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py"))
+}
+
+/// For a key read strictly at import time: the test suite's own key, set in its conftest.py
+/// before any test module imports the app (`os.environ.setdefault`, so an exported key still
+/// wins). `Ok(None)` when the repository has no tests; an error, the reason to offer no fix,
+/// when its tests are not run by pytest (nothing would set the key for them).
+fn test_suite_key(ctx: &FixContext, var: &str) -> Result<Option<FilePatch>, String> {
+    let tests: Vec<&str> = ctx
+        .snapshot
+        .files
+        .keys()
+        .map(String::as_str)
+        .filter(|p| is_test_module(p))
+        .collect();
+    let conftests: Vec<&str> = ctx
+        .snapshot
+        .files
+        .keys()
+        .map(String::as_str)
+        .filter(|p| p.rsplit('/').next() == Some("conftest.py"))
+        .collect();
+    if tests.is_empty() && conftests.is_empty() {
+        return Ok(None);
+    }
+    let line = format!("os.environ.setdefault(\"{var}\", \"{TEST_KEY}\")");
+    if let Some(conftest) = conftests
+        .iter()
+        .min_by_key(|p| (p.matches('/').count(), **p))
+    {
+        let text = ctx.snapshot.get(conftest).unwrap_or_default();
+        if text.contains(&line) {
+            return Ok(None);
+        }
+        let mut p = PatchBuilder::new(conftest, text);
+        let eol = LineEnding::detect(text);
+        let insert = eol.apply(&format!(
+            "import os\n\n# The app reads {var} when it is imported; the tests get their own.\n{line}\n"
+        ));
+        p.insert(
+            0,
+            format!(
+                "{insert}{}",
+                if text.is_empty() { "" } else { eol.as_str() }
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        return p.finish().map(Some).map_err(|e| e.to_string());
+    }
+    let uses_pytest = tests.iter().any(|t| {
+        ctx.snapshot
+            .get(t)
+            .is_some_and(|text| text.contains("import pytest") || text.contains("from pytest"))
+    }) || ctx.snapshot.files.iter().any(|(path, f)| {
+        (path.ends_with(".txt") || path.ends_with(".toml") || path.ends_with(".cfg"))
+            && f.text.to_ascii_lowercase().contains("pytest")
+    });
+    if !uses_pytest {
+        return Err(format!(
+            "the tests ({}) import the app, which would then need {var} exported before they \
+             run; set it for them and read os.environ[\"{var}\"] by hand",
+            tests[0]
+        ));
+    }
+    let dir = tests
+        .iter()
+        .map(|t| t.rsplit_once('/').map_or("", |(d, _)| d))
+        .min_by_key(|d| (d.matches('/').count(), d.len()))
+        .unwrap_or("");
+    let path = if dir.is_empty() {
+        "conftest.py".to_string()
+    } else {
+        format!("{dir}/conftest.py")
+    };
+    Ok(Some(FilePatch {
+        path,
+        kind: PatchKind::Create {
+            text: format!(
+                "import os\n\n# The app reads {var} when it is imported; the tests get their own.\n{line}\n"
+            ),
+        },
+    }))
 }
 
 /// Where the app is configured for a key set in config class `class`: the function (or
