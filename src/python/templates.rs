@@ -39,6 +39,8 @@ static AUTOESCAPE_OFF: LazyLock<Regex> = LazyLock::new(|| {
 });
 static FORM_OPEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?is)<form\b[^>]*>").expect("valid regex"));
+static HTML_COMMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)<!--.*?(?:-->|\z)").expect("valid regex"));
 static FORM_CLOSE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)</form\s*>").expect("valid regex"));
 static METHOD_POST: LazyLock<Regex> = LazyLock::new(|| {
@@ -110,11 +112,47 @@ impl Template {
             .collect()
     }
 
-    /// Forms that post, and whether each carries a CSRF token.
+    /// Whether Flask renders this file as a template: not a file under a static folder
+    /// (`static/`, served as it is, such as an editor's vendored sample pages), unless a
+    /// `templates` folder holds that folder.
+    pub fn rendered_by_flask(&self) -> bool {
+        let mut in_templates = false;
+        for dir in self
+            .path
+            .split('/')
+            .rev()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            match dir {
+                "templates" | "template" => in_templates = true,
+                "static" | "node_modules" | "bower_components" if !in_templates => return false,
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// Forms that post, and whether each carries a CSRF token. A form inside an HTML comment
+    /// is not on the page.
     pub fn post_forms(&self) -> Vec<PostForm> {
         let mut out = Vec::new();
+        let comments: Vec<(usize, usize)> = if self.code.contains("<!--") {
+            HTML_COMMENT
+                .find_iter(&self.code)
+                .map(|m| (m.start(), m.end()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         for open in FORM_OPEN.find_iter(&self.code) {
-            if !METHOD_POST.is_match(open.as_str()) {
+            if !METHOD_POST.is_match(open.as_str())
+                || comments
+                    .iter()
+                    .any(|&(s, e)| s <= open.start() && open.start() < e)
+            {
                 continue;
             }
             let body_end = FORM_CLOSE
