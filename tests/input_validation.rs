@@ -357,3 +357,18 @@ mod fixes {
         assert!(left.is_empty(), "findings left after the fixes: {left:#?}");
     }
 }
+
+#[test]
+fn flows_reach_class_methods_walrus_bindings_and_form_fields() {
+    // Methods called through their class (plain, static and class methods, and `cls.` calls
+    // between them), a name bound by `:=` in a condition, a WTForms field's `.data`, and a
+    // FileField's upload saved under its own name; `secure_filename` cleans a name for paths
+    // even once it is bound to a variable.
+    let found = assert_matches_markers("helpers", true);
+    let f = at(&found, "app/repo.py", "WHERE name = '%s'");
+    assert!(f.message.contains("form field `q`"), "{}", f.message);
+    let f = at(&found, "app/repo.py", "execute(sql)");
+    assert!(f.message.contains("request.args"), "{}", f.message);
+    let f = at(&found, "app/views.py", "f.save(path)");
+    assert!(f.message.contains("form field `cover`"), "{}", f.message);
+}

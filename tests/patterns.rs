@@ -309,12 +309,81 @@ fn posts_that_neither_read_a_form_nor_touch_the_login_are_not_csrf_findings() {
 }
 
 #[test]
-fn an_app_without_sessions_or_cookies_has_nothing_for_csrf_to_ride_on() {
-    // A bare `session` import that nothing uses is not session use either.
+fn without_sessions_or_cookies_only_form_posts_are_csrf_prone() {
+    // A bare `session` import that nothing uses is not session use either. A post that takes
+    // files is a state change a forged post can make; one that reads JSON is not.
     let r = repo(&[(
         "app.py",
-        "from flask import Flask, request, session\napp = Flask(__name__)\n@app.route('/upload', methods=['POST'])\ndef upload():\n    f = request.files['f']\n    return f.filename\n",
+        "from flask import Flask, request, session\napp = Flask(__name__)\n@app.route('/upload', methods=['POST'])\ndef upload():\n    f = request.files['f']\n    return f.filename\n@app.route('/api', methods=['POST'])\ndef api():\n    return request.get_json()\n",
+    )]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/missing-protect@app.py:3"]
+    );
+    assert!(rules_of(r.path(), "session").is_empty());
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, request\napp = Flask(__name__)\n@app.route('/api', methods=['POST'])\ndef api():\n    return request.get_json()\n",
     )]);
     assert!(rules_of(r.path(), "csrf").is_empty());
-    assert!(rules_of(r.path(), "session").is_empty());
+}
+
+#[test]
+fn a_base_form_with_its_token_switched_off_does_not_protect_its_subclasses() {
+    // No session or login at all: a form post is still a state change a forged post can make.
+    let r = repo(&[
+        (
+            "forms.py",
+            "from flask_wtf import FlaskForm\nfrom wtforms import StringField\nclass NoTokenForm(FlaskForm):\n    class Meta:\n        csrf = False\nclass RegisterForm(NoTokenForm):\n    name = StringField('n')\nclass CheckedForm(NoTokenForm):\n    class Meta:\n        csrf = True\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask\nfrom forms import CheckedForm, RegisterForm\napp = Flask(__name__)\n@app.route('/register', methods=['GET', 'POST'])\ndef register():\n    form = RegisterForm()\n    if form.validate_on_submit():\n        print(form.name.data)\n    return 'x'\n@app.route('/checked', methods=['GET', 'POST'])\ndef checked():\n    form = CheckedForm()\n    if form.validate_on_submit():\n        print(form.name.data)\n    return 'x'\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/missing-protect@app.py:4"]
+    );
+}
+
+#[test]
+fn a_flask_form_that_is_never_validated_checks_no_token() {
+    let r = repo(&[
+        (
+            "forms.py",
+            "from flask_wtf import FlaskForm\nclass AttachForm(FlaskForm):\n    pass\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask, render_template, request\nfrom flask_login import login_required\nfrom forms import AttachForm\napp = Flask(__name__)\n@app.route('/attach', methods=['GET', 'POST'])\n@login_required\ndef attach():\n    if request.method == 'GET':\n        return render_template('a.html', form=AttachForm())\n    request.files['file'].save('/tmp/x')\n    return 'saved'\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/missing-protect@app.py:5"]
+    );
+}
+
+#[test]
+fn get_views_that_commit_for_the_logged_in_user() {
+    // Directly, and through a project function that commits; a GET view that only reads is
+    // silent.
+    let r = repo(&[
+        (
+            "store.py",
+            "import sqlite3\ndef delete_book(book_id):\n    conn = sqlite3.connect('a.db')\n    conn.execute('DELETE FROM books WHERE id = ?', (book_id,))\n    conn.commit()\n",
+        ),
+        (
+            "app.py",
+            "from flask import Flask, redirect, render_template\nfrom flask_login import current_user, login_required\nfrom flask_sqlalchemy import SQLAlchemy\nimport store\napp = Flask(__name__)\ndb = SQLAlchemy(app)\n@app.route('/follow/<name>')\n@login_required\ndef follow(name):\n    current_user.follow(name)\n    db.session.commit()\n    return redirect('/')\n@app.route('/delete/<int:book_id>')\ndef delete(book_id):\n    if current_user.is_authenticated:\n        store.delete_book(book_id)\n    return redirect('/')\n@app.route('/books')\n@login_required\ndef books():\n    return render_template('books.html')\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec![
+            "csrf/state-change-on-get@app.py:13",
+            "csrf/state-change-on-get@app.py:7"
+        ]
+    );
 }

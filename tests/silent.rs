@@ -109,3 +109,32 @@ fn no_flask_app_is_not_applicable() {
         assert_eq!(item.status(), flask_harden::finding::Status::NotApplicable);
     }
 }
+
+#[test]
+fn csrf_tokens_are_only_asked_of_pages_flask_renders() {
+    // Once CSRFProtect is on, a template's post form needs a token; a vendored sample page
+    // under static/ is served as it is, and a form inside an HTML comment is not on the page.
+    let form = "<form method=\"post\" action=\"/x\"><input name=\"q\"></form>\n";
+    let r = repo(&[
+        (
+            "app.py",
+            "from flask import Flask\nfrom flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\nCSRFProtect(app)\n",
+        ),
+        ("static/ckeditor/samples/api.html", form),
+        ("templates/static/partial.html", form),
+        ("templates/old.html", &format!("<!-- {form} -->\n")),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "csrf"),
+        vec!["csrf/form-missing-token@templates/static/partial.html:1"]
+    );
+}
+
+#[test]
+fn a_post_branch_that_only_renders_a_page_changes_nothing() {
+    let r = repo(&[(
+        "app.py",
+        "from flask import Flask, redirect, request, url_for\nfrom flask.templating import render_template\nfrom flask_login import current_user, login_required\napp = Flask(__name__)\n@app.route('/profile', methods=['GET', 'POST'])\n@login_required\ndef profile():\n    if request.method == 'POST':\n        return render_template('p.html', title='Edit', user=current_user)\n    if not current_user.is_admin:\n        return redirect(url_for('index'))\n    return render_template('p.html', title='Profile', user=current_user)\n",
+    )]);
+    assert!(rules_of(r.path(), "csrf").is_empty());
+}

@@ -11,7 +11,10 @@ use crate::python::expr::{
     calls_in_body, dotted, last_segment, literal_truth, method_name, receiver,
 };
 use crate::python::facts::{Facts, Route};
+use crate::python::request_sources;
+use crate::python::taint::ProjectFunctions;
 use crate::python::taint::REQUEST_SOURCES;
+use rustc_hash::FxHashMap;
 
 pub(crate) const PROTECTORS: &[&str] = &[
     "flask_wtf.CSRFProtect",
@@ -38,11 +41,7 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         }
     }
     if csrf_protect_enabled(facts) {
-        for t in facts
-            .templates
-            .iter()
-            .filter(|t| crate::python::templates::rendered_by_flask(&t.path))
-        {
+        for t in facts.templates.iter().filter(|t| t.rendered_by_flask()) {
             for form in t.post_forms().into_iter().filter(|f| !f.has_token) {
                 findings.push(t.finding(
                     "csrf/form-missing-token",
@@ -53,20 +52,24 @@ pub fn check(ctx: &Context) -> CheckOutcome {
                 ));
             }
         }
-    } else if !(facts.uses.session || facts.uses.flask_login || facts.uses.cookies) {
-        // Cross-site request forgery rides on the victim's cookies; an app that keeps no session
-        // and reads no cookie of its own has none to ride on.
-        let mut outcome = CheckOutcome::findings(findings);
-        outcome.notes.push(
-            "no session, Flask-Login or cookie authentication found: form posts are not CSRF-prone"
-                .to_string(),
-        );
-        return outcome;
     } else {
-        let forms = flask_form_classes(facts);
+        // Cross-site request forgery rides on the victim's cookies; in an app that keeps no
+        // session and reads no cookie of its own, only the routes that take a form's data
+        // or files change state on a forged post.
+        let cookies = facts.uses.session || facts.uses.flask_login || facts.uses.cookies;
+        let forms = FormClasses::of(facts);
+        let before_routes = findings.len();
+        if cookies {
+            get_changes_state(facts, &mut findings);
+        }
         for route in facts.routes.iter().filter(|r| r.is_state_changing()) {
-            if facts.module(route.module).is_test || !csrf_prone(facts, route, &forms) {
+            if facts.module(route.module).is_test {
                 continue;
+            }
+            match csrf_prone(facts, route, &forms) {
+                Prone::No => continue,
+                Prone::ByCookies if !cookies => continue,
+                Prone::ByCookies | Prone::ByForm => {}
             }
             let what = route
                 .path
@@ -85,6 +88,15 @@ pub fn check(ctx: &Context) -> CheckOutcome {
                 ),
             ));
         }
+        if !cookies && findings.len() == before_routes {
+            let mut outcome = CheckOutcome::findings(findings);
+            outcome.notes.push(
+                "no session, Flask-Login or cookie authentication found, and no post route takes \
+                 form data or files: form posts are not CSRF-prone"
+                    .to_string(),
+            );
+            return outcome;
+        }
     }
     CheckOutcome::findings(findings)
 }
@@ -92,7 +104,7 @@ pub fn check(ctx: &Context) -> CheckOutcome {
 /// `CSRFProtect(app)`, or `csrf = CSRFProtect()` with `csrf.init_app(app)` somewhere; the
 /// project's own subclasses of CSRFProtect count too.
 pub fn csrf_protect_enabled(facts: &Facts) -> bool {
-    let subclasses = subclasses_of(facts, PROTECTORS);
+    let subclasses = request_sources::project_subclasses(facts.modules, PROTECTORS);
     let is_protector = |idx: usize, func: &Expr| {
         facts.imports[idx].is(func, PROTECTORS)
             || !subclasses.is_empty()
@@ -165,78 +177,135 @@ pub fn csrf_protect_enabled(facts: &Facts) -> bool {
         .any(|n| init_receivers.contains(last_segment(n)))
 }
 
-/// Names of the project's classes deriving from one of `roots`, directly or through each
-/// other.
-pub(crate) fn subclasses_of(facts: &Facts, roots: &[&str]) -> HashSet<String> {
-    let mut found: HashSet<String> = HashSet::new();
-    loop {
-        let before = found.len();
+/// The project's WTForms forms: those that check a CSRF token (FlaskForm subclasses whose
+/// Meta, or a base form's Meta, does not set `csrf = False`) and all of them.
+struct FormClasses {
+    with_token: HashSet<String>,
+    all: rustc_hash::FxHashSet<String>,
+}
+
+impl FormClasses {
+    fn of(facts: &Facts) -> Self {
+        let all = request_sources::form_classes(facts.modules);
+        let flask_forms = request_sources::project_subclasses(
+            facts.modules,
+            &[
+                "flask_wtf.FlaskForm",
+                "flask_wtf.Form",
+                "flask_wtf.form.FlaskForm",
+            ],
+        );
+        // A form's own `class Meta: csrf = ...` decides; without one, its bases' do.
+        let mut own: FxHashMap<String, Option<bool>> = FxHashMap::default();
+        let mut bases: FxHashMap<String, Vec<String>> = FxHashMap::default();
         for idx in 0..facts.modules.len() {
             for class in facts.top_classes(idx) {
-                let derives = class
-                    .bases
-                    .iter()
-                    .any(|q| roots.contains(&q.as_str()) || found.contains(last_segment(q)));
-                if derives {
-                    found.insert(class.name.clone());
+                // Only forms' trees are read.
+                if !all.contains(class.name.as_str()) {
+                    continue;
                 }
+                let setting = facts.class_def(idx, class).and_then(meta_csrf);
+                own.insert(class.name.clone(), setting);
+                bases.insert(
+                    class.name.clone(),
+                    class
+                        .bases
+                        .iter()
+                        .map(|b| last_segment(b).to_string())
+                        .collect(),
+                );
             }
         }
-        if found.len() == before {
-            return found;
+        fn token_on(
+            name: &str,
+            own: &FxHashMap<String, Option<bool>>,
+            bases: &FxHashMap<String, Vec<String>>,
+            depth: usize,
+        ) -> bool {
+            if let Some(Some(on)) = own.get(name) {
+                return *on;
+            }
+            depth < 16
+                && bases.get(name).is_none_or(|bs| {
+                    bs.iter()
+                        .filter(|b| own.contains_key(b.as_str()))
+                        .all(|b| token_on(b, own, bases, depth + 1))
+                })
         }
+        let with_token = flask_forms
+            .iter()
+            .filter(|f| token_on(f, &own, &bases, 0))
+            .cloned()
+            .collect();
+        Self { with_token, all }
     }
 }
 
-/// Classes deriving from FlaskForm (directly or through the project's own base forms), less
-/// those that switch their token off (`class Meta: csrf = False`).
-fn flask_form_classes(facts: &Facts) -> HashSet<String> {
-    let mut forms = subclasses_of(
-        facts,
-        &[
-            "flask_wtf.FlaskForm",
-            "flask_wtf.Form",
-            "flask_wtf.form.FlaskForm",
-        ],
-    );
-    for idx in 0..facts.modules.len() {
-        for class in facts.top_classes(idx) {
-            // Only a form's own Meta matters: other classes' trees are not read.
-            if forms.contains(class.name.as_str())
-                && facts.class_def(idx, class).is_some_and(meta_disables_csrf)
-            {
-                forms.remove(class.name.as_str());
-            }
-        }
-    }
-    forms
-}
-
+/// `class Meta: csrf = False` in a form's body.
 pub(crate) fn meta_disables_csrf(class: &ruff_python_ast::StmtClassDef) -> bool {
-    class.body.iter().any(|s| match s {
-        Stmt::ClassDef(meta) if meta.name.as_str() == "Meta" => meta.body.iter().any(|m| {
-            matches!(m, Stmt::Assign(a)
-                if matches!(a.targets.as_slice(), [Expr::Name(n)] if n.id.as_str() == "csrf")
-                    && crate::python::expr::literal_truth(&a.value) == Some(false))
+    meta_csrf(class) == Some(false)
+}
+
+/// `class Meta: csrf = <literal>` in a form's body: the literal's truth.
+fn meta_csrf(class: &ruff_python_ast::StmtClassDef) -> Option<bool> {
+    class.body.iter().find_map(|s| {
+        match s {
+        Stmt::ClassDef(meta) if meta.name.as_str() == "Meta" => meta.body.iter().find_map(|m| {
+            match m {
+                Stmt::Assign(a)
+                    if matches!(a.targets.as_slice(), [Expr::Name(n)] if n.id.as_str() == "csrf") =>
+                {
+                    crate::python::expr::literal_truth(&a.value)
+                }
+                _ => None,
+            }
         }),
-        _ => false,
+        _ => None,
+    }
     })
+}
+
+/// Why a state-changing route is open to a forged cross-site post, if it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prone {
+    No,
+    /// It takes form data or files (from the request or through a form without a token).
+    ByForm,
+    /// It acts on the logged-in user or the session.
+    ByCookies,
 }
 
 /// A state-changing view a cross-site form can trigger: not a JSON or raw-body endpoint, not
 /// authenticated by a header token, and not validating a FlaskForm (which carries a token).
-fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
+fn csrf_prone(facts: &Facts, route: &Route, forms: &FormClasses) -> Prone {
     let imports = &facts.imports[route.module];
     let mut reads_form = false;
     let mut reads_json_or_raw = false;
     let mut header_auth = false;
     let mut uses_flask_form = false;
     let mut auth_state = false;
-    if !forms.is_empty() {
-        for call in calls_in_body(&route.func.body) {
-            if imports.tail(&call.func).is_some_and(|t| forms.contains(t)) && !disables_csrf(call) {
-                uses_flask_form = true;
-            }
+    let calls = calls_in_body(&route.func.body);
+    // A FlaskForm checks its token when it is validated, not when it is created.
+    let validates = calls.iter().any(|c| {
+        matches!(
+            method_name(c),
+            Some("validate_on_submit" | "validate" | "is_submitted")
+        )
+    });
+    for call in &calls {
+        // Writing a cookie changes what the browser holds for this user.
+        if matches!(method_name(call), Some("set_cookie" | "delete_cookie")) {
+            auth_state = true;
+        }
+        if !request_sources::creates_form(imports, &forms.all, call) {
+            continue;
+        }
+        let tail = imports.tail(&call.func).unwrap_or("");
+        if forms.with_token.contains(tail) && !disables_csrf(call) {
+            uses_flask_form |= validates;
+        } else {
+            // A form without a token still takes the posted fields.
+            reads_form = true;
         }
     }
     let mut visit = |expr: &Expr| {
@@ -288,13 +357,160 @@ fn csrf_prone(facts: &Facts, route: &Route, forms: &HashSet<String>) -> bool {
             || text.contains("csrf.exempt")
     });
     if uses_flask_form || decorated_with_token || header_auth {
-        return false;
+        return Prone::No;
     }
     if reads_json_or_raw && !reads_form {
-        return false;
+        return Prone::No;
     }
-    // A form post changes state; so does a post that acts on the logged-in user.
-    reads_form || auth_state || login_decorated
+    // A form post changes state; so does a post that acts on the logged-in user, unless all it
+    // does is answer with a page.
+    if reads_form {
+        Prone::ByForm
+    } else if (auth_state || login_decorated) && !only_answers(imports, &route.func.body, &calls) {
+        Prone::ByCookies
+    } else {
+        Prone::No
+    }
+}
+
+/// GET views that change what is stored for the logged-in user: GET requests are safe by
+/// definition (a link, an image, a prefetch sends one from any site), so CSRFProtect does not
+/// check them. A view changes what is stored when it commits a transaction, directly or in a
+/// project function it calls.
+fn get_changes_state(facts: &Facts, findings: &mut Vec<crate::finding::Finding>) {
+    let project = ProjectFunctions::new(facts.modules);
+    let commits = |body: &[Stmt]| {
+        calls_in_body(body)
+            .iter()
+            .any(|c| method_name(c) == Some("commit"))
+    };
+    for route in &facts.routes {
+        let only_get =
+            !route.methods.is_empty() && route.methods.iter().all(|m| m == "GET" || m == "HEAD");
+        // A link that carries a secret (an e-mail confirmation token) cannot be forged by a
+        // site that does not know it.
+        let secret_in_url = route
+            .url_params
+            .iter()
+            .any(|(name, _)| name.to_ascii_lowercase().contains("token"));
+        let hook = route.path.is_none() && route.class.is_none();
+        if !only_get || hook || secret_in_url || facts.module(route.module).is_test {
+            continue;
+        }
+        let imports = &facts.imports[route.module];
+        let mut acts_on_user = route.func.decorator_list.iter().any(|d| {
+            facts
+                .module(route.module)
+                .text(ruff_text_size::Ranged::range(d))
+                .contains("login_required")
+        });
+        if !acts_on_user {
+            walk_attrs(&route.func.body, &mut |e| {
+                if imports.root_imported(e)
+                    && imports.qualified(e).is_some_and(|q| {
+                        q.starts_with("flask_login.current_user") || q.starts_with("flask.session")
+                    })
+                {
+                    acts_on_user = true;
+                }
+            });
+        }
+        if !acts_on_user {
+            continue;
+        }
+        let calls = calls_in_body(&route.func.body);
+        let changes = commits(&route.func.body)
+            || calls.iter().any(|c| {
+                project
+                    .resolve(route.module, imports, c)
+                    .is_some_and(|(_, f)| commits(&f.body))
+            });
+        if !changes {
+            continue;
+        }
+        findings.push(facts.module(route.module).finding(
+            "csrf/state-change-on-get",
+            Severity::Medium,
+            route.range,
+            format!(
+                "GET {} ({}) commits a change for the logged-in user: any page can trigger it                  with a link or an image, and CSRF protection does not check GET; make it a                  POST from a form with a CSRF token",
+                route.path.as_deref().unwrap_or(""),
+                route.func.name
+            ),
+        ));
+    }
+}
+
+/// Flask's functions (from `flask` or its submodules) that only build an answer: they change
+/// nothing on the server.
+const FLASK_ANSWERS: &[&str] = &[
+    "render_template",
+    "render_template_string",
+    "redirect",
+    "url_for",
+    "flash",
+    "abort",
+    "jsonify",
+    "make_response",
+    "get_flashed_messages",
+];
+/// Other calls that change nothing.
+const ANSWERS: &[&str] = &[
+    "werkzeug.exceptions.abort",
+    "print",
+    "str",
+    "int",
+    "len",
+    "dict",
+];
+
+fn answers(q: &str) -> bool {
+    ANSWERS.contains(&q)
+        || (q.starts_with("flask.") || q.starts_with("werkzeug."))
+            && FLASK_ANSWERS.contains(&last_segment(q))
+}
+
+/// A view that renders a page and whose every other call only builds the answer (a redirect,
+/// a message), assigning to no attribute or item: it reads state but changes none.
+fn only_answers(
+    imports: &crate::python::imports::Imports,
+    body: &[Stmt],
+    calls: &[&ruff_python_ast::ExprCall],
+) -> bool {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Stores(bool);
+    impl<'a> Visitor<'a> for Stores {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            let targets: Vec<&Expr> = match stmt {
+                Stmt::Assign(a) => a.targets.iter().collect(),
+                Stmt::AugAssign(a) => vec![&a.target],
+                Stmt::AnnAssign(a) => vec![&a.target],
+                Stmt::Delete(d) => d.targets.iter().collect(),
+                _ => Vec::new(),
+            };
+            if targets
+                .iter()
+                .any(|t| matches!(t, Expr::Attribute(_) | Expr::Subscript(_)))
+            {
+                self.0 = true;
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+    let mut stores = Stores(false);
+    stores.visit_body(body);
+    let qualified: Vec<Option<String>> = calls.iter().map(|c| imports.qualified(&c.func)).collect();
+    !stores.0
+        && qualified.iter().all(|q| q.as_deref().is_some_and(answers))
+        && qualified.iter().any(|q| {
+            q.as_deref().is_some_and(|q| {
+                answers(q)
+                    && matches!(
+                        last_segment(q),
+                        "render_template" | "render_template_string"
+                    )
+            })
+        })
 }
 
 /// A state-changing view that a browser's cross-site form cannot drive: it is authenticated

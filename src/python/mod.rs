@@ -3,6 +3,7 @@
 pub mod expr;
 pub mod facts;
 pub mod imports;
+pub mod request_sources;
 pub mod summary;
 pub mod taint;
 pub mod templates;

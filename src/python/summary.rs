@@ -22,6 +22,8 @@ pub struct TopClass {
     pub stmt: u32,
     /// It may be a config class: UPPERCASE attributes, or a name ending in Config/Settings.
     pub config_like: bool,
+    /// Methods defined in its body: name and index of the definition in the class's body.
+    pub methods: Vec<(String, u32)>,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +81,15 @@ impl Summary {
                             .collect(),
                         stmt: i as u32,
                         config_like,
+                        methods: c
+                            .body
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(j, s)| match s {
+                                Stmt::FunctionDef(f) => Some((f.name.to_string(), j as u32)),
+                                _ => None,
+                            })
+                            .collect(),
                     });
                 }
                 Stmt::FunctionDef(f) => functions.push((f.name.to_string(), i as u32)),

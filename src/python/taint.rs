@@ -14,6 +14,7 @@ use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Stmt, StmtFunct
 use super::Module;
 use super::expr::{dotted, last_segment, method_name, receiver};
 use super::imports::Imports;
+use super::request_sources::{self, FORM_MARK};
 
 /// Attributes of `flask.request` that carry what the client sent.
 pub const REQUEST_SOURCES: &[&str] = &[
@@ -46,6 +47,29 @@ pub enum Sink {
     Url,
     Code,
     Any,
+}
+
+impl Sink {
+    /// The sinks a sanitiser can be specific to.
+    const SPECIFIC: [Sink; 4] = [Sink::Html, Sink::Path, Sink::Shell, Sink::Url];
+
+    fn bit(self) -> u8 {
+        match self {
+            Sink::Html => 1,
+            Sink::Path => 2,
+            Sink::Shell => 4,
+            Sink::Url => 8,
+            Sink::Sql | Sink::Code | Sink::Any => 0,
+        }
+    }
+}
+
+/// Request data held by a name: where it came from, and the sinks it was sanitised for
+/// (`name = secure_filename(f.filename)` still holds request data, but not for a path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    source: String,
+    clean_for: u8,
 }
 
 /// Calls whose result carries no request data, whatever they are given.
@@ -136,8 +160,8 @@ fn sanitises(callee: &str, sink: Sink) -> bool {
 pub struct RequestFlow<'a> {
     imports: &'a Imports,
     /// Local names (and dotted paths such as `self.path`) holding request data, with the
-    /// source each came from.
-    names: HashMap<String, String>,
+    /// source each came from (or [`FORM_MARK`] for a form instance).
+    names: HashMap<String, Held>,
     callees: Option<&'a dyn Callees>,
 }
 
@@ -155,6 +179,11 @@ pub trait Callees {
     /// The arguments of `call` whose data the called project function returns, or None when
     /// `call` does not call a project function the summary knows.
     fn returned_args<'e>(&self, imports: &Imports, call: &'e ExprCall) -> Option<Vec<&'e Expr>>;
+
+    /// Whether `call` creates a WTForms form (a project class deriving from one).
+    fn creates_form(&self, _imports: &Imports, _call: &ExprCall) -> bool {
+        false
+    }
 }
 
 impl<'a> RequestFlow<'a> {
@@ -178,26 +207,54 @@ impl<'a> RequestFlow<'a> {
 
     /// Seed a name as request data (a URL parameter, a parameter fed by a caller).
     pub fn taint(&mut self, name: &str, source: impl Into<String>) {
-        self.names.insert(name.to_string(), source.into());
+        self.names.insert(
+            name.to_string(),
+            Held {
+                source: source.into(),
+                clean_for: 0,
+            },
+        );
     }
 
     pub fn is_tainted_name(&self, name: &str) -> bool {
-        self.names.contains_key(name)
+        self.names
+            .get(name)
+            .is_some_and(|h| !h.source.starts_with(FORM_MARK))
     }
 
     /// Where the request data in `expr` comes from (`request.args`, `URL parameter id`),
     /// or None when `expr` carries none that reaches `sink` unsanitised.
     pub fn source_of(&self, expr: &Expr, sink: Sink) -> Option<String> {
+        self.binding_of(expr, sink)
+            .filter(|s| !s.starts_with(FORM_MARK))
+    }
+
+    /// What binding `expr` to a name makes the name hold: its request data, or the mark of a
+    /// form instance (whose fields' `.data` are request data).
+    pub fn binding_of(&self, expr: &Expr, sink: Sink) -> Option<String> {
         match expr {
-            Expr::Name(n) => self.names.get(n.id.as_str()).cloned(),
+            Expr::Name(n) => self.held(n.id.as_str(), sink),
             Expr::Attribute(a) => {
                 if let Some(src) = self.request_attr(expr) {
                     return Some(src);
                 }
-                if let Some(src) = dotted(expr).and_then(|d| self.names.get(&d)) {
-                    return Some(src.clone());
+                let is_form = |e: &Expr| {
+                    dotted(e)
+                        .and_then(|d| self.names.get(&d))
+                        .is_some_and(|h| h.source.starts_with(FORM_MARK))
+                };
+                if let Some(src) = request_sources::form_field_read(expr, &is_form) {
+                    return Some(src);
                 }
-                self.source_of(&a.value, sink)
+                if let Some(src) = request_sources::framework_attr_source(self.imports, expr) {
+                    return Some(src);
+                }
+                if let Some(d) = dotted(expr)
+                    && self.names.contains_key(&d)
+                {
+                    return self.held(&d, sink);
+                }
+                self.binding_of(&a.value, sink)
             }
             Expr::Await(a) => self.source_of(&a.value, sink),
             Expr::Subscript(s) => self.source_of(&s.value, sink),
@@ -246,10 +303,24 @@ impl<'a> RequestFlow<'a> {
             .then(|| format!("request.{attr}"))
     }
 
+    /// The request data a name holds, unless it was sanitised for `sink`.
+    fn held(&self, name: &str, sink: Sink) -> Option<String> {
+        let h = self.names.get(name)?;
+        (h.clean_for & sink.bit() == 0).then(|| h.source.clone())
+    }
+
     fn call_source(&self, call: &ExprCall, sink: Sink) -> Option<String> {
         let callee = self.imports.qualified(&call.func).unwrap_or_default();
         if sanitises(&callee, sink) {
             return None;
+        }
+        if let Some(src) = request_sources::framework_call_source(self.imports, call) {
+            return Some(src);
+        }
+        if let Some(callees) = self.callees
+            && callees.creates_form(self.imports, call)
+        {
+            return Some(format!("{FORM_MARK}{}", callee));
         }
         // `request.args.get('n', type=int)` converts before it returns.
         if call.arguments.find_keyword("type").is_some_and(|k| {
@@ -299,9 +370,34 @@ impl<'a> RequestFlow<'a> {
             })
     }
 
+    /// What a name bound to `value` holds: its source, and the sinks it is clean for.
+    fn held_value(&self, value: &Expr) -> Option<Held> {
+        let source = self.binding_of(value, Sink::Any)?;
+        let mut clean_for = 0;
+        if !source.starts_with(FORM_MARK) {
+            for sink in Sink::SPECIFIC {
+                if self.source_of(value, sink).is_none() {
+                    clean_for |= sink.bit();
+                }
+            }
+        }
+        Some(Held { source, clean_for })
+    }
+
     /// Bind `target` to `value`'s taint. Inside a branch an assignment only adds taint (the
     /// other branch may have kept it); at the top level it replaces it.
     fn assign(&mut self, target: &Expr, source: Option<String>, strong: bool) {
+        self.assign_held(
+            target,
+            source.map(|source| Held {
+                source,
+                clean_for: 0,
+            }),
+            strong,
+        );
+    }
+
+    fn assign_held(&mut self, target: &Expr, source: Option<Held>, strong: bool) {
         match target {
             Expr::Name(n) => self.bind(n.id.to_string(), source, strong),
             Expr::Attribute(_) => {
@@ -310,21 +406,21 @@ impl<'a> RequestFlow<'a> {
                 }
             }
             // `d['k'] = value` puts request data into the container; it never cleans it.
-            Expr::Subscript(s) if source.is_some() => self.assign(&s.value, source, false),
+            Expr::Subscript(s) if source.is_some() => self.assign_held(&s.value, source, false),
             Expr::Tuple(t) => t
                 .elts
                 .iter()
-                .for_each(|e| self.assign(e, source.clone(), strong)),
+                .for_each(|e| self.assign_held(e, source.clone(), strong)),
             Expr::List(l) => l
                 .elts
                 .iter()
-                .for_each(|e| self.assign(e, source.clone(), strong)),
-            Expr::Starred(s) => self.assign(&s.value, source, strong),
+                .for_each(|e| self.assign_held(e, source.clone(), strong)),
+            Expr::Starred(s) => self.assign_held(&s.value, source, strong),
             _ => {}
         }
     }
 
-    fn bind(&mut self, name: String, source: Option<String>, strong: bool) {
+    fn bind(&mut self, name: String, source: Option<Held>, strong: bool) {
         match source {
             Some(s) => {
                 self.names.insert(name, s);
@@ -354,8 +450,35 @@ impl<'a> RequestFlow<'a> {
             }
             return;
         }
-        let src = self.source_of(value, Sink::Any);
-        self.assign(target, src, strong);
+        let held = self.held_value(value);
+        self.assign_held(target, held, strong);
+    }
+
+    /// Bind the targets of the assignment expressions (`(q := request.args.get('q'))`) that
+    /// `expr` evaluates; they bind in the enclosing function, as statements do.
+    fn bind_named(&mut self, expr: &Expr, strong: bool) {
+        use ruff_python_ast::visitor::{self, Visitor};
+        struct Named<'e> {
+            found: Vec<&'e ruff_python_ast::ExprNamed>,
+        }
+        impl<'e> Visitor<'e> for Named<'e> {
+            fn visit_expr(&mut self, expr: &'e Expr) {
+                match expr {
+                    Expr::Named(n) => {
+                        self.found.push(n);
+                        visitor::walk_expr(self, expr);
+                    }
+                    Expr::Lambda(_) => {}
+                    _ => visitor::walk_expr(self, expr),
+                }
+            }
+        }
+        let mut v = Named { found: Vec::new() };
+        v.visit_expr(expr);
+        for n in v.found {
+            // Inside a condition the binding may not happen: it only adds taint.
+            self.assign_value(&n.target, &n.value, strong);
+        }
     }
 
     /// `items.append(x)`, `d.update(x)`, `d.setdefault(k, x)`: request data put into a
@@ -415,6 +538,7 @@ fn walk_stmt<'m, 'a>(
     match stmt {
         Stmt::Assign(a) => {
             visit(Event::Expr(&a.value), flow);
+            flow.bind_named(&a.value, strong);
             for t in &a.targets {
                 flow.assign_value(t, &a.value, strong);
             }
@@ -422,37 +546,44 @@ fn walk_stmt<'m, 'a>(
         Stmt::AnnAssign(a) => {
             if let Some(v) = &a.value {
                 visit(Event::Expr(v), flow);
+                flow.bind_named(v, strong);
                 flow.assign_value(&a.target, v, strong);
             }
         }
         Stmt::AugAssign(a) => {
             visit(Event::Expr(&a.value), flow);
+            flow.bind_named(&a.value, strong);
             if let Some(src) = flow.source_of(&a.value, Sink::Any) {
                 flow.assign(&a.target, Some(src), false);
             }
         }
         Stmt::Expr(e) => {
             visit(Event::Expr(&e.value), flow);
+            flow.bind_named(&e.value, strong);
             flow.mutate(&e.value);
         }
         Stmt::Assert(a) => visit(Event::Expr(&a.test), flow),
         Stmt::Return(r) => {
             if let Some(v) = &r.value {
                 visit(Event::Return(v), flow);
+                flow.bind_named(v, strong);
             }
         }
         Stmt::If(s) => {
             visit(Event::Expr(&s.test), flow);
+            flow.bind_named(&s.test, strong);
             walk_body(&s.body, flow, depth + 1, visit);
             for clause in &s.elif_else_clauses {
                 if let Some(t) = &clause.test {
                     visit(Event::Expr(t), flow);
+                    flow.bind_named(t, false);
                 }
                 walk_body(&clause.body, flow, depth + 1, visit);
             }
         }
         Stmt::For(s) => {
             visit(Event::Expr(&s.iter), flow);
+            flow.bind_named(&s.iter, strong);
             let src = flow.source_of(&s.iter, Sink::Any);
             flow.assign(&s.target, src, false);
             // Twice, so that taint assigned late in the loop reaches its start.
@@ -463,12 +594,14 @@ fn walk_stmt<'m, 'a>(
         }
         Stmt::While(s) => {
             visit(Event::Expr(&s.test), flow);
+            flow.bind_named(&s.test, strong);
             walk_body(&s.body, flow, depth + 1, visit);
             walk_body(&s.orelse, flow, depth + 1, visit);
         }
         Stmt::With(s) => {
             for item in &s.items {
                 visit(Event::Expr(&item.context_expr), flow);
+                flow.bind_named(&item.context_expr, strong);
                 if let Some(v) = &item.optional_vars {
                     let src = flow.source_of(&item.context_expr, Sink::Any);
                     flow.assign(v, src, strong);
@@ -487,6 +620,7 @@ fn walk_stmt<'m, 'a>(
         }
         Stmt::Match(s) => {
             visit(Event::Expr(&s.subject), flow);
+            flow.bind_named(&s.subject, strong);
             for case in &s.cases {
                 walk_body(&case.body, flow, depth + 1, visit);
             }
@@ -494,6 +628,7 @@ fn walk_stmt<'m, 'a>(
         Stmt::Raise(r) => {
             if let Some(e) = &r.exc {
                 visit(Event::Expr(e), flow);
+                flow.bind_named(e, strong);
             }
         }
         // Nested functions and classes run later, if at all; their bodies are not this flow.
@@ -519,37 +654,71 @@ pub fn view_flow<'a>(
 /// A function of the project: its module's index and the offset where its definition starts.
 type FunctionKey = (usize, u32);
 
-/// The project's own module-level functions, so that a call can be followed into them: which
+/// Where a function of the project is defined: its module, the class whose body holds it (the
+/// class statement's index in the module's body), and its index in that body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Def {
+    module: usize,
+    class: Option<u32>,
+    stmt: u32,
+}
+
+/// The project's own functions and methods, so that a call can be followed into them: which
 /// function a call reaches, which parameter each argument binds, and which parameters reach the
-/// function's return value.
+/// function's return value. Also the project's form classes, whose fields are request data.
 pub struct ProjectFunctions<'m> {
-    /// Function name → (module index, index of the definition in the module's body) of each
-    /// top-level definition, in module order. Trees are only read for the functions a flow
-    /// reaches.
-    by_short_name: FxHashMap<&'m str, Vec<(usize, u32)>>,
+    /// Function name → where each definition of that name is, with its owner's dotted name
+    /// (the module, or the module and class for a method), in module order. Trees are only read
+    /// for the functions a flow reaches.
+    by_short_name: FxHashMap<&'m str, Vec<(Def, String)>>,
     modules: &'m [Module],
     /// Parameters whose data each function returns, keyed by module and the definition's start
     /// offset; worked out the first time a flow reaches the function (most never are).
     returns: Mutex<HashMap<FunctionKey, Arc<[String]>>>,
+    /// The project's WTForms form classes.
+    forms: rustc_hash::FxHashSet<String>,
 }
 
 impl<'m> ProjectFunctions<'m> {
-    /// Index the top-level functions of `modules` (from their summaries).
+    /// Index the top-level functions and the methods of top-level classes of `modules` (from
+    /// their summaries).
     pub fn new(modules: &'m [Module]) -> Self {
-        let mut by_short_name: FxHashMap<&'m str, Vec<(usize, u32)>> = FxHashMap::default();
+        let mut by_short_name: FxHashMap<&'m str, Vec<(Def, String)>> = FxHashMap::default();
         for (idx, module) in modules.iter().enumerate() {
             for (func, stmt) in &module.summary.functions {
-                by_short_name
-                    .entry(func.as_str())
-                    .or_default()
-                    .push((idx, *stmt));
+                by_short_name.entry(func.as_str()).or_default().push((
+                    Def {
+                        module: idx,
+                        class: None,
+                        stmt: *stmt,
+                    },
+                    module.name.clone(),
+                ));
+            }
+            for class in &module.summary.classes {
+                for (method, stmt) in &class.methods {
+                    by_short_name.entry(method.as_str()).or_default().push((
+                        Def {
+                            module: idx,
+                            class: Some(class.stmt),
+                            stmt: *stmt,
+                        },
+                        format!("{}.{}", module.name, class.name),
+                    ));
+                }
             }
         }
         Self {
             by_short_name,
             modules,
             returns: Mutex::new(HashMap::new()),
+            forms: request_sources::form_classes(modules),
         }
+    }
+
+    /// Whether `call` creates one of the project's forms (or a WTForms form).
+    pub fn creates_form(&self, imports: &Imports, call: &ExprCall) -> bool {
+        request_sources::creates_form(imports, &self.forms, call)
     }
 
     /// The parameters of `func` (in `module`) that reach one of its `return` values.
@@ -582,7 +751,10 @@ impl<'m> ProjectFunctions<'m> {
             .is_some_and(|t| self.by_short_name.contains_key(t))
     }
 
-    /// The project function `call` (made in module `module`) reaches.
+    /// The project function `call` (made in module `module`) reaches: a module's function
+    /// (`helper(x)`, `db.helper(x)`), a class's method called through the class
+    /// (`UserRepo.find(x)`), or a method of a class of the calling module called through
+    /// `self` / `cls` when one class there defines it.
     pub fn resolve(
         &self,
         module: usize,
@@ -593,54 +765,80 @@ impl<'m> ProjectFunctions<'m> {
             return None;
         }
         let q = imports.qualified(&call.func)?;
-        if q.starts_with("self.") || q.starts_with("cls.") {
-            return None;
+        let defs = self.by_short_name.get(imports.tail(&call.func)?)?;
+        if let Some(method) = q.strip_prefix("self.").or_else(|| q.strip_prefix("cls.")) {
+            if method.contains('.') {
+                return None;
+            }
+            let mut here = defs
+                .iter()
+                .filter(|(d, _)| d.module == module && d.class.is_some());
+            let found = here.next()?;
+            if here.any(|(_, owner)| *owner != found.1) {
+                return None;
+            }
+            return self.definition(found.0);
         }
         // `package.module.function`: a bare name is a function of the calling module.
-        let (prefix, short) = match q.rsplit_once('.') {
+        let (prefix, _) = match q.rsplit_once('.') {
             Some(split) => split,
             None => (self.modules.get(module)?.name.as_str(), q.as_str()),
         };
-        let defs = self.by_short_name.get(short)?;
-        let module_name = |&(m, _): &(usize, u32)| self.modules[m].name.as_str();
         // A later definition of a name replaces an earlier one, as in Python.
-        if let Some(found) = defs.iter().rev().find(|d| module_name(d) == prefix) {
+        if let Some((found, _)) = defs.iter().rev().find(|(_, owner)| owner == prefix) {
             return self.definition(*found);
         }
         // Imports written against another root (`import db` for `app/db.py`) or star imports:
-        // match on the trailing segments when exactly one module's function fits.
-        let fits = |d: &&(usize, u32)| {
-            let m = module_name(d);
-            !q.contains('.')
-                || (m.len() > prefix.len()
-                    && m.ends_with(prefix)
-                    && m.as_bytes()[m.len() - prefix.len() - 1] == b'.')
+        // match on the trailing segments when exactly one owner fits.
+        let fits = |(d, owner): &&(Def, String)| {
+            if !q.contains('.') {
+                return d.class.is_none();
+            }
+            owner.len() > prefix.len()
+                && owner.ends_with(prefix)
+                && owner.as_bytes()[owner.len() - prefix.len() - 1] == b'.'
         };
         let mut matches = defs.iter().rev().filter(fits);
         let found = matches.next()?;
-        if matches.any(|d| module_name(d) != module_name(found)) {
+        if matches.any(|(_, owner)| *owner != found.1) {
             return None;
         }
-        self.definition(*found)
+        self.definition(found.0)
     }
 
-    fn definition(&self, (module, stmt): (usize, u32)) -> Option<(usize, &'m StmtFunctionDef)> {
+    fn definition(&self, def: Def) -> Option<(usize, &'m StmtFunctionDef)> {
         let modules: &'m [Module] = self.modules;
-        match modules.get(module)?.body().get(stmt as usize) {
-            Some(Stmt::FunctionDef(f)) => Some((module, f)),
+        let body = modules.get(def.module)?.body();
+        let body = match def.class {
+            None => body,
+            Some(class) => match body.get(class as usize) {
+                Some(Stmt::ClassDef(c)) => &c.body[..],
+                _ => return None,
+            },
+        };
+        match body.get(def.stmt as usize) {
+            Some(Stmt::FunctionDef(f)) => Some((def.module, f)),
             _ => None,
         }
     }
 
-    /// Which parameter of `func` each argument of `call` binds.
+    /// Which parameter of `func` each argument of `call` binds. A method's `self` / `cls` is
+    /// bound by the call's receiver, not by an argument.
     pub fn bind_args<'e>(func: &StmtFunctionDef, call: &'e ExprCall) -> Vec<(String, &'e Expr)> {
         let p = &func.parameters;
-        let positional: Vec<&str> = p
+        let is_static = func
+            .decorator_list
+            .iter()
+            .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "staticmethod"));
+        let mut positional: Vec<&str> = p
             .posonlyargs
             .iter()
             .chain(p.args.iter())
             .map(|a| a.parameter.name.id.as_str())
             .collect();
+        if !is_static && matches!(positional.first(), Some(&"self" | &"cls")) {
+            positional.remove(0);
+        }
         let mut out = Vec::new();
         for (i, arg) in call.arguments.args.iter().enumerate() {
             if matches!(arg, Expr::Starred(_)) {
@@ -707,6 +905,10 @@ pub struct CalleesIn<'p, 'm> {
 }
 
 impl Callees for CalleesIn<'_, '_> {
+    fn creates_form(&self, imports: &Imports, call: &ExprCall) -> bool {
+        self.project.creates_form(imports, call)
+    }
+
     fn returned_args<'e>(&self, imports: &Imports, call: &'e ExprCall) -> Option<Vec<&'e Expr>> {
         let (module, func) = self.project.resolve(self.module, imports, call)?;
         let passed = self.project.returned_params(module, func);

@@ -49,18 +49,23 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)csrf|hidden_tag\s*\(|quick_form|render_form").expect("valid regex")
 });
 
-/// Whether Flask renders the file at `path`: it sits in a template folder (the app's or a
-/// blueprint's `templates/`), not among static assets or vendored files.
+/// Whether Flask renders the file at `path` as a template: not a file under a static or
+/// vendored folder (`static/`, served as it is, such as an editor's sample pages), unless a
+/// `templates` folder holds that folder. A template folder can have any name
+/// (`template_folder=`), so a file elsewhere still counts.
 pub fn rendered_by_flask(path: &str) -> bool {
+    let mut in_templates = false;
     let dirs: Vec<&str> = path.split('/').collect();
-    let dirs = &dirs[..dirs.len().saturating_sub(1)];
-    dirs.iter().any(|d| *d == "templates" || *d == "template")
-        && !dirs.iter().any(|d| {
-            matches!(
-                *d,
-                "static" | "vendor" | "node_modules" | "bower_components"
-            )
-        })
+    for dir in &dirs[..dirs.len().saturating_sub(1)] {
+        match *dir {
+            "templates" | "template" => in_templates = true,
+            "static" | "vendor" | "node_modules" | "bower_components" if !in_templates => {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 impl Template {
@@ -125,7 +130,13 @@ impl Template {
             .collect()
     }
 
-    /// Forms that post, and whether each carries a CSRF token.
+    /// Whether Flask renders this file as a template ([`rendered_by_flask`]).
+    pub fn rendered_by_flask(&self) -> bool {
+        rendered_by_flask(&self.path)
+    }
+
+    /// Forms that post, and whether each carries a CSRF token. A form inside an HTML comment
+    /// is not on the page.
     pub fn post_forms(&self) -> Vec<PostForm> {
         post_forms_in(&self.code)
     }

@@ -316,7 +316,7 @@ impl<'m> Walker<'_, 'm> {
                         .args
                         .iter()
                         .chain(call.arguments.keywords.iter().map(|k| &k.value))
-                        .any(|arg| state.source_of(arg, Sink::Any).is_some())
+                        .any(|arg| state.binding_of(arg, Sink::Any).is_some())
                 };
                 if depth < MAX_CALL_DEPTH
                     && project.may_resolve(imports, call)
@@ -326,7 +326,7 @@ impl<'m> Walker<'_, 'm> {
                     let seeds: Vec<(String, String)> = ProjectFunctions::bind_args(callee, call)
                         .into_iter()
                         .filter_map(|(param, arg)| {
-                            state.source_of(arg, Sink::Any).map(|s| (param, s))
+                            state.binding_of(arg, Sink::Any).map(|s| (param, s))
                         })
                         .collect();
                     if !seeds.is_empty() {
@@ -423,10 +423,10 @@ impl<'m> sinks::Surroundings<'m> for Around<'_, 'm, '_, '_> {
         self.lists.get(name).copied()
     }
 
+    /// Request data with a `save` method is an uploaded file (`request.files[...]`, or the
+    /// data of a form's `FileField`): werkzeug's FileStorage.
     fn is_upload(&self, expr: &Expr) -> bool {
-        self.flow
-            .source_of(expr, Sink::Any)
-            .is_some_and(|s| s == "request.files")
+        self.flow.source_of(expr, Sink::Any).is_some()
     }
 }
 

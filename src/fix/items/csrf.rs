@@ -17,9 +17,10 @@ use super::common::{
     loaded_config_classes, located, quoted, test_config_dicts, text_offset,
 };
 use super::secret_key::TEST_KEY;
-use crate::checks::csrf::{header_or_json_api, meta_disables_csrf, subclasses_of};
+use crate::checks::csrf::{header_or_json_api, meta_disables_csrf};
 use crate::finding::Finding;
 use crate::python::expr::literal_truth;
+use crate::python::request_sources::project_subclasses;
 use crate::python::templates::{post_forms_in, rendered_by_flask};
 
 pub fn protect(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
@@ -298,8 +299,8 @@ fn flask_forms_with_csrf_off<'a>(
     patches: &mut Patches<'a>,
 ) -> Result<usize, String> {
     let facts = ctx.facts;
-    let forms = subclasses_of(
-        facts,
+    let forms = project_subclasses(
+        facts.modules,
         &[
             "flask_wtf.FlaskForm",
             "flask_wtf.Form",
