@@ -35,6 +35,22 @@ if command -v python3 >/dev/null 2>&1; then
   fi
   FLASK_HARDEN_TEST_PYTHON="$(pwd)/$venv/bin/python"
   export FLASK_HARDEN_TEST_PYTHON
+  # The packaging tests build the wheel and install it with pip, pipx, uv and pre-commit.
+  pkg_venv=.venv-packaging
+  if [ ! -x "$pkg_venv/bin/python" ] || ! cmp -s tests/requirements-packaging.txt "$pkg_venv/.requirements"; then
+    echo "tests/run.sh: creating $pkg_venv" >&2
+    rm -rf "$pkg_venv"
+    if python3 -m venv "$pkg_venv" && "$pkg_venv/bin/python" -m pip install -q --disable-pip-version-check \
+        -r tests/requirements-packaging.txt; then
+      cp tests/requirements-packaging.txt "$pkg_venv/.requirements"
+    else
+      echo "tests/run.sh: could not install tests/requirements-packaging.txt; the packaging tests will be skipped" >&2
+    fi
+  fi
+  if [ -f "$pkg_venv/.requirements" ]; then
+    FLASK_HARDEN_PACKAGING_VENV="$(pwd)/$pkg_venv"
+    export FLASK_HARDEN_PACKAGING_VENV
+  fi
 else
   echo "tests/run.sh: python3 not found; tests that compile or run Python will say so" >&2
 fi
