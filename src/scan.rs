@@ -91,7 +91,39 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<ScanResult, ScanError>
     scan_with_progress(root, options, &NoProgress)
 }
 
+/// The stack of the threads scans and fixes run on. Parsing and every walk over a syntax tree
+/// recurse once per level of nesting; [`crate::python::depth`] bounds the nesting, and this
+/// leaves room for that bound in a debug build with margin. It is address space reserved, not
+/// memory used: pages are only touched as deep as the recursion goes.
+pub const STACK_BYTES: usize = 256 << 20;
+
+/// Run `f` on the scan's thread pool, whose threads have [`STACK_BYTES`] of stack; its
+/// parallel iterators use that pool too. Calls from inside the pool run in place.
+pub fn on_large_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(STACK_BYTES)
+            .thread_name(|i| format!("flask-harden-scan-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(f),
+        // No threads could be made: the caller's thread, as before.
+        None => f(),
+    }
+}
+
 pub fn scan_with_progress(
+    root: &Path,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<ScanResult, ScanError> {
+    on_large_stack(|| scan_on_this_thread(root, options, progress))
+}
+
+fn scan_on_this_thread(
     root: &Path,
     options: &ScanOptions,
     progress: &dyn Progress,
