@@ -141,6 +141,7 @@ fn scan_on_this_thread(
     progress.files_found(files.files.len());
     let mut loaded = load(&files, progress);
     let mut diagnostics = files.diagnostics.clone();
+    diagnostics.extend(config.diagnostics.iter().cloned());
     diagnostics.extend(loaded.diagnostics);
 
     let mut facts = Facts::compute(&loaded.modules, loaded.templates, loaded.env_files);
@@ -195,7 +196,11 @@ fn scan_on_this_thread(
     // Freeing every syntax tree of a large repository takes a noticeable part of a scan; the
     // result does not need them, so they are freed off the caller's path.
     let modules = std::mem::take(&mut loaded.modules);
-    std::thread::spawn(move || drop(modules));
+    // Dropping a tree recurses as deep as it nests: a thread with the scan's stack size.
+    let dropper = std::thread::Builder::new().stack_size(STACK_BYTES);
+    if let Err(e) = dropper.spawn(move || drop(modules)) {
+        drop(e); // no thread: the modules were dropped with the closure, on this thread
+    }
     diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ScanResult {
         root: files.root.clone(),

@@ -5,17 +5,31 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::{repo, write};
 
+/// How long any run may take: these repositories are small, so a run past it hangs.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+    let child = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
         .args(args)
         .arg(dir)
         .env("NO_COLOR", "1")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run flask-harden");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let Ok(out) = rx.recv_timeout(TIMEOUT) else {
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        panic!("{args:?} still running after {TIMEOUT:?}: it hangs");
+    };
+    let out = out.expect("output");
     let code = out.status.code().unwrap_or(-1);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -167,4 +181,87 @@ fn deeply_nested_templates_are_scanned() {
     let (code, out, _) = run(dir.path(), &["check", "--format", "json"]);
     assert_eq!(code, 1);
     assert!(out.contains("xss/safe-filter"), "{out}");
+}
+
+/// FIFOs where the scan expects source files, templates, dependency and env files: listed as
+/// diagnostics, never opened, and the scan finishes.
+#[cfg(unix)]
+#[test]
+fn fifos_are_not_opened() {
+    let dir = repo(&[("app.py", APP), ("templates/base.html", "<p>{{ x }}</p>\n")]);
+    let p = dir.path();
+    let fifos = [
+        "views.py",
+        "templates/x.html",
+        "requirements.txt",
+        ".env",
+        "pyproject.toml",
+    ];
+    for f in fifos {
+        let status = Command::new("mkfifo")
+            .arg(p.join(f))
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+    }
+    let (code, out, err) = run(p, &["check", "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let diags = diagnostics(&out);
+    for f in fifos {
+        assert!(
+            diags
+                .iter()
+                .any(|(path, m)| path == f && m.contains("not a regular file")),
+            "{f}: {diags:?}"
+        );
+    }
+    assert!(out.contains("secret-key/placeholder"), "{out}");
+    let (code, _, _) = run(p, &["check"]);
+    assert_eq!(code, 1);
+    // A FIFO in place of the configuration file is an error, not a hang.
+    let status = Command::new("mkfifo")
+        .arg(p.join("flask-harden.toml"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let (code, _, err) = run(p, &["check"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("flask-harden.toml") && err.contains("not a regular file"),
+        "{err}"
+    );
+}
+
+/// A broken pyproject.toml that does not configure flask-harden stops only what needs it; a
+/// binary or non-UTF-8 flask-harden.toml is an error.
+#[test]
+fn broken_configuration_files() {
+    let dir = repo(&[
+        ("app.py", APP),
+        ("pyproject.toml", "[project\nname = = 1\n"),
+    ]);
+    let p = dir.path();
+    let (code, out, err) = run(p, &["check", "--format", "json"]);
+    assert_eq!(code, 1, "the scan ran: {err}");
+    assert!(out.contains("secret-key/placeholder"), "{out}");
+    assert!(
+        diagnostics(&out)
+            .iter()
+            .any(|(path, m)| path == "pyproject.toml" && m.contains("default settings")),
+        "{out}"
+    );
+    write(p, "pyproject.toml", b"[tool.flask-harden]\ndisable = [\n");
+    let (code, _, err) = run(p, &["check"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("pyproject.toml"), "{err}");
+    write(p, "pyproject.toml", b"[project]\nname = \"x\"\n");
+    for bytes in [
+        &b"\x7fELF\x02\x01\x01\x00\x00"[..],
+        b"disable = [\"\xe9\"]\n",
+    ] {
+        write(p, "flask-harden.toml", bytes);
+        let (code, _, err) = run(p, &["check"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("flask-harden.toml"), "{err}");
+    }
 }

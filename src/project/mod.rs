@@ -244,6 +244,13 @@ fn visit(root: &Path, entry: Result<ignore::DirEntry, ignore::Error>) -> Option<
         None if is_requirements_dir_file(&rel) => FileKind::Dependency,
         None => return None,
     };
+    if !ft.is_file() && !ft.is_symlink() {
+        // A FIFO, a socket or a device: opening or reading it could block forever.
+        return Some(Found::Problem(Diagnostic {
+            path: rel,
+            message: "not a regular file (a FIFO, socket or device); not read".to_string(),
+        }));
+    }
     let abs = if ft.is_symlink() {
         // Follow a link only when it lands on a file inside the repository.
         match fs::canonicalize(entry.path()) {
@@ -283,16 +290,43 @@ pub enum ReadError {
     TooLarge(u64),
     #[error("not valid UTF-8 text (flask-harden reads UTF-8 source files)")]
     NotUtf8,
+    #[error("not a regular file (a FIFO, socket, device or folder); not read")]
+    NotRegular,
     #[error("could not read the file: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Open `path` for reading without waiting: on a FIFO with no writer, `open` returns at once.
+/// Reads from a regular file are not affected by the flag.
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<fs::File> {
+    fs::File::open(path)
 }
 
 /// Read a file of at most [`MAX_FILE_BYTES`]: its size is checked on the open file before
 /// anything is read, and the read stops past the limit if the file grows meanwhile.
 pub fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
-    let file = fs::File::open(path)?;
-    let size = file.metadata()?.len();
+    // Only a regular file is opened, and the open cannot block: a FIFO put in the file's
+    // place after the walk would otherwise wait for a writer forever.
+    if !fs::symlink_metadata(path)?.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    let file = open_nonblocking(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    let size = meta.len();
     if size > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge(size));
     }
