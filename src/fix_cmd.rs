@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use flask_harden::fix::verify::PyCompiler;
 use flask_harden::fix::{Applicability, FixOptions, FixRun, Snapshot, plan_fixes};
 use flask_harden::git::{GitError, GitRepo, Stage};
 use flask_harden::verify::{self, Event, VerifyOptions};
@@ -13,6 +14,18 @@ pub enum Mode {
     /// Commit on a new branch (its name, or the default).
     Commit(Option<String>),
     Apply,
+}
+
+/// CPython for checking fixes: found on PATH outside the repository at `path` (never the
+/// repository's own `python3`).
+pub fn compiler_for(path: &Path) -> PyCompiler {
+    let mut avoid = vec![path.to_path_buf()];
+    if let Ok(repo) = GitRepo::open(path)
+        && let Ok(workdir) = repo.workdir()
+    {
+        avoid.push(workdir.to_path_buf());
+    }
+    PyCompiler::detect_outside(&avoid)
 }
 
 /// `--verify` and its options.
@@ -103,9 +116,12 @@ fn run_inner(
         }
         None => Snapshot::from_dir(path).map_err(|e| e.to_string())?,
     };
+    // Fields added to FixOptions later keep their defaults.
+    #[allow(clippy::needless_update)]
     let options = FixOptions {
         items,
         include_unsafe,
+        compiler: compiler_for(path),
         ..FixOptions::default()
     };
     if !options.compiler.available() {

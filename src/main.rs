@@ -411,7 +411,11 @@ fn run_check(args: CheckArgs) -> ExitCode {
             let fixes = if args.no_fixes {
                 Default::default()
             } else {
-                flask_harden::fix::offered_fixes(&result.root, &findings)
+                let root = &result.root;
+                let findings = &findings;
+                flask_harden::scan::on_large_stack(|| {
+                    flask_harden::fix::offered_fixes(root, findings)
+                })
             };
             json::render_with(&result, &fixes, args.show_suppressed)
         }
@@ -453,9 +457,11 @@ fn sarif_fixes(result: &ScanResult) -> sarif::SarifFixes {
     let Ok(snapshot) = Snapshot::from_dir(&result.root) else {
         return out;
     };
+    let compiler = fix_cmd::compiler_for(&result.root);
     for item in with_findings {
         let options = FixOptions {
             items: vec![item.to_string()],
+            compiler: compiler.clone(),
             ..FixOptions::default()
         };
         if let Ok(run) = plan_fixes(snapshot.clone(), &options) {
@@ -495,6 +501,7 @@ fn run_report(
     let fixes = Snapshot::from_dir(&result.root).ok().and_then(|snapshot| {
         let options = FixOptions {
             include_unsafe: true,
+            compiler: fix_cmd::compiler_for(&result.root),
             ..FixOptions::default()
         };
         plan_fixes(snapshot, &options).ok()

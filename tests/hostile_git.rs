@@ -80,3 +80,57 @@ fn invalid_branch_names_are_refused_with_the_rule() {
     }
     assert_eq!(refs(p), before, "no ref was created");
 }
+
+/// A `python3` in the repository, reachable through an empty or relative PATH entry or an
+/// absolute entry inside the repository, is never run: `fix` uses the real CPython.
+#[cfg(unix)]
+#[test]
+fn the_repository_python3_is_never_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = committed(&[("app.py", APP)]);
+    let p = dir.path();
+    let marker = p.join("PWNED");
+    let shim = format!("#!/bin/sh\ntouch '{}'\nexit 0\n", marker.display());
+    for shim_at in ["python3", "bin/python3"] {
+        common::write(p, shim_at, shim.as_bytes());
+        std::fs::set_permissions(p.join(shim_at), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    for path in [
+        format!(":{path}"),
+        format!(".:{path}"),
+        format!("bin:{path}"),
+        format!("{}:{path}", p.join("bin").display()),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+            .arg("fix")
+            .current_dir(p)
+            .env("PATH", &path)
+            .output()
+            .expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !marker.exists(),
+            "the repository's python3 ran with PATH={path}"
+        );
+    }
+    for args in [&["report"][..], &["check", "--format", "sarif"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+            .args(args)
+            .current_dir(p)
+            .env("PATH", format!(":.:{path}"))
+            .output()
+            .expect("run");
+        assert!(out.status.code().is_some_and(|c| c <= 2));
+        assert!(
+            !marker.exists(),
+            "the repository's python3 ran for {args:?}"
+        );
+    }
+}

@@ -50,18 +50,35 @@ pub struct PyCompiler {
 }
 
 impl PyCompiler {
-    /// Look for `python3` on PATH.
+    /// Look for `python3` on the absolute entries of PATH (see [`find_program`]), outside the
+    /// git working tree holding the current folder, if any.
     pub fn detect() -> Self {
-        let ok = Command::new("python3")
-            .arg("--version")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        Self {
-            python: ok.then(|| PathBuf::from("python3")),
-        }
+        let here = std::env::current_dir()
+            .ok()
+            .and_then(|d| git2::Repository::discover(d).ok())
+            .and_then(|r| r.workdir().map(Path::to_path_buf));
+        Self::detect_outside(&here.into_iter().collect::<Vec<_>>())
+    }
+
+    /// Look for `python3` on PATH, never inside `avoid` (the repository): see
+    /// [`find_program`].
+    pub fn detect_outside(avoid: &[PathBuf]) -> Self {
+        let python = find_program("python3", avoid).filter(|python| {
+            Command::new(python)
+                .args(["-I", "--version"])
+                .current_dir(std::env::temp_dir())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        Self { python }
+    }
+
+    /// The interpreter used, an absolute path.
+    pub fn program(&self) -> Option<&Path> {
+        self.python.as_deref()
     }
 
     pub fn none() -> Self {
@@ -107,6 +124,41 @@ impl PyCompiler {
             .trim();
         Err(fail(last.to_string()))
     }
+}
+
+/// `name` resolved on PATH to an absolute path, as the shell would, except that empty and
+/// relative PATH entries (`PATH=":$PATH"`, `.`) are skipped, they name the current folder,
+/// which is usually the repository, and so is any program whose real location lies inside one
+/// of `avoid`. Only regular, executable files count.
+pub fn find_program(name: &str, avoid: &[PathBuf]) -> Option<PathBuf> {
+    let avoid: Vec<PathBuf> = avoid
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            let Ok(real) = std::fs::canonicalize(candidate) else {
+                return false;
+            };
+            if avoid.iter().any(|a| real.starts_with(a)) {
+                return false;
+            }
+            std::fs::metadata(&real).is_ok_and(|m| m.is_file() && is_executable(&m))
+        })
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// Parse and compile every changed Python file of `changed`.
