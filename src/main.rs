@@ -46,9 +46,7 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
-        /// Only this checklist item (repeatable): secret-key, debug, xss, csrf, session,
-        /// dependencies.
-        #[arg(long = "item", value_name = "ID")]
+        #[arg(long = "item", value_name = "ID", help = item_help())]
         items: Vec<String>,
         /// When to colour the human output (never with NO_COLOR set).
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -84,8 +82,7 @@ enum Command {
         /// The repository.
         #[arg(default_value = ".")]
         path: PathBuf,
-        /// Only this checklist item (repeatable).
-        #[arg(long = "item", value_name = "ID")]
+        #[arg(long = "item", value_name = "ID", help = item_help())]
         items: Vec<String>,
         /// Also apply fixes that change behaviour a user must review.
         #[arg(long = "unsafe")]
@@ -182,6 +179,15 @@ enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `--item`'s help, listing the checklist's items from the checks themselves.
+fn item_help() -> String {
+    let ids: Vec<&str> = flask_harden::checks::CHECKS
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    format!("Only this checklist item (repeatable): {}", ids.join(", "))
 }
 
 /// `--branch`: a name git accepts for a new branch (`git check-ref-format --branch`).

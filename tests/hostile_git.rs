@@ -134,3 +134,71 @@ fn the_repository_python3_is_never_run() {
         );
     }
 }
+
+/// What the README promises: `--commit` stops on a locked index; `check` refuses a bare
+/// repository or a `.git` folder; `check --help` lists every item of the checklist.
+#[test]
+fn readme_promises_hold() {
+    let dir = committed(&[("app.py", APP)]);
+    let p = dir.path();
+    let before = refs(p);
+    std::fs::write(p.join(".git/index.lock"), b"").expect("lock");
+    let (code, out, err) = run_in(p, &["fix", "--commit"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("index is locked") && err.contains("index.lock"),
+        "{err}"
+    );
+    assert_eq!(refs(p), before);
+    std::fs::remove_file(p.join(".git/index.lock")).expect("unlock");
+
+    let bare = tempfile::tempdir().expect("temp dir");
+    let b = bare.path().join("app.git");
+    let out = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(p)
+        .arg(&b)
+        .output()
+        .expect("clone");
+    assert!(out.status.success());
+    for target in [b.as_path(), &p.join(".git")] {
+        let (code, out, err) = run_in(p, &["check", &target.to_string_lossy()]);
+        assert_eq!(code, 2, "{}: {out}{err}", target.display());
+        assert!(err.contains("without a working tree"), "{err}");
+    }
+
+    let (code, out, _) = run_in(p, &["check", "--help"]);
+    assert_eq!(code, 0);
+    for (id, _) in flask_harden::checks::CHECKS {
+        assert!(out.contains(id), "check --help lacks {id}: {out}");
+    }
+}
+
+/// A symbolic link to a folder outside the repository is not followed, and said.
+#[cfg(unix)]
+#[test]
+fn folder_links_out_of_the_repository_are_diagnostics() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    common::write(outside.path(), "secret.py", b"app.secret_key = 'leaked'\n");
+    let dir = repo(&[("app.py", APP), ("pkg/inner.py", "x = 1\n")]);
+    let p = dir.path();
+    std::os::unix::fs::symlink(outside.path(), p.join("vendor")).expect("symlink");
+    std::os::unix::fs::symlink(p.join("pkg"), p.join("alias")).expect("symlink");
+    let (code, out, _) = run_in(p, &["check", "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let diags = v["diagnostics"].as_array().cloned().unwrap_or_default();
+    assert!(
+        diags.iter().any(|d| d["path"] == "vendor"
+            && d["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("outside the repository")),
+        "{diags:?}"
+    );
+    assert!(!diags.iter().any(|d| d["path"] == "alias"), "{diags:?}");
+    assert!(
+        !out.contains("leaked") && !out.contains("secret.py"),
+        "{out}"
+    );
+}

@@ -306,6 +306,12 @@ impl GitRepo {
     /// are skipped). Only the object database and the new ref are written.
     pub fn commit_stages(&self, branch: &str, stages: &[Stage]) -> Result<Committed, GitError> {
         self.ensure_no_operation_in_progress()?;
+        // Nothing here writes the index, but a lock means a git command is running (or one
+        // crashed) and may be about to move the refs: the README promises a clear stop.
+        let lock = self.repo.path().join("index.lock");
+        if fs::symlink_metadata(&lock).is_ok() {
+            return Err(GitError::IndexLocked(lock));
+        }
         validate_branch_name(branch)?;
         let refname = format!("refs/heads/{branch}");
         if !git2::Reference::is_valid_name(&refname) {

@@ -77,6 +77,11 @@ pub enum OpenError {
     NotFound(PathBuf),
     #[error("{0}: not a directory")]
     NotADirectory(PathBuf),
+    #[error(
+        "{0}: a git repository without a working tree (bare, or its .git folder); scan a clone \
+         or a worktree of it instead"
+    )]
+    NoWorkTree(PathBuf),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -167,6 +172,9 @@ pub fn discover(root: &Path) -> Result<ProjectFiles, OpenError> {
         path: root.to_path_buf(),
         source: e,
     })?;
+    if is_git_dir(&root) {
+        return Err(OpenError::NoWorkTree(root));
+    }
 
     let mut out = ProjectFiles {
         root: root.clone(),
@@ -218,6 +226,20 @@ pub fn discover(root: &Path) -> Result<ProjectFiles, OpenError> {
     Ok(out)
 }
 
+/// Whether `dir` is a git directory (a bare repository or a `.git` folder), not a working
+/// tree: its files are git's objects and refs, and scanning them reports nothing true.
+fn is_git_dir(dir: &Path) -> bool {
+    if !(dir.join("HEAD").is_file() && dir.join("objects").is_dir() && dir.join("refs").is_dir()) {
+        return false;
+    }
+    match git2::Repository::open(dir) {
+        Ok(repo) => {
+            repo.is_bare() || fs::canonicalize(repo.path()).is_ok_and(|git_dir| git_dir == dir)
+        }
+        Err(_) => false,
+    }
+}
+
 enum Found {
     File(RepoFile),
     Problem(Diagnostic),
@@ -239,6 +261,17 @@ fn visit(root: &Path, entry: Result<ignore::DirEntry, ignore::Error>) -> Option<
         return None;
     }
     let rel = relative(root, entry.path())?;
+    if ft.is_symlink() && fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+        // Folders behind links are not walked; one leading out of the repository is said.
+        let inside = fs::canonicalize(entry.path()).is_ok_and(|t| t.starts_with(root));
+        return (!inside).then(|| {
+            Found::Problem(Diagnostic {
+                path: rel,
+                message: "symbolic link to a folder outside the repository; not followed"
+                    .to_string(),
+            })
+        });
+    }
     let kind = match classify(&rel) {
         Some(k) => k,
         None if is_requirements_dir_file(&rel) => FileKind::Dependency,
