@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use flask_harden::fix::verify::PyCompiler;
 use flask_harden::fix::{Applicability, FixOptions, FixRun, Snapshot, plan_fixes};
 use flask_harden::git::{GitError, GitRepo, Stage};
+use flask_harden::text::escape_text;
 use flask_harden::verify::{self, Event, VerifyOptions};
 
 pub enum Mode {
@@ -45,14 +46,15 @@ pub fn run(
     let result = run_inner(&mut out, path, items, include_unsafe, mode, verify);
     // The diffs are shown even when writing them was refused.
     let mut stdout = std::io::stdout().lock();
+    // Paths, code and commit subjects come from the repository: no raw control characters.
     let printed = stdout
-        .write_all(out.as_bytes())
+        .write_all(escape_text(&out).as_bytes())
         .and_then(|_| stdout.flush());
     match result {
         Ok(()) if printed.is_ok() => ExitCode::SUCCESS,
         Ok(()) => ExitCode::from(2),
         Err(message) => {
-            eprintln!("flask-harden: {message}");
+            eprintln!("flask-harden: {}", escape_text(&message));
             ExitCode::from(2)
         }
     }
@@ -110,9 +112,16 @@ fn run_inner(
                 ));
             }
             prefix = repo.prefix_of(path).map_err(|e| e.to_string())?;
-            repo.head_snapshot()
-                .map_err(|e| e.to_string())?
-                .under(&prefix)
+            let (snapshot, skipped) = repo
+                .head_snapshot_noting_skipped()
+                .map_err(|e| e.to_string())?;
+            for d in &skipped {
+                out.push_str(&format!("note: {}: {}\n", d.path, d.message));
+            }
+            if !skipped.is_empty() {
+                out.push('\n');
+            }
+            snapshot.under(&prefix)
         }
         None => Snapshot::from_dir(path).map_err(|e| e.to_string())?,
     };

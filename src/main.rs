@@ -18,6 +18,7 @@ use flask_harden::config::Config;
 use flask_harden::fix::{FixOptions, Snapshot, plan_fixes};
 use flask_harden::report::{github, human, json, review, sarif};
 use flask_harden::scan::{ScanOptions, ScanResult, scan};
+use flask_harden::text::{escape_line, escape_text};
 
 #[derive(Parser)]
 #[command(
@@ -233,11 +234,11 @@ fn main() -> ExitCode {
         } => run_report(&path, format, output.as_deref()),
         Command::Config { path } => match Config::load(&path) {
             Ok(c) => {
-                print!("{}", c.describe());
+                print!("{}", escape_text(&c.describe()));
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("flask-harden: {e}");
+                eprintln!("flask-harden: {}", escape_text(&e.to_string()));
                 ExitCode::from(2)
             }
         },
@@ -278,7 +279,7 @@ fn run_update(path: PathBuf) -> ExitCode {
     let packages = match flask_harden::project::discover(&path) {
         Ok(files) => flask_harden::deps::audit::packages_in(&files),
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -294,7 +295,10 @@ fn run_update(path: PathBuf) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("flask-harden: advisory update failed, previous data kept: {e}");
+            eprintln!(
+                "flask-harden: advisory update failed, previous data kept: {}",
+                escape_text(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }
@@ -302,7 +306,10 @@ fn run_update(path: PathBuf) -> ExitCode {
 
 fn run_tui(path: &std::path::Path) -> ExitCode {
     if !path.is_dir() {
-        eprintln!("flask-harden: {}: no such directory", path.display());
+        eprintln!(
+            "flask-harden: {}: no such directory",
+            escape_line(&path.display().to_string())
+        );
         return ExitCode::from(2);
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -315,7 +322,7 @@ fn run_tui(path: &std::path::Path) -> ExitCode {
     match flask_harden::tui::run(path) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("flask-harden: {e:#}");
+            eprintln!("flask-harden: {}", escape_text(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -355,7 +362,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
         Some(file) => match Baseline::read(file) {
             Ok(b) => Some(b),
             Err(e) => {
-                eprintln!("flask-harden: {e}");
+                eprintln!("flask-harden: {}", escape_text(&e.to_string()));
                 return ExitCode::from(2);
             }
         },
@@ -364,7 +371,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     let config = match Config::load(&args.path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -376,14 +383,14 @@ fn run_check(args: CheckArgs) -> ExitCode {
     let mut result = match scan(&args.path, &options) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
     if let Some(file) = &args.write_baseline {
         let written = Baseline::of(&result);
         if let Err(e) = written.write(file) {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
         let total: usize = written.findings.iter().map(|e| e.count).sum();
@@ -427,7 +434,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
         }
         Format::Sarif if args.no_fixes => sarif::render_with_fixes(&result, &Default::default()),
         Format::Sarif => sarif::render_with_fixes(&result, &sarif_fixes(&result)),
-        Format::Github => github::render(&result),
+        Format::Github => escape_text(&github::render(&result)).into_owned(),
     };
     let mut stdout = std::io::stdout().lock();
     if stdout
@@ -487,7 +494,7 @@ fn run_report(
     let config = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -498,7 +505,7 @@ fn run_report(
     let result = match scan(path, &options) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -516,6 +523,8 @@ fn run_report(
         ReportFormat::Markdown => review::markdown(&result, fixes.as_ref()),
         ReportFormat::Html => review::html(&result, fixes.as_ref()),
     };
+    // Read in a terminal or an editor as often as in a browser: no raw control characters.
+    let text = escape_text(&text).into_owned();
     let written = match output {
         Some(file) => std::fs::write(file, text.as_bytes()),
         None => {
@@ -528,7 +537,10 @@ fn run_report(
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("flask-harden: cannot write the report: {e}");
+            eprintln!(
+                "flask-harden: cannot write the report: {}",
+                escape_text(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }

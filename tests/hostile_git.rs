@@ -202,3 +202,75 @@ fn folder_links_out_of_the_repository_are_diagnostics() {
         "{out}"
     );
 }
+
+/// Escape sequences in file names and code never reach the terminal raw: human check, fix's
+/// diffs and commit summary, the report, GitHub annotations, errors.
+#[test]
+fn control_characters_are_escaped_everywhere() {
+    let evil_name = "ev\x1b]0;pwned\x07il.py";
+    let app = "from flask import Flask\n\napp = Flask(__name__)\napp.secret_key = \"dev\x1b[2J\"  # \u{202e}x\n\nif __name__ == \"__main__\":\n    app.run(debug=True)\n";
+    let dir = committed(&[
+        (evil_name, app),
+        ("templates/t\x1b[31m.html", "{{ x|safe }}\x1b[0m\n"),
+    ]);
+    let p = dir.path();
+    let raw = |s: &str| s.contains('\x1b') || s.contains('\x07') || s.contains('\u{202e}');
+    for args in [
+        &["check"][..],
+        &["check", "--format", "github"],
+        &["fix"],
+        &["fix", "--commit", "--branch", "hardening"],
+        &["report", "--format", "markdown"],
+        &["report", "--format", "html"],
+        &["config"],
+    ] {
+        let (code, out, err) = run_in(p, args);
+        assert!(code <= 2, "{args:?}");
+        assert!(!raw(&out) && !raw(&err), "{args:?}: {out:?} {err:?}");
+    }
+    let (_, out, _) = run_in(p, &["check"]);
+    assert!(out.contains("ev^[]0;pwned^Gil.py"), "{out}");
+    // Colour is ours only: the repository's sequences are still escaped.
+    let (_, out, _) = run_in(p, &["check", "--color", "always"]);
+    assert!(!out.contains("\x1b]") && !out.contains('\x07') && !out.contains("\x1b[2J"));
+    // The commits' messages hold no raw control characters either.
+    let log = git(p, &["log", "--format=%B", "hardening"]);
+    assert!(!raw(&log), "{log:?}");
+}
+
+/// A committed folder whose name is not UTF-8 is noted; the rest is still fixed.
+#[cfg(target_os = "linux")]
+#[test]
+fn non_utf8_folder_names_do_not_stop_the_fixes() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = repo(&[("app.py", APP)]);
+    let p = dir.path();
+    let odd = p.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir(&odd).expect("mkdir");
+    std::fs::write(odd.join("views.py"), "x = 1\n").expect("write");
+    std::fs::write(
+        p.join(std::ffi::OsStr::from_bytes(b"r\xe9sum\xe9.py")),
+        "y = 2\n",
+    )
+    .expect("write");
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["config", "user.name", "T"]);
+    git(p, &["config", "user.email", "t@example.com"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "init"]);
+    let (code, out, err) = run_in(p, &["fix", "--commit", "--branch", "hardening"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("callback returned"), "{err}");
+    assert!(
+        out.contains("name is not UTF-8") && out.contains("caf"),
+        "{out}"
+    );
+    assert!(out.contains("Created branch hardening"), "{out}");
+    let files = git(p, &["show", "hardening:app.py"]);
+    assert!(
+        !files.contains("\"dev\""),
+        "the secret key was fixed: {files}"
+    );
+    let (code, _, err) = run_in(p, &["check"]);
+    assert!(code == 1, "{err}");
+}
