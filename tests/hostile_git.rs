@@ -274,3 +274,110 @@ fn non_utf8_folder_names_do_not_stop_the_fixes() {
     let (code, _, err) = run_in(p, &["check"]);
     assert!(code == 1, "{err}");
 }
+
+fn test_python() -> Option<std::path::PathBuf> {
+    match std::env::var_os("FLASK_HARDEN_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => Some(p.into()),
+        _ => {
+            eprintln!(
+                "SKIPPED import check: FLASK_HARDEN_TEST_PYTHON is not set; run tests/run.sh, \
+                 which creates .venv-tests with Flask and sets it"
+            );
+            None
+        }
+    }
+}
+
+/// Lone-CR and mixed line endings: line numbers count every kind of line end, and the fixes
+/// committed by `fix --commit` put imports and config lines where Python reads them, so the
+/// fixed module imports under CPython without a NameError; kept lines keep their endings.
+#[test]
+fn lone_cr_and_mixed_line_endings_are_fixed_correctly() {
+    let lines = [
+        "from flask import Flask, request, session",
+        "",
+        "app = Flask(__name__)",
+        "app.secret_key = \"dev\"",
+        "",
+        "",
+        "@app.route(\"/login\", methods=[\"POST\"])",
+        "def login():",
+        "    session[\"user\"] = request.form[\"user\"]",
+        "    return \"ok\"",
+        "",
+        "",
+        "if __name__ == \"__main__\":",
+        "    app.run(debug=True)",
+    ];
+    let lone_cr = lines.join("\r") + "\r";
+    // Every kind in turn; a lone CR is never followed by an empty LF line (that would make
+    // a CRLF).
+    let ending = |i: usize| match ["\r", "\n", "\r\n"][i % 3] {
+        "\r" if lines.get(i + 1).is_some_and(|l| l.is_empty()) => "\r\n",
+        e => e,
+    };
+    let mixed: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{l}{}", ending(i)))
+        .collect();
+    for (name, text) in [("lone_cr", lone_cr), ("mixed", mixed)] {
+        let dir = committed(&[("app.py", text.as_str())]);
+        let p = dir.path();
+        let (code, out, _) = run_in(p, &["check", "--format", "json"]);
+        assert_eq!(code, 1, "{name}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let lines_of = |rule: &str| -> Vec<u64> {
+            v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+                .filter(|f| f["rule"].as_str().is_some_and(|r| r.starts_with(rule)))
+                .filter_map(|f| f["line"].as_u64())
+                .collect()
+        };
+        assert_eq!(lines_of("secret-key/"), vec![4], "{name}: {out}");
+        assert_eq!(lines_of("debug/app-run"), vec![14], "{name}: {out}");
+
+        let (code, out, err) = run_in(p, &["fix", "--commit", "--branch", "hardening"]);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert!(out.contains("Created branch hardening"), "{name}: {out}");
+        let fixed = Command::new("git")
+            .args(["show", "hardening:app.py"])
+            .current_dir(p)
+            .output()
+            .expect("git show")
+            .stdout;
+        let fixed_text = String::from_utf8_lossy(&fixed).into_owned();
+        assert!(fixed_text.contains("os.environ"), "{name}: {fixed_text:?}");
+        // The lines the fixes kept keep their endings.
+        let kept = match name {
+            "lone_cr" => "app = Flask(__name__)\r".to_string(),
+            _ => format!("app = Flask(__name__){}", ending(2)),
+        };
+        assert!(fixed_text.contains(&kept), "{name}: {fixed_text:?}");
+        if name == "lone_cr" {
+            assert!(
+                !fixed_text.contains('\n'),
+                "{name}: only CRs: {fixed_text:?}"
+            );
+        }
+        let Some(py) = test_python() else {
+            continue;
+        };
+        let run_dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(run_dir.path().join("app.py"), &fixed).expect("write");
+        let out = Command::new(py)
+            .args(["-c", "import app; assert app.app.secret_key == 'k' * 32"])
+            .current_dir(run_dir.path())
+            .env("SECRET_KEY", "k".repeat(32))
+            .output()
+            .expect("python");
+        assert!(
+            out.status.success(),
+            "{name}: the fixed module does not import: {}\n{fixed_text:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
