@@ -198,11 +198,29 @@ fn branch_name(name: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// `check`, `fix` and `report` work in private temporary folders; on SIGINT, SIGTERM or SIGHUP
+/// they are removed before the process exits (with 2: the run did not finish). The
+/// interactive checklist handles its keys itself and is left out.
+fn remove_temporary_files_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            flask_harden::fix::verify::remove_temporary_dirs();
+            eprintln!("flask-harden: interrupted; temporary files removed");
+            std::process::exit(2);
+        }
+    });
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {
         return run_tui(&cli.path);
     };
+    remove_temporary_files_on_signals();
     match command {
         Command::Check {
             path,

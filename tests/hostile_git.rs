@@ -381,3 +381,125 @@ fn lone_cr_and_mixed_line_endings_are_fixed_correctly() {
         );
     }
 }
+
+/// Every entry under `dir`, with its mode.
+#[cfg(unix)]
+fn entries_with_modes(dir: &Path) -> Vec<(std::path::PathBuf, u32, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            if m.is_dir() {
+                pending.push(e.path());
+            }
+            out.push((e.path(), m.permissions().mode() & 0o777, m.is_dir()));
+        }
+    }
+    out
+}
+
+/// The temporary copies `fix` makes (committed `.env` included) are private while it runs,
+/// removed when it ends, when SIGTERM or SIGINT stops it, and, after a `kill -9`, by the next
+/// run.
+#[cfg(target_os = "linux")]
+#[test]
+fn temporary_copies_are_private_and_cleaned_up() {
+    let mut files: Vec<(String, String)> = vec![
+        ("app.py".into(), APP.into()),
+        (".env".into(), "SECRET_KEY=hunter2hunter2hunter2\n".into()),
+    ];
+    for i in 0..400 {
+        files.push((
+            format!("pkg/m{i}.py"),
+            format!("def f{i}(x):\n    return x + {i}\n"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = committed(&refs);
+    let p = dir.path();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let t = tmp.path();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+            .arg("fix")
+            .current_dir(p)
+            .env("TMPDIR", t)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let wait_for_copy = |child: &mut std::process::Child| {
+        for _ in 0..2000 {
+            if entries_with_modes(t)
+                .iter()
+                .any(|(path, _, _)| path.ends_with(".env"))
+            {
+                return true;
+            }
+            if child.try_wait().expect("wait").is_some() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        false
+    };
+
+    // While it runs: nothing readable by others.
+    let mut child = spawn();
+    let mut seen = 0;
+    while child.try_wait().expect("wait").is_none() {
+        for (path, mode, _) in entries_with_modes(t) {
+            seen += 1;
+            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(seen > 0, "no temporary file was observed");
+    assert!(
+        entries_with_modes(t).is_empty(),
+        "left behind: {:?}",
+        entries_with_modes(t)
+    );
+
+    // Stopped by a signal: cleaned up, exit 2.
+    for signal in ["-TERM", "-INT"] {
+        let mut child = spawn();
+        assert!(wait_for_copy(&mut child), "the copy was never made");
+        let _ = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status();
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(2), "{signal}");
+        assert!(
+            entries_with_modes(t).is_empty(),
+            "{signal} left: {:?}",
+            entries_with_modes(t)
+        );
+    }
+
+    // Killed outright: the next run removes what the dead process left.
+    let mut child = spawn();
+    assert!(wait_for_copy(&mut child), "the copy was never made");
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    assert!(!entries_with_modes(t).is_empty());
+    let status = spawn().wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        entries_with_modes(t).is_empty(),
+        "stale: {:?}",
+        entries_with_modes(t)
+    );
+}

@@ -253,10 +253,24 @@ pub(crate) fn write_file(dir: &Path, rel: &str, file: &SnapFile) -> io::Result<P
     }
     let path = dir.join(rel);
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
+        private_dir_all(parent)?;
     }
-    fs::write(&path, file.bytes())?;
+    // Private to the user: the copies may hold committed secrets (`.env`).
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    io::Write::write_all(&mut options.open(&path)?, &file.bytes())?;
     Ok(path)
+}
+
+/// `create_dir_all` with folders only the user can enter (0700).
+fn private_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 #[cfg(unix)]
