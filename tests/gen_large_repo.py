@@ -44,12 +44,14 @@ def requirements(root, scale):
 
 def routes(root, scale):
     n = 625 * scale
-    out = ["from flask import request", "from app import app", ""]
+    # Forms posted to views that use the session: each one is a CSRF finding with a fix.
+    out = ["from flask import request, session", "from app import app", ""]
     for i in range(n):
         out += [
             f'@app.route("/form{i}", methods=["POST"])',
             f"def form{i}():",
             f'    name = request.form["name{i}"]',
+            f'    session["last"] = name',
             f"    return name.upper()",
             "",
         ]
