@@ -249,10 +249,10 @@ fn run_verify(
         options.timeout.as_secs()
     );
     let mut on_event = |event: Event| match event {
-        Event::Status(s) => eprintln!("verify: {s}"),
-        Event::Line { run, text, .. } => eprintln!("  [{run}] {text}"),
+        Event::Status(s) => eprintln!("verify: {}", escape_text(&s)),
+        Event::Line { run, text, .. } => eprintln!("  [{run}] {}", escape_text(&text)),
         Event::Finished { run, result } => {
-            eprintln!("verify: tests {run}: {}", result.summary())
+            eprintln!("verify: tests {run}: {}", escape_text(&result.summary()))
         }
     };
     verify::verify_fixes(repo, path, run, fix_options, &options, &mut on_event)
