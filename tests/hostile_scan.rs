@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{repo, write};
+use common::{git, repo, write};
 
 /// How long any run may take: these repositories are small, so a run past it hangs.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,20 +40,6 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
         "{args:?} exited with {code} (or a signal): {stderr}"
     );
     (code, stdout, stderr)
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn commit_all(dir: &Path) {
