@@ -9,7 +9,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use toml_edit::{Item, TableLike, Value};
 
 use crate::checklist;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Diagnostic, Finding, Severity};
 
 pub const FILE: &str = "flask-harden.toml";
 pub const PYPROJECT: &str = "pyproject.toml";
@@ -39,6 +39,9 @@ pub struct Config {
     pub test_command: Option<String>,
     /// Key → `file:line` for each value set in a file.
     pub origins: BTreeMap<String, String>,
+    /// Problems that did not stop loading (a `pyproject.toml` that is not TOML and has no
+    /// `[tool.flask-harden]` section): the scan lists them as diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
     exclude_set: Option<GlobSet>,
     include_set: Option<GlobSet>,
 }
@@ -64,15 +67,57 @@ const KEYS: &[&str] = &[
 impl Config {
     /// The configuration of the repository at `root`: `flask-harden.toml`, else
     /// `[tool.flask-harden]` in `pyproject.toml`, else the defaults.
+    ///
+    /// `flask-harden.toml` is there only to configure flask-harden, so anything wrong with it
+    /// (not a regular file, not UTF-8 text, not TOML) is an error. A `pyproject.toml` that
+    /// cannot be read or parsed is an error only when it has a `[tool.flask-harden]` section;
+    /// otherwise the defaults apply and the problem is noted as a diagnostic.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
         let own = root.join(FILE);
-        if let Ok(text) = std::fs::read_to_string(&own) {
+        if std::fs::symlink_metadata(&own).is_ok() {
+            let text = read_config_file(&own).map_err(|message| ConfigError {
+                file: FILE.to_string(),
+                line: 1,
+                message,
+            })?;
             return Self::parse(FILE, &text, &[]);
         }
-        if let Ok(text) = std::fs::read_to_string(root.join(PYPROJECT)) {
-            return Self::parse(PYPROJECT, &text, &["tool", "flask-harden"]);
+        let pyproject = root.join(PYPROJECT);
+        if std::fs::symlink_metadata(&pyproject).is_err() {
+            return Ok(Self::default());
         }
-        Ok(Self::default())
+        let text = match read_config_file(&pyproject) {
+            Ok(text) => text,
+            Err(message) => {
+                let configures_us = crate::project::read_limited(&pyproject)
+                    .is_ok_and(|b| has_own_section(&String::from_utf8_lossy(&b)));
+                if configures_us {
+                    return Err(ConfigError {
+                        file: PYPROJECT.to_string(),
+                        line: 1,
+                        message,
+                    });
+                }
+                return Ok(Self::unreadable_pyproject(message));
+            }
+        };
+        match Self::parse(PYPROJECT, &text, &["tool", "flask-harden"]) {
+            Err(e) if !has_own_section(&text) => Ok(Self::unreadable_pyproject(e.to_string())),
+            other => other,
+        }
+    }
+
+    fn unreadable_pyproject(problem: String) -> Self {
+        Self {
+            diagnostics: vec![Diagnostic {
+                path: PYPROJECT.to_string(),
+                message: format!(
+                    "{problem}; it has no [tool.flask-harden] section, so the default settings \
+                     apply, and what it declares is not read"
+                ),
+            }],
+            ..Self::default()
+        }
     }
 
     /// Parse `text` (of `file`, as shown in errors); the settings live in the table at `path`
@@ -308,6 +353,26 @@ impl Config {
     }
 }
 
+/// A configuration file's text: a regular file inside the size limit, UTF-8, no NUL byte.
+fn read_config_file(path: &Path) -> Result<String, String> {
+    let bytes = crate::project::read_limited(path).map_err(|e| e.to_string())?;
+    if bytes.contains(&0) {
+        return Err("a binary file, not TOML text".to_string());
+    }
+    String::from_utf8(bytes).map_err(|_| "not valid UTF-8 text, so not TOML".to_string())
+}
+
+/// Whether a `pyproject.toml` text has a `[tool.flask-harden]` table (or subtable), read line
+/// by line so that it works on text TOML cannot parse.
+fn has_own_section(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        t.starts_with("[tool.flask-harden")
+            || t.starts_with("[tool.\"flask-harden\"")
+            || t.starts_with("[tool.'flask-harden'")
+    })
+}
+
 fn known(id: &str) -> bool {
     checklist::item(id).is_some() || checklist::rule(id).is_some()
 }
@@ -386,5 +451,33 @@ mod tests {
             Config::parse(FILE, "test-command = [\"pytest\"]\n", &[]).expect_err("not a string");
         assert!(e.message.contains("must be a string"), "{e}");
         assert!(Config::parse(FILE, "test-command = \"\"\n", &[]).is_err());
+    }
+
+    #[test]
+    fn broken_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = dir.path();
+        // A pyproject.toml that is not TOML and does not configure flask-harden: defaults,
+        // with a diagnostic.
+        std::fs::write(p.join(PYPROJECT), "[project\nname = \n").expect("write");
+        let c = Config::load(p).expect("defaults");
+        assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics);
+        assert!(c.diagnostics[0].message.contains("default settings"));
+        // The same with a [tool.flask-harden] section: an error.
+        std::fs::write(
+            p.join(PYPROJECT),
+            "[tool.flask-harden]\ndisable = [\n[project\n",
+        )
+        .expect("write");
+        assert!(Config::load(p).is_err());
+        // A flask-harden.toml that is binary, or not UTF-8: an error.
+        for bytes in [
+            &b"\x00\x01\x02disable = []"[..],
+            b"disable = [\"\xff\xfe\"]\n",
+        ] {
+            std::fs::write(p.join(FILE), bytes).expect("write");
+            let e = Config::load(p).expect_err("binary config");
+            assert_eq!(e.file, FILE);
+        }
     }
 }

@@ -4,8 +4,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use flask_harden::fix::verify::PyCompiler;
 use flask_harden::fix::{Applicability, FixOptions, FixRun, Snapshot, plan_fixes};
 use flask_harden::git::{GitError, GitRepo, Stage};
+use flask_harden::text::escape_text;
 use flask_harden::verify::{self, Event, VerifyOptions};
 
 pub enum Mode {
@@ -13,6 +15,18 @@ pub enum Mode {
     /// Commit on a new branch (its name, or the default).
     Commit(Option<String>),
     Apply,
+}
+
+/// CPython for checking fixes: found on PATH outside the repository at `path` (never the
+/// repository's own `python3`).
+pub fn compiler_for(path: &Path) -> PyCompiler {
+    let mut avoid = vec![path.to_path_buf()];
+    if let Ok(repo) = GitRepo::open(path)
+        && let Ok(workdir) = repo.workdir()
+    {
+        avoid.push(workdir.to_path_buf());
+    }
+    PyCompiler::detect_outside(&avoid)
 }
 
 /// `--verify` and its options.
@@ -32,14 +46,15 @@ pub fn run(
     let result = run_inner(&mut out, path, items, include_unsafe, mode, verify);
     // The diffs are shown even when writing them was refused.
     let mut stdout = std::io::stdout().lock();
+    // Paths, code and commit subjects come from the repository: no raw control characters.
     let printed = stdout
-        .write_all(out.as_bytes())
+        .write_all(escape_text(&out).as_bytes())
         .and_then(|_| stdout.flush());
     match result {
         Ok(()) if printed.is_ok() => ExitCode::SUCCESS,
         Ok(()) => ExitCode::from(2),
         Err(message) => {
-            eprintln!("flask-harden: {message}");
+            eprintln!("flask-harden: {}", escape_text(&message));
             ExitCode::from(2)
         }
     }
@@ -97,15 +112,25 @@ fn run_inner(
                 ));
             }
             prefix = repo.prefix_of(path).map_err(|e| e.to_string())?;
-            repo.head_snapshot()
-                .map_err(|e| e.to_string())?
-                .under(&prefix)
+            let (snapshot, skipped) = repo
+                .head_snapshot_noting_skipped()
+                .map_err(|e| e.to_string())?;
+            for d in &skipped {
+                out.push_str(&format!("note: {}: {}\n", d.path, d.message));
+            }
+            if !skipped.is_empty() {
+                out.push('\n');
+            }
+            snapshot.under(&prefix)
         }
         None => Snapshot::from_dir(path).map_err(|e| e.to_string())?,
     };
+    // Fields added to FixOptions later keep their defaults.
+    #[allow(clippy::needless_update)]
     let options = FixOptions {
         items,
         include_unsafe,
+        compiler: compiler_for(path),
         ..FixOptions::default()
     };
     if !options.compiler.available() {
@@ -224,10 +249,10 @@ fn run_verify(
         options.timeout.as_secs()
     );
     let mut on_event = |event: Event| match event {
-        Event::Status(s) => eprintln!("verify: {s}"),
-        Event::Line { run, text, .. } => eprintln!("  [{run}] {text}"),
+        Event::Status(s) => eprintln!("verify: {}", escape_text(&s)),
+        Event::Line { run, text, .. } => eprintln!("  [{run}] {}", escape_text(&text)),
         Event::Finished { run, result } => {
-            eprintln!("verify: tests {run}: {}", result.summary())
+            eprintln!("verify: tests {run}: {}", escape_text(&result.summary()))
         }
     };
     verify::verify_fixes(repo, path, run, fix_options, &options, &mut on_event)

@@ -18,6 +18,7 @@ use flask_harden::config::Config;
 use flask_harden::fix::{FixOptions, Snapshot, plan_fixes};
 use flask_harden::report::{github, human, json, review, sarif};
 use flask_harden::scan::{ScanOptions, ScanResult, scan};
+use flask_harden::text::{escape_line, escape_text};
 
 #[derive(Parser)]
 #[command(
@@ -46,9 +47,7 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
-        /// Only this checklist item (repeatable): secret-key, debug, xss, csrf, session,
-        /// dependencies.
-        #[arg(long = "item", value_name = "ID")]
+        #[arg(long = "item", value_name = "ID", help = item_help())]
         items: Vec<String>,
         /// When to colour the human output (never with NO_COLOR set).
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -84,8 +83,7 @@ enum Command {
         /// The repository.
         #[arg(default_value = ".")]
         path: PathBuf,
-        /// Only this checklist item (repeatable).
-        #[arg(long = "item", value_name = "ID")]
+        #[arg(long = "item", value_name = "ID", help = item_help())]
         items: Vec<String>,
         /// Also apply fixes that change behaviour a user must review.
         #[arg(long = "unsafe")]
@@ -184,6 +182,15 @@ enum ColorChoice {
     Never,
 }
 
+/// `--item`'s help, listing the checklist's items from the checks themselves.
+fn item_help() -> String {
+    let ids: Vec<&str> = flask_harden::checks::CHECKS
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    format!("Only this checklist item (repeatable): {}", ids.join(", "))
+}
+
 /// `--branch`: a name git accepts for a new branch (`git check-ref-format --branch`).
 fn branch_name(name: &str) -> Result<String, String> {
     flask_harden::git::validate_branch_name(name)
@@ -191,11 +198,29 @@ fn branch_name(name: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// `check`, `fix` and `report` work in private temporary folders; on SIGINT, SIGTERM or SIGHUP
+/// they are removed before the process exits (with 2: the run did not finish). The
+/// interactive checklist handles its keys itself and is left out.
+fn remove_temporary_files_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            flask_harden::fix::verify::remove_temporary_dirs();
+            eprintln!("flask-harden: interrupted; temporary files removed");
+            std::process::exit(2);
+        }
+    });
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {
         return run_tui(&cli.path);
     };
+    remove_temporary_files_on_signals();
     match command {
         Command::Check {
             path,
@@ -227,11 +252,11 @@ fn main() -> ExitCode {
         } => run_report(&path, format, output.as_deref()),
         Command::Config { path } => match Config::load(&path) {
             Ok(c) => {
-                print!("{}", c.describe());
+                print!("{}", escape_text(&c.describe()));
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("flask-harden: {e}");
+                eprintln!("flask-harden: {}", escape_text(&e.to_string()));
                 ExitCode::from(2)
             }
         },
@@ -272,7 +297,7 @@ fn run_update(path: PathBuf) -> ExitCode {
     let packages = match flask_harden::project::discover(&path) {
         Ok(files) => flask_harden::deps::audit::packages_in(&files),
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -288,7 +313,10 @@ fn run_update(path: PathBuf) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("flask-harden: advisory update failed, previous data kept: {e}");
+            eprintln!(
+                "flask-harden: advisory update failed, previous data kept: {}",
+                escape_text(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }
@@ -296,7 +324,10 @@ fn run_update(path: PathBuf) -> ExitCode {
 
 fn run_tui(path: &std::path::Path) -> ExitCode {
     if !path.is_dir() {
-        eprintln!("flask-harden: {}: no such directory", path.display());
+        eprintln!(
+            "flask-harden: {}: no such directory",
+            escape_line(&path.display().to_string())
+        );
         return ExitCode::from(2);
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -309,7 +340,7 @@ fn run_tui(path: &std::path::Path) -> ExitCode {
     match flask_harden::tui::run(path) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("flask-harden: {e:#}");
+            eprintln!("flask-harden: {}", escape_text(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -349,7 +380,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
         Some(file) => match Baseline::read(file) {
             Ok(b) => Some(b),
             Err(e) => {
-                eprintln!("flask-harden: {e}");
+                eprintln!("flask-harden: {}", escape_text(&e.to_string()));
                 return ExitCode::from(2);
             }
         },
@@ -358,7 +389,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     let config = match Config::load(&args.path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -370,14 +401,14 @@ fn run_check(args: CheckArgs) -> ExitCode {
     let mut result = match scan(&args.path, &options) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
     if let Some(file) = &args.write_baseline {
         let written = Baseline::of(&result);
         if let Err(e) = written.write(file) {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
         let total: usize = written.findings.iter().map(|e| e.count).sum();
@@ -411,13 +442,17 @@ fn run_check(args: CheckArgs) -> ExitCode {
             let fixes = if args.no_fixes {
                 Default::default()
             } else {
-                flask_harden::fix::offered_fixes(&result.root, &findings)
+                let root = &result.root;
+                let findings = &findings;
+                flask_harden::scan::on_large_stack(|| {
+                    flask_harden::fix::offered_fixes(root, findings)
+                })
             };
             json::render_with(&result, &fixes, args.show_suppressed)
         }
         Format::Sarif if args.no_fixes => sarif::render_with_fixes(&result, &Default::default()),
         Format::Sarif => sarif::render_with_fixes(&result, &sarif_fixes(&result)),
-        Format::Github => github::render(&result),
+        Format::Github => escape_text(&github::render(&result)).into_owned(),
     };
     let mut stdout = std::io::stdout().lock();
     if stdout
@@ -453,9 +488,11 @@ fn sarif_fixes(result: &ScanResult) -> sarif::SarifFixes {
     let Ok(snapshot) = Snapshot::from_dir(&result.root) else {
         return out;
     };
+    let compiler = fix_cmd::compiler_for(&result.root);
     for item in with_findings {
         let options = FixOptions {
             items: vec![item.to_string()],
+            compiler: compiler.clone(),
             ..FixOptions::default()
         };
         if let Ok(run) = plan_fixes(snapshot.clone(), &options) {
@@ -475,7 +512,7 @@ fn run_report(
     let config = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -486,7 +523,7 @@ fn run_report(
     let result = match scan(path, &options) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("flask-harden: {e}");
+            eprintln!("flask-harden: {}", escape_text(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -495,6 +532,7 @@ fn run_report(
     let fixes = Snapshot::from_dir(&result.root).ok().and_then(|snapshot| {
         let options = FixOptions {
             include_unsafe: true,
+            compiler: fix_cmd::compiler_for(&result.root),
             ..FixOptions::default()
         };
         plan_fixes(snapshot, &options).ok()
@@ -503,6 +541,8 @@ fn run_report(
         ReportFormat::Markdown => review::markdown(&result, fixes.as_ref()),
         ReportFormat::Html => review::html(&result, fixes.as_ref()),
     };
+    // Read in a terminal or an editor as often as in a browser: no raw control characters.
+    let text = escape_text(&text).into_owned();
     let written = match output {
         Some(file) => std::fs::write(file, text.as_bytes()),
         None => {
@@ -515,7 +555,10 @@ fn run_report(
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("flask-harden: cannot write the report: {e}");
+            eprintln!(
+                "flask-harden: cannot write the report: {}",
+                escape_text(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }

@@ -91,7 +91,39 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<ScanResult, ScanError>
     scan_with_progress(root, options, &NoProgress)
 }
 
+/// The stack of the threads scans and fixes run on. Parsing and every walk over a syntax tree
+/// recurse once per level of nesting; [`crate::python::depth`] bounds the nesting, and this
+/// leaves room for that bound in a debug build with margin. It is address space reserved, not
+/// memory used: pages are only touched as deep as the recursion goes.
+pub const STACK_BYTES: usize = 256 << 20;
+
+/// Run `f` on the scan's thread pool, whose threads have [`STACK_BYTES`] of stack; its
+/// parallel iterators use that pool too. Calls from inside the pool run in place.
+pub fn on_large_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(STACK_BYTES)
+            .thread_name(|i| format!("flask-harden-scan-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(f),
+        // No threads could be made: the caller's thread, as before.
+        None => f(),
+    }
+}
+
 pub fn scan_with_progress(
+    root: &Path,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<ScanResult, ScanError> {
+    on_large_stack(|| scan_on_this_thread(root, options, progress))
+}
+
+fn scan_on_this_thread(
     root: &Path,
     options: &ScanOptions,
     progress: &dyn Progress,
@@ -109,6 +141,7 @@ pub fn scan_with_progress(
     progress.files_found(files.files.len());
     let mut loaded = load(&files, progress);
     let mut diagnostics = files.diagnostics.clone();
+    diagnostics.extend(config.diagnostics.iter().cloned());
     diagnostics.extend(loaded.diagnostics);
 
     let mut facts = Facts::compute(&loaded.modules, loaded.templates, loaded.env_files);
@@ -163,7 +196,11 @@ pub fn scan_with_progress(
     // Freeing every syntax tree of a large repository takes a noticeable part of a scan; the
     // result does not need them, so they are freed off the caller's path.
     let modules = std::mem::take(&mut loaded.modules);
-    std::thread::spawn(move || drop(modules));
+    // Dropping a tree recurses as deep as it nests: a thread with the scan's stack size.
+    let dropper = std::thread::Builder::new().stack_size(STACK_BYTES);
+    if let Err(e) = dropper.spawn(move || drop(modules)) {
+        drop(e); // no thread: the modules were dropped with the closure, on this thread
+    }
     diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ScanResult {
         root: files.root.clone(),

@@ -19,8 +19,10 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = Vec::with_capacity(text.len() / 32 + 1);
         starts.push(0);
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
+        let bytes = text.as_bytes();
+        // A line ends with LF, CRLF, or a lone CR, as Python reads it.
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
                 starts.push((i + 1) as u32);
             }
         }
@@ -140,5 +142,10 @@ mod tests {
         assert_eq!(span.end.line, 2);
         assert_eq!(src.lines().line_text(&src.text, 2), "b = 'é'");
         assert_eq!(src.lines().line_text(&src.text, 9), "");
+        let src = SourceText::new("a = 1\rb = 2\r\nc\rd\n".to_string());
+        assert_eq!(src.lines().line_count(), 5);
+        assert_eq!(src.lines().line_text(&src.text, 3), "c");
+        let p = src.lines().position(&src.text, TextSize::from(6));
+        assert_eq!(p, Position { line: 2, column: 1 });
     }
 }

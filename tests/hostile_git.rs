@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::repo;
+use common::{git, repo};
 
 pub fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
@@ -20,21 +20,6 @@ pub fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 const APP: &str = "from flask import Flask\n\napp = Flask(__name__)\napp.secret_key = \"dev\"\n\nif __name__ == \"__main__\":\n    app.run(debug=True)\n";
@@ -79,4 +64,427 @@ fn invalid_branch_names_are_refused_with_the_rule() {
         assert!(!err.contains('\x1b'), "{err:?}");
     }
     assert_eq!(refs(p), before, "no ref was created");
+}
+
+/// A `python3` in the repository, reachable through an empty or relative PATH entry or an
+/// absolute entry inside the repository, is never run: `fix` uses the real CPython.
+#[cfg(unix)]
+#[test]
+fn the_repository_python3_is_never_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = committed(&[("app.py", APP)]);
+    let p = dir.path();
+    let marker = p.join("PWNED");
+    let shim = format!("#!/bin/sh\ntouch '{}'\nexit 0\n", marker.display());
+    for shim_at in ["python3", "bin/python3"] {
+        common::write(p, shim_at, shim.as_bytes());
+        std::fs::set_permissions(p.join(shim_at), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    for path in [
+        format!(":{path}"),
+        format!(".:{path}"),
+        format!("bin:{path}"),
+        format!("{}:{path}", p.join("bin").display()),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+            .arg("fix")
+            .current_dir(p)
+            .env("PATH", &path)
+            .output()
+            .expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !marker.exists(),
+            "the repository's python3 ran with PATH={path}"
+        );
+    }
+    for args in [&["report"][..], &["check", "--format", "sarif"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+            .args(args)
+            .current_dir(p)
+            .env("PATH", format!(":.:{path}"))
+            .output()
+            .expect("run");
+        assert!(out.status.code().is_some_and(|c| c <= 2));
+        assert!(
+            !marker.exists(),
+            "the repository's python3 ran for {args:?}"
+        );
+    }
+}
+
+/// What the README promises: `--commit` stops on a locked index; `check` refuses a bare
+/// repository or a `.git` folder; `check --help` lists every item of the checklist.
+#[test]
+fn readme_promises_hold() {
+    let dir = committed(&[("app.py", APP)]);
+    let p = dir.path();
+    let before = refs(p);
+    std::fs::write(p.join(".git/index.lock"), b"").expect("lock");
+    let (code, out, err) = run_in(p, &["fix", "--commit"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("index is locked") && err.contains("index.lock"),
+        "{err}"
+    );
+    assert_eq!(refs(p), before);
+    std::fs::remove_file(p.join(".git/index.lock")).expect("unlock");
+
+    let bare = tempfile::tempdir().expect("temp dir");
+    let b = bare.path().join("app.git");
+    let out = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(p)
+        .arg(&b)
+        .output()
+        .expect("clone");
+    assert!(out.status.success());
+    for target in [b.as_path(), &p.join(".git")] {
+        let (code, out, err) = run_in(p, &["check", &target.to_string_lossy()]);
+        assert_eq!(code, 2, "{}: {out}{err}", target.display());
+        assert!(err.contains("without a working tree"), "{err}");
+    }
+
+    let (code, out, _) = run_in(p, &["check", "--help"]);
+    assert_eq!(code, 0);
+    for (id, _) in flask_harden::checks::CHECKS {
+        assert!(out.contains(id), "check --help lacks {id}: {out}");
+    }
+}
+
+/// A symbolic link to a folder outside the repository is not followed, and said.
+#[cfg(unix)]
+#[test]
+fn folder_links_out_of_the_repository_are_diagnostics() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    common::write(outside.path(), "secret.py", b"app.secret_key = 'leaked'\n");
+    let dir = repo(&[("app.py", APP), ("pkg/inner.py", "x = 1\n")]);
+    let p = dir.path();
+    std::os::unix::fs::symlink(outside.path(), p.join("vendor")).expect("symlink");
+    std::os::unix::fs::symlink(p.join("pkg"), p.join("alias")).expect("symlink");
+    let (code, out, _) = run_in(p, &["check", "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let diags = v["diagnostics"].as_array().cloned().unwrap_or_default();
+    assert!(
+        diags.iter().any(|d| d["path"] == "vendor"
+            && d["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("outside the repository")),
+        "{diags:?}"
+    );
+    assert!(!diags.iter().any(|d| d["path"] == "alias"), "{diags:?}");
+    assert!(
+        !out.contains("leaked") && !out.contains("secret.py"),
+        "{out}"
+    );
+}
+
+/// Escape sequences in file names and code never reach the terminal raw: human check, fix's
+/// diffs and commit summary, the report, GitHub annotations, errors.
+#[test]
+fn control_characters_are_escaped_everywhere() {
+    let evil_name = "ev\x1b]0;pwned\x07il.py";
+    let app = "from flask import Flask\n\napp = Flask(__name__)\napp.secret_key = \"dev\x1b[2J\"  # \u{202e}x\n\nif __name__ == \"__main__\":\n    app.run(debug=True)\n";
+    let dir = committed(&[
+        (evil_name, app),
+        ("templates/t\x1b[31m.html", "{{ x|safe }}\x1b[0m\n"),
+    ]);
+    let p = dir.path();
+    let raw = |s: &str| s.contains('\x1b') || s.contains('\x07') || s.contains('\u{202e}');
+    for args in [
+        &["check"][..],
+        &["check", "--format", "github"],
+        &["fix"],
+        &["fix", "--commit", "--branch", "hardening"],
+        &["report", "--format", "markdown"],
+        &["report", "--format", "html"],
+        &["config"],
+    ] {
+        let (code, out, err) = run_in(p, args);
+        assert!(code <= 2, "{args:?}");
+        assert!(!raw(&out) && !raw(&err), "{args:?}: {out:?} {err:?}");
+    }
+    let (_, out, _) = run_in(p, &["check"]);
+    assert!(out.contains("ev^[]0;pwned^Gil.py"), "{out}");
+    // Colour is ours only: the repository's sequences are still escaped.
+    let (_, out, _) = run_in(p, &["check", "--color", "always"]);
+    assert!(!out.contains("\x1b]") && !out.contains('\x07') && !out.contains("\x1b[2J"));
+    // The commits' messages hold no raw control characters either.
+    let log = git(p, &["log", "--format=%B", "hardening"]);
+    assert!(!raw(&log), "{log:?}");
+}
+
+/// A committed folder whose name is not UTF-8 is noted; the rest is still fixed.
+#[cfg(target_os = "linux")]
+#[test]
+fn non_utf8_folder_names_do_not_stop_the_fixes() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = repo(&[("app.py", APP)]);
+    let p = dir.path();
+    let odd = p.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir(&odd).expect("mkdir");
+    std::fs::write(odd.join("views.py"), "x = 1\n").expect("write");
+    std::fs::write(
+        p.join(std::ffi::OsStr::from_bytes(b"r\xe9sum\xe9.py")),
+        "y = 2\n",
+    )
+    .expect("write");
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["config", "user.name", "T"]);
+    git(p, &["config", "user.email", "t@example.com"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "init"]);
+    let (code, out, err) = run_in(p, &["fix", "--commit", "--branch", "hardening"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("callback returned"), "{err}");
+    assert!(
+        out.contains("name is not UTF-8") && out.contains("caf"),
+        "{out}"
+    );
+    assert!(out.contains("Created branch hardening"), "{out}");
+    let files = git(p, &["show", "hardening:app.py"]);
+    assert!(
+        !files.contains("\"dev\""),
+        "the secret key was fixed: {files}"
+    );
+    let (code, _, err) = run_in(p, &["check"]);
+    assert!(code == 1, "{err}");
+}
+
+fn test_python() -> Option<std::path::PathBuf> {
+    match std::env::var_os("FLASK_HARDEN_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => Some(p.into()),
+        _ => {
+            eprintln!(
+                "SKIPPED import check: FLASK_HARDEN_TEST_PYTHON is not set; run tests/run.sh, \
+                 which creates .venv-tests with Flask and sets it"
+            );
+            None
+        }
+    }
+}
+
+/// Lone-CR and mixed line endings: line numbers count every kind of line end, and the fixes
+/// committed by `fix --commit` put imports and config lines where Python reads them, so the
+/// fixed module imports under CPython without a NameError; kept lines keep their endings.
+#[test]
+fn lone_cr_and_mixed_line_endings_are_fixed_correctly() {
+    let lines = [
+        "from flask import Flask, request, session",
+        "",
+        "app = Flask(__name__)",
+        "app.secret_key = \"dev\"",
+        "",
+        "",
+        "@app.route(\"/login\", methods=[\"POST\"])",
+        "def login():",
+        "    session[\"user\"] = request.form[\"user\"]",
+        "    return \"ok\"",
+        "",
+        "",
+        "if __name__ == \"__main__\":",
+        "    app.run(debug=True)",
+    ];
+    let lone_cr = lines.join("\r") + "\r";
+    // Every kind in turn; a lone CR is never followed by an empty LF line (that would make
+    // a CRLF).
+    let ending = |i: usize| match ["\r", "\n", "\r\n"][i % 3] {
+        "\r" if lines.get(i + 1).is_some_and(|l| l.is_empty()) => "\r\n",
+        e => e,
+    };
+    let mixed: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{l}{}", ending(i)))
+        .collect();
+    for (name, text) in [("lone_cr", lone_cr), ("mixed", mixed)] {
+        let dir = committed(&[("app.py", text.as_str())]);
+        let p = dir.path();
+        let (code, out, _) = run_in(p, &["check", "--format", "json"]);
+        assert_eq!(code, 1, "{name}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let lines_of = |rule: &str| -> Vec<u64> {
+            v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+                .filter(|f| f["rule"].as_str().is_some_and(|r| r.starts_with(rule)))
+                .filter_map(|f| f["line"].as_u64())
+                .collect()
+        };
+        assert_eq!(lines_of("secret-key/"), vec![4], "{name}: {out}");
+        assert_eq!(lines_of("debug/app-run"), vec![14], "{name}: {out}");
+
+        let (code, out, err) = run_in(p, &["fix", "--commit", "--branch", "hardening"]);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert!(out.contains("Created branch hardening"), "{name}: {out}");
+        let fixed = Command::new("git")
+            .args(["show", "hardening:app.py"])
+            .current_dir(p)
+            .output()
+            .expect("git show")
+            .stdout;
+        let fixed_text = String::from_utf8_lossy(&fixed).into_owned();
+        assert!(fixed_text.contains("os.environ"), "{name}: {fixed_text:?}");
+        // The lines the fixes kept keep their endings.
+        let kept = match name {
+            "lone_cr" => "app = Flask(__name__)\r".to_string(),
+            _ => format!("app = Flask(__name__){}", ending(2)),
+        };
+        assert!(fixed_text.contains(&kept), "{name}: {fixed_text:?}");
+        if name == "lone_cr" {
+            assert!(
+                !fixed_text.contains('\n'),
+                "{name}: only CRs: {fixed_text:?}"
+            );
+        }
+        let Some(py) = test_python() else {
+            continue;
+        };
+        let run_dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(run_dir.path().join("app.py"), &fixed).expect("write");
+        let out = Command::new(py)
+            .args(["-c", "import app; assert app.app.secret_key == 'k' * 32"])
+            .current_dir(run_dir.path())
+            .env("SECRET_KEY", "k".repeat(32))
+            .output()
+            .expect("python");
+        assert!(
+            out.status.success(),
+            "{name}: the fixed module does not import: {}\n{fixed_text:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Every entry under `dir`, with its mode.
+#[cfg(unix)]
+fn entries_with_modes(dir: &Path) -> Vec<(std::path::PathBuf, u32, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            if m.is_dir() {
+                pending.push(e.path());
+            }
+            out.push((e.path(), m.permissions().mode() & 0o777, m.is_dir()));
+        }
+    }
+    out
+}
+
+/// The temporary copies `fix` makes (committed `.env` included) are private while it runs,
+/// removed when it ends, when SIGTERM or SIGINT stops it, and, after a `kill -9`, by the next
+/// run.
+#[cfg(target_os = "linux")]
+#[test]
+fn temporary_copies_are_private_and_cleaned_up() {
+    let mut files: Vec<(String, String)> = vec![
+        ("app.py".into(), APP.into()),
+        (".env".into(), "SECRET_KEY=hunter2hunter2hunter2\n".into()),
+    ];
+    for i in 0..400 {
+        files.push((
+            format!("pkg/m{i}.py"),
+            format!("def f{i}(x):\n    return x + {i}\n"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = committed(&refs);
+    let p = dir.path();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let t = tmp.path();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+            .arg("fix")
+            .current_dir(p)
+            .env("TMPDIR", t)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let wait_for_copy = |child: &mut std::process::Child| {
+        for _ in 0..2000 {
+            if entries_with_modes(t)
+                .iter()
+                .any(|(path, _, _)| path.ends_with(".env"))
+            {
+                return true;
+            }
+            if child.try_wait().expect("wait").is_some() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        false
+    };
+
+    // While it runs: nothing readable by others.
+    let mut child = spawn();
+    let mut seen = 0;
+    while child.try_wait().expect("wait").is_none() {
+        for (path, mode, _) in entries_with_modes(t) {
+            seen += 1;
+            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(seen > 0, "no temporary file was observed");
+    assert!(
+        entries_with_modes(t).is_empty(),
+        "left behind: {:?}",
+        entries_with_modes(t)
+    );
+
+    // Stopped by a signal: cleaned up, exit 2.
+    for signal in ["-TERM", "-INT"] {
+        let mut child = spawn();
+        assert!(wait_for_copy(&mut child), "the copy was never made");
+        let _ = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status();
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(2), "{signal}");
+        assert!(
+            entries_with_modes(t).is_empty(),
+            "{signal} left: {:?}",
+            entries_with_modes(t)
+        );
+    }
+
+    // Killed outright: the next run removes what the dead process left.
+    let mut child = spawn();
+    assert!(wait_for_copy(&mut child), "the copy was never made");
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    assert!(!entries_with_modes(t).is_empty());
+    let status = spawn().wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        entries_with_modes(t).is_empty(),
+        "stale: {:?}",
+        entries_with_modes(t)
+    );
 }

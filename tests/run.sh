@@ -59,4 +59,7 @@ fi
 # mean to (tests/deps.rs, online_*) lift this for their own runs, the others stay deterministic.
 export FLASK_HARDEN_OFFLINE=1
 
+# The fuzz run over the Python and template front ends (tests/hostile_fuzz.rs) takes this long.
+export FLASK_HARDEN_FUZZ_SECS="${FLASK_HARDEN_FUZZ_SECS:-5}"
+
 cargo test --locked "$@"

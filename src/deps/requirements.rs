@@ -195,7 +195,12 @@ pub fn parse(rel: &str, text: &str) -> ReqParse {
                 let line = pin_range
                     .or(spec_range)
                     .and_then(|r| logical.offsets.get(r.start).copied())
-                    .map(|o| super::line_of(text, o))
+                    .map(|o| {
+                        // Counted from the logical line's start, not the file's: once per
+                        // requirement over the whole file was quadratic.
+                        let first = logical.offsets.first().copied().unwrap_or(o);
+                        logical.line + text.get(first..o).map_or(0, |s| s.matches('\n').count())
+                    })
                     .unwrap_or(line);
                 file.declared.push(Declared {
                     name,

@@ -215,6 +215,11 @@ fn changes(base: &Snapshot, result: &Snapshot) -> Vec<FileChange> {
 /// Scan `base`, generate fixes for the selected items' findings, verify them and apply them in
 /// turn. Nothing is written outside a temporary folder.
 pub fn plan_fixes(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixError> {
+    // Fix generators walk syntax trees too: on the scan's large stacks.
+    crate::scan::on_large_stack(|| plan_fixes_here(base, options))
+}
+
+fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixError> {
     for wanted in &options.items {
         if !CHECKS.iter().any(|(id, _)| id == wanted) {
             let known: Vec<&str> = CHECKS.iter().map(|(id, _)| *id).collect();

@@ -14,12 +14,96 @@ use crate::project;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapFile {
-    /// UTF-8 text without a byte-order mark.
+    /// UTF-8 text without a byte-order mark, lone carriage returns read as line feeds.
     pub text: String,
     /// The file started with a UTF-8 byte-order mark.
     pub bom: bool,
     /// Executable mode (git's 100755).
     pub executable: bool,
+    /// The lines that ended with a lone carriage return (old Mac line endings, or a mix),
+    /// when any did: fixes see `\n` like everywhere else, and [`SnapFile::bytes`] puts the
+    /// carriage returns back.
+    pub lone_cr: Option<std::sync::Arc<LoneCr>>,
+}
+
+/// Where a file's lone carriage returns were: its text as read (with `\n` for them) and, per
+/// line of that text, whether the line ended with one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LoneCr {
+    base: String,
+    ends_with_cr: Vec<bool>,
+}
+
+impl LoneCr {
+    /// Read lone CRs in `text` as LF; `None` when there is none.
+    fn normalize(text: &mut String) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+        if !(0..bytes.len()).any(lone) {
+            return None;
+        }
+        let mut ends_with_cr = Vec::new();
+        let mut out = Vec::with_capacity(bytes.len());
+        for (i, &b) in bytes.iter().enumerate() {
+            if lone(i) {
+                out.push(b'\n');
+                ends_with_cr.push(true);
+            } else {
+                out.push(b);
+                if b == b'\n' {
+                    ends_with_cr.push(false);
+                }
+            }
+        }
+        // One ASCII byte for another: still UTF-8.
+        let base = String::from_utf8(out).ok()?;
+        *text = base.clone();
+        Some(Self { base, ends_with_cr })
+    }
+
+    /// `text` (the base after fixes) with carriage returns back where the base had them;
+    /// lines a fix added end like the line before them.
+    fn restore(&self, text: &str) -> String {
+        let new_lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let mut cr = vec![None; new_lines.len()];
+        if text == self.base {
+            for (i, c) in cr.iter_mut().enumerate() {
+                *c = self.ends_with_cr.get(i).copied();
+            }
+        } else {
+            let diff = similar::TextDiff::from_lines(self.base.as_str(), text);
+            for op in diff.ops() {
+                if let similar::DiffOp::Equal {
+                    old_index,
+                    new_index,
+                    len,
+                } = *op
+                {
+                    for k in 0..len {
+                        if let Some(slot) = cr.get_mut(new_index + k) {
+                            *slot = self.ends_with_cr.get(old_index + k).copied();
+                        }
+                    }
+                }
+            }
+        }
+        let majority =
+            self.ends_with_cr.iter().filter(|c| **c).count() * 2 >= self.ends_with_cr.len();
+        let mut previous = majority;
+        let mut out = String::with_capacity(text.len());
+        for (line, known) in new_lines.iter().zip(cr) {
+            let as_cr = known.unwrap_or(previous);
+            previous = as_cr;
+            match line.strip_suffix('\n') {
+                Some(body) if as_cr && !body.ends_with('\r') => {
+                    out.push_str(body);
+                    out.push('\r');
+                }
+                _ => out.push_str(line),
+            }
+        }
+        out
+    }
 }
 
 impl SnapFile {
@@ -28,6 +112,7 @@ impl SnapFile {
             text: text.into(),
             bom: false,
             executable: false,
+            lone_cr: None,
         }
     }
 
@@ -38,20 +123,25 @@ impl SnapFile {
         if bom {
             text.drain(..3);
         }
+        let lone_cr = LoneCr::normalize(&mut text).map(std::sync::Arc::new);
         Some(Self {
             text,
             bom,
             executable,
+            lone_cr,
         })
     }
 
-    /// The bytes to write, byte-order mark included.
+    /// The bytes to write, byte-order mark and lone carriage returns included.
     pub fn bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.text.len() + 3);
         if self.bom {
             out.extend_from_slice("\u{feff}".as_bytes());
         }
-        out.extend_from_slice(self.text.as_bytes());
+        match &self.lone_cr {
+            Some(lone_cr) => out.extend_from_slice(lone_cr.restore(&self.text).as_bytes()),
+            None => out.extend_from_slice(self.text.as_bytes()),
+        }
         out
     }
 }
@@ -163,10 +253,24 @@ pub(crate) fn write_file(dir: &Path, rel: &str, file: &SnapFile) -> io::Result<P
     }
     let path = dir.join(rel);
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
+        private_dir_all(parent)?;
     }
-    fs::write(&path, file.bytes())?;
+    // Private to the user: the copies may hold committed secrets (`.env`).
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    io::Write::write_all(&mut options.open(&path)?, &file.bytes())?;
     Ok(path)
+}
+
+/// `create_dir_all` with folders only the user can enter (0700).
+fn private_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 #[cfg(unix)]
@@ -200,5 +304,26 @@ mod tests {
         assert!(f.bom);
         assert_eq!(f.text, "x = 1\r\n");
         assert_eq!(f.bytes(), "\u{feff}x = 1\r\n".as_bytes());
+    }
+
+    #[test]
+    fn lone_carriage_returns_round_trip_through_fixes() {
+        let f = SnapFile::from_bytes(b"import os\rx = 1\r".to_vec(), false).unwrap();
+        assert_eq!(f.text, "import os\nx = 1\n");
+        assert_eq!(f.bytes(), b"import os\rx = 1\r");
+        let fixed = SnapFile {
+            text: "import os\nimport sys\nx = 1\ny = 2\n".to_string(),
+            ..f.clone()
+        };
+        assert_eq!(fixed.bytes(), b"import os\rimport sys\rx = 1\ry = 2\r");
+        // Mixed: each kept line keeps its ending; an added line takes the one before it.
+        let f = SnapFile::from_bytes(b"a = 1\r\nb = 2\rc = 3\n".to_vec(), false).unwrap();
+        assert_eq!(f.text, "a = 1\r\nb = 2\nc = 3\n");
+        assert_eq!(f.bytes(), b"a = 1\r\nb = 2\rc = 3\n");
+        let fixed = SnapFile {
+            text: "a = 1\r\nb = 2\nnew = 0\nc = 3\n".to_string(),
+            ..f.clone()
+        };
+        assert_eq!(fixed.bytes(), b"a = 1\r\nb = 2\rnew = 0\rc = 3\n");
     }
 }

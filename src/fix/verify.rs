@@ -1,7 +1,8 @@
 //! Checks a fix passes before it is offered: the patched Python files parse with our parser,
-//! CPython compiles them (`python3 -m py_compile` on a temporary copy, when `python3` is
-//! installed; the user's code is never imported or run), and a rescan of the patched tree no
-//! longer reports the findings the fix claims to fix.
+//! CPython compiles them (its `compile()` on the source given on standard input, when
+//! `python3` is installed; the user's code is never imported or run), and a rescan of the
+//! patched tree no longer reports the findings the fix claims to fix. Rescans read a private
+//! temporary copy, removed on every exit path.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -50,18 +51,35 @@ pub struct PyCompiler {
 }
 
 impl PyCompiler {
-    /// Look for `python3` on PATH.
+    /// Look for `python3` on the absolute entries of PATH (see [`find_program`]), outside the
+    /// git working tree holding the current folder, if any.
     pub fn detect() -> Self {
-        let ok = Command::new("python3")
-            .arg("--version")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        Self {
-            python: ok.then(|| PathBuf::from("python3")),
-        }
+        let here = std::env::current_dir()
+            .ok()
+            .and_then(|d| git2::Repository::discover(d).ok())
+            .and_then(|r| r.workdir().map(Path::to_path_buf));
+        Self::detect_outside(&here.into_iter().collect::<Vec<_>>())
+    }
+
+    /// Look for `python3` on PATH, never inside `avoid` (the repository): see
+    /// [`find_program`].
+    pub fn detect_outside(avoid: &[PathBuf]) -> Self {
+        let python = find_program("python3", avoid).filter(|python| {
+            Command::new(python)
+                .args(["-I", "--version"])
+                .current_dir(std::env::temp_dir())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        Self { python }
+    }
+
+    /// The interpreter used, an absolute path.
+    pub fn program(&self) -> Option<&Path> {
+        self.python.as_deref()
     }
 
     pub fn none() -> Self {
@@ -72,9 +90,12 @@ impl PyCompiler {
         self.python.is_some()
     }
 
-    /// Compile `text` as `path` with `python3 -I -m py_compile` in a temporary folder: isolated
-    /// mode, so neither the environment nor the file's folder can change what runs.
+    /// Compile `file` as `path` with CPython's `compile()`, as `py_compile` does, the source
+    /// given on standard input: nothing is written to disk (no copy, no bytecode), and isolated
+    /// mode (`-I`) from a temporary folder, so neither the environment nor any folder of the
+    /// repository can change what runs. The code is compiled, never run.
     pub fn check(&self, path: &str, file: &SnapFile) -> Result<(), Rejection> {
+        use std::io::Write as _;
         let Some(python) = &self.python else {
             return Ok(());
         };
@@ -82,23 +103,30 @@ impl PyCompiler {
             path: path.to_string(),
             message,
         };
-        let dir = TempDir::new().map_err(|e| fail(format!("no temporary folder: {e}")))?;
-        let name = path.rsplit('/').next().unwrap_or("module.py");
-        // In a subfolder, so a file named `py_compile.py` cannot shadow the module.
-        let target = write_file(dir.path(), &format!("src/{name}"), file)
-            .map_err(|e| fail(format!("could not write a temporary copy: {e}")))?;
-        let out = Command::new(python)
-            .args(["-I", "-m", "py_compile"])
-            .arg(&target)
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .output()
+        let mut child = Command::new(python)
+            .args(["-I", "-c", COMPILE, path])
+            .current_dir(std::env::temp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| fail(format!("could not run python3: {e}")))?;
+        let source = file.bytes();
+        let fed = child
+            .stdin
+            .take()
+            .map(|mut stdin| stdin.write_all(&source))
+            .transpose();
+        let out = child
+            .wait_with_output()
             .map_err(|e| fail(format!("could not run python3: {e}")))?;
         if out.status.success() {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&out.stderr)
-            .replace(&target.to_string_lossy().into_owned(), path);
+        if let Err(e) = fed {
+            return Err(fail(format!("could not give python3 the source: {e}")));
+        }
+        let text = String::from_utf8_lossy(&out.stderr);
         let last = text
             .lines()
             .rev()
@@ -107,6 +135,45 @@ impl PyCompiler {
             .trim();
         Err(fail(last.to_string()))
     }
+}
+
+/// What `python3 -I -c` runs to compile standard input: `py_compile`'s own call.
+const COMPILE: &str =
+    "import sys; compile(sys.stdin.buffer.read(), sys.argv[1], 'exec', dont_inherit=True)";
+
+/// `name` resolved on PATH to an absolute path, as the shell would, except that empty and
+/// relative PATH entries (`PATH=":$PATH"`, `.`) are skipped, they name the current folder,
+/// which is usually the repository, and so is any program whose real location lies inside one
+/// of `avoid`. Only regular, executable files count.
+pub fn find_program(name: &str, avoid: &[PathBuf]) -> Option<PathBuf> {
+    let avoid: Vec<PathBuf> = avoid
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            let Ok(real) = std::fs::canonicalize(candidate) else {
+                return false;
+            };
+            if avoid.iter().any(|a| real.starts_with(a)) {
+                return false;
+            }
+            std::fs::metadata(&real).is_ok_and(|m| m.is_file() && is_executable(&m))
+        })
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// Parse and compile every changed Python file of `changed`.
@@ -127,13 +194,115 @@ pub fn check_files<'a>(
 /// A temporary copy of a snapshot on disk, for rescans. It is kept in sync with whatever
 /// snapshot is scanned next, rewriting only the files that differ.
 pub struct Workspace {
-    dir: TempDir,
+    dir: PrivateTempDir,
     on_disk: BTreeMap<String, SnapFile>,
+}
+
+/// A temporary folder only the user can read (0700, files 0600), removed when dropped, and
+/// by [`remove_temporary_dirs`] when a signal stops the process before that.
+pub struct PrivateTempDir {
+    dir: Option<TempDir>,
+}
+
+impl PrivateTempDir {
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), TempDir::path)
+    }
+}
+
+impl Drop for PrivateTempDir {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let path = dir.path().to_path_buf();
+            drop(dir);
+            if let Ok(mut live) = LIVE_TEMP_DIRS.lock() {
+                live.retain(|p| *p != path);
+            }
+        }
+    }
+}
+
+/// The temporary folders in use, for [`remove_temporary_dirs`].
+static LIVE_TEMP_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Every temporary folder's name starts with this, then the process id: a later run removes
+/// the folders of a process that died without removing them (`kill -9`).
+const TEMP_PREFIX: &str = "flask-harden-";
+
+/// A new private temporary folder, registered for removal on a signal.
+pub fn private_tempdir() -> std::io::Result<PrivateTempDir> {
+    remove_stale_temporary_dirs();
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let dir = builder.tempdir()?;
+    if let Ok(mut live) = LIVE_TEMP_DIRS.lock() {
+        live.push(dir.path().to_path_buf());
+    }
+    Ok(PrivateTempDir { dir: Some(dir) })
+}
+
+/// Remove every temporary folder still in use: for a signal handler, just before exiting.
+pub fn remove_temporary_dirs() {
+    let dirs = match LIVE_TEMP_DIRS.lock() {
+        Ok(mut live) => std::mem::take(&mut *live),
+        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    };
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Remove the temporary folders of this user's flask-harden processes that are gone (once
+/// per process; Linux, where `/proc` says which processes live).
+fn remove_stale_temporary_dirs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+                continue;
+            };
+            let Some(pid) = rest.split('-').next().filter(|p| p.parse::<u32>().is_ok()) else {
+                continue;
+            };
+            if Path::new("/proc").join(pid).exists() {
+                continue;
+            }
+            // Only a real folder of ours: no link, owned by this user.
+            if let Ok(meta) = std::fs::symlink_metadata(entry.path())
+                && meta.is_dir()
+                && owned_by_me(&meta)
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    });
+}
+
+#[cfg(unix)]
+fn owned_by_me(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|me| me.uid() == meta.uid())
+}
+
+#[cfg(not(unix))]
+fn owned_by_me(_meta: &std::fs::Metadata) -> bool {
+    false
 }
 
 impl Workspace {
     pub fn new(snapshot: &Snapshot) -> std::io::Result<Self> {
-        let dir = TempDir::new()?;
+        let dir = private_tempdir()?;
         snapshot.materialize(dir.path())?;
         Ok(Self {
             dir,

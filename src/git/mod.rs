@@ -17,7 +17,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, RepositoryState, TreeWalkMode};
+use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, RepositoryState};
+
+use crate::finding::Diagnostic;
 
 use crate::fix::FileChange;
 use crate::fix::snapshot::{SnapFile, Snapshot, is_relevant, is_safe_path};
@@ -239,6 +241,12 @@ impl GitRepo {
     /// HEAD's files that the scan and the fixes use, read from the object database. Symbolic
     /// links, submodules, files over the size limit and non-UTF-8 files are left out.
     pub fn head_snapshot(&self) -> Result<Snapshot, GitError> {
+        self.head_snapshot_noting_skipped().map(|(snap, _)| snap)
+    }
+
+    /// [`GitRepo::head_snapshot`], with the paths left out because their names are not UTF-8
+    /// (as `path: message` diagnostics); the rest of the tree is read.
+    pub fn head_snapshot_noting_skipped(&self) -> Result<(Snapshot, Vec<Diagnostic>), GitError> {
         let tree = self.repo.head().map_err(|e| {
             if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) {
                 GitError::UnbornHead
@@ -247,24 +255,42 @@ impl GitRepo {
             }
         })?;
         let tree = tree.peel_to_tree()?;
+        // Walked by hand, not with Tree::walk, whose callback fails on the first folder whose
+        // name is not UTF-8; with a stack, not recursion, however deep the tree.
         let mut wanted = Vec::new();
-        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-            let mode = entry.filemode();
-            let is_file = entry.kind() == Some(ObjectType::Blob)
-                && (mode == i32::from(FileMode::Blob)
-                    || mode == i32::from(FileMode::BlobExecutable));
-            if let (true, Ok(name)) = (is_file, entry.name()) {
+        let mut skipped = Vec::new();
+        let mut pending: Vec<(String, git2::Tree)> = vec![(String::new(), tree)];
+        while let Some((dir, tree)) = pending.pop() {
+            for entry in tree.iter() {
+                let Ok(name) = std::str::from_utf8(entry.name_bytes()) else {
+                    skipped.push(Diagnostic {
+                        path: format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
+                        message: "the name is not UTF-8; left out of the fixes".to_string(),
+                    });
+                    continue;
+                };
                 let path = format!("{dir}{name}");
-                if is_safe_path(&path) && is_relevant(&path) {
-                    wanted.push((
-                        path,
-                        entry.id(),
-                        mode == i32::from(FileMode::BlobExecutable),
-                    ));
+                let mode = entry.filemode();
+                match entry.kind() {
+                    Some(ObjectType::Tree) if is_safe_path(&path) => {
+                        pending.push((format!("{path}/"), self.repo.find_tree(entry.id())?));
+                    }
+                    Some(ObjectType::Blob)
+                        if (mode == i32::from(FileMode::Blob)
+                            || mode == i32::from(FileMode::BlobExecutable))
+                            && is_safe_path(&path)
+                            && is_relevant(&path) =>
+                    {
+                        wanted.push((
+                            path,
+                            entry.id(),
+                            mode == i32::from(FileMode::BlobExecutable),
+                        ));
+                    }
+                    _ => {}
                 }
             }
-            git2::TreeWalkResult::Ok
-        })?;
+        }
         let mut snap = Snapshot::default();
         let odb = self.repo.odb()?;
         for (path, id, executable) in wanted {
@@ -277,7 +303,8 @@ impl GitRepo {
                 snap.files.insert(path, file);
             }
         }
-        Ok(snap)
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok((snap, skipped))
     }
 
     pub fn branch_exists(&self, name: &str) -> bool {
@@ -306,6 +333,12 @@ impl GitRepo {
     /// are skipped). Only the object database and the new ref are written.
     pub fn commit_stages(&self, branch: &str, stages: &[Stage]) -> Result<Committed, GitError> {
         self.ensure_no_operation_in_progress()?;
+        // Nothing here writes the index, but a lock means a git command is running (or one
+        // crashed) and may be about to move the refs: the README promises a clear stop.
+        let lock = self.repo.path().join("index.lock");
+        if fs::symlink_metadata(&lock).is_ok() {
+            return Err(GitError::IndexLocked(lock));
+        }
         validate_branch_name(branch)?;
         let refname = format!("refs/heads/{branch}");
         if !git2::Reference::is_valid_name(&refname) {
@@ -341,15 +374,12 @@ impl GitRepo {
             }
             let tree_id = update.create_updated(&self.repo, &parent_tree)?;
             let tree = self.repo.find_tree(tree_id)?;
-            let id = self.repo.commit(
-                None,
-                &signature,
-                &signature,
-                &stage.message,
-                &tree,
-                &[&parent],
-            )?;
-            let subject = stage.message.lines().next().unwrap_or("").to_string();
+            // The message names paths from the repository; `git log` prints it raw.
+            let message = crate::text::escape_text(&stage.message);
+            let id = self
+                .repo
+                .commit(None, &signature, &signature, &message, &tree, &[&parent])?;
+            let subject = message.lines().next().unwrap_or("").to_string();
             commits.push((id, subject));
             parent = self.repo.find_commit(id)?;
         }

@@ -77,6 +77,11 @@ pub enum OpenError {
     NotFound(PathBuf),
     #[error("{0}: not a directory")]
     NotADirectory(PathBuf),
+    #[error(
+        "{0}: a git repository without a working tree (bare, or its .git folder); scan a clone \
+         or a worktree of it instead"
+    )]
+    NoWorkTree(PathBuf),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -167,6 +172,9 @@ pub fn discover(root: &Path) -> Result<ProjectFiles, OpenError> {
         path: root.to_path_buf(),
         source: e,
     })?;
+    if is_git_dir(&root) {
+        return Err(OpenError::NoWorkTree(root));
+    }
 
     let mut out = ProjectFiles {
         root: root.clone(),
@@ -218,6 +226,20 @@ pub fn discover(root: &Path) -> Result<ProjectFiles, OpenError> {
     Ok(out)
 }
 
+/// Whether `dir` is a git directory (a bare repository or a `.git` folder), not a working
+/// tree: its files are git's objects and refs, and scanning them reports nothing true.
+fn is_git_dir(dir: &Path) -> bool {
+    if !(dir.join("HEAD").is_file() && dir.join("objects").is_dir() && dir.join("refs").is_dir()) {
+        return false;
+    }
+    match git2::Repository::open(dir) {
+        Ok(repo) => {
+            repo.is_bare() || fs::canonicalize(repo.path()).is_ok_and(|git_dir| git_dir == dir)
+        }
+        Err(_) => false,
+    }
+}
+
 enum Found {
     File(RepoFile),
     Problem(Diagnostic),
@@ -239,11 +261,29 @@ fn visit(root: &Path, entry: Result<ignore::DirEntry, ignore::Error>) -> Option<
         return None;
     }
     let rel = relative(root, entry.path())?;
+    if ft.is_symlink() && fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+        // Folders behind links are not walked; one leading out of the repository is said.
+        let inside = fs::canonicalize(entry.path()).is_ok_and(|t| t.starts_with(root));
+        return (!inside).then(|| {
+            Found::Problem(Diagnostic {
+                path: rel,
+                message: "symbolic link to a folder outside the repository; not followed"
+                    .to_string(),
+            })
+        });
+    }
     let kind = match classify(&rel) {
         Some(k) => k,
         None if is_requirements_dir_file(&rel) => FileKind::Dependency,
         None => return None,
     };
+    if !ft.is_file() && !ft.is_symlink() {
+        // A FIFO, a socket or a device: opening or reading it could block forever.
+        return Some(Found::Problem(Diagnostic {
+            path: rel,
+            message: "not a regular file (a FIFO, socket or device); not read".to_string(),
+        }));
+    }
     let abs = if ft.is_symlink() {
         // Follow a link only when it lands on a file inside the repository.
         match fs::canonicalize(entry.path()) {
@@ -283,16 +323,43 @@ pub enum ReadError {
     TooLarge(u64),
     #[error("not valid UTF-8 text (flask-harden reads UTF-8 source files)")]
     NotUtf8,
+    #[error("not a regular file (a FIFO, socket, device or folder); not read")]
+    NotRegular,
     #[error("could not read the file: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Open `path` for reading without waiting: on a FIFO with no writer, `open` returns at once.
+/// Reads from a regular file are not affected by the flag.
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<fs::File> {
+    fs::File::open(path)
 }
 
 /// Read a file of at most [`MAX_FILE_BYTES`]: its size is checked on the open file before
 /// anything is read, and the read stops past the limit if the file grows meanwhile.
 pub fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
-    let file = fs::File::open(path)?;
-    let size = file.metadata()?.len();
+    // Only a regular file is opened, and the open cannot block: a FIFO put in the file's
+    // place after the walk would otherwise wait for a writer forever.
+    if !fs::symlink_metadata(path)?.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    let file = open_nonblocking(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    let size = meta.len();
     if size > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge(size));
     }

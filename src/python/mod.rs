@@ -1,5 +1,6 @@
 //! Python sources: parsing with ruff's parser, and the semantic facts detectors share.
 
+pub mod depth;
 pub mod expr;
 pub mod facts;
 pub mod imports;
@@ -108,6 +109,12 @@ impl Module {
 /// Parse a file. A file with syntax errors is not analysed (its recovered tree would give
 /// findings on code Python would never run); it becomes a diagnostic.
 pub fn parse(path: &str, text: String) -> Result<Module, Diagnostic> {
+    if let Err(too_deep) = depth::check(&text) {
+        return Err(Diagnostic {
+            path: path.to_string(),
+            message: too_deep.to_string(),
+        });
+    }
     let parsed = ruff_python_parser::parse_unchecked(&text, ParseOptions::from(Mode::Module));
     let source = SourceText::new(text);
     if let Some(err) = parsed.errors().first() {

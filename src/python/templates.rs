@@ -30,6 +30,9 @@ pub struct PostForm {
     pub has_token: bool,
 }
 
+/// How far before a `|safe` its value is looked for (it is shown cut to 60 characters).
+const EXPR_WINDOW: usize = 512;
+
 static COMMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)\{#.*?#\}|<!--.*?-->").expect("valid regex"));
 static BLOCK: LazyLock<Regex> =
@@ -90,7 +93,13 @@ impl Template {
         for block in BLOCK.find_iter(&self.code) {
             let inner = block.as_str();
             for m in SAFE.find_iter(inner) {
-                let before = &inner[..m.start()];
+                // The value the filter applies to is in the text just before it: a bounded
+                // window, so a block with thousands of filters costs no more than its length.
+                let mut from = m.start().saturating_sub(EXPR_WINDOW);
+                while !inner.is_char_boundary(from) {
+                    from -= 1;
+                }
+                let before = &inner[from..m.start()];
                 let expr = before
                     .trim_start_matches("{{")
                     .trim_start_matches("{%")
@@ -165,19 +174,36 @@ impl Template {
 
 /// The forms of an HTML text that post, and whether each carries a CSRF token.
 pub fn post_forms_in(code: &str) -> Vec<PostForm> {
+    // The closing tags and the tokens are found once, in one pass each; every form looks its
+    // body up in them, so a template with thousands of forms (or of unclosed ones) stays
+    // linear.
     let mut out = Vec::new();
+    let mut closes: Option<Vec<usize>> = None;
+    let mut tokens: Option<Vec<(usize, usize)>> = None;
     for open in FORM_OPEN.find_iter(code) {
         if !METHOD_POST.is_match(open.as_str()) {
             continue;
         }
-        let body_end = FORM_CLOSE
-            .find_at(code, open.end())
-            .map(|m| m.start())
+        let closes =
+            closes.get_or_insert_with(|| FORM_CLOSE.find_iter(code).map(|m| m.start()).collect());
+        let tokens = tokens.get_or_insert_with(|| {
+            TOKEN
+                .find_iter(code)
+                .map(|m| (m.start(), m.end()))
+                .collect()
+        });
+        let body_start = open.end();
+        let body_end = closes
+            .get(closes.partition_point(|&c| c < body_start))
+            .copied()
             .unwrap_or(code.len());
-        let body = &code[open.end()..body_end];
+        let first_token = tokens.partition_point(|&(start, _)| start < body_start);
+        let has_token = tokens
+            .get(first_token)
+            .is_some_and(|&(start, end)| start < body_end && end <= body_end);
         out.push(PostForm {
             range: range(open.start(), open.end()),
-            has_token: TOKEN.is_match(body),
+            has_token,
         });
     }
     out

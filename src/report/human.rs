@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::finding::{Severity, Status};
 use crate::scan::ScanResult;
+use crate::text::escape_line as esc;
 
 /// ANSI styles, or nothing when colour is off.
 #[derive(Clone, Copy)]
@@ -29,9 +30,9 @@ impl Style {
 
     fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("\x1b[{code}m{}\x1b[0m", esc(text))
         } else {
-            text.to_string()
+            esc(text).into_owned()
         }
     }
 }
@@ -85,7 +86,7 @@ pub fn render(result: &ScanResult, style: Style) -> String {
             let _ = writeln!(out, "     {}", style.paint("2", reason));
         }
         if let Some(err) = &r.outcome.error {
-            let _ = writeln!(out, "     error: {err}");
+            let _ = writeln!(out, "     error: {}", esc(err));
         }
         for note in &r.outcome.notes {
             let _ = writeln!(out, "     {}", style.paint("2", note));
@@ -94,11 +95,11 @@ pub fn render(result: &ScanResult, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "  {}:{}:{} {} {}",
-                f.path,
+                esc(&f.path),
                 f.line,
                 f.column,
                 style.paint(severity_color(f.severity), &f.rule),
-                f.message
+                esc(&f.message)
             );
             for (i, line) in f.code.lines().take(3).enumerate() {
                 let _ = writeln!(
@@ -119,12 +120,13 @@ pub fn render(result: &ScanResult, style: Style) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "  {} {}:{}:{} {} ({reason})",
+                    "  {} {}:{}:{} {} ({})",
                     style.paint("2", "suppressed"),
-                    f.path,
+                    esc(&f.path),
                     f.line,
                     f.column,
-                    f.rule
+                    esc(&f.rule),
+                    esc(reason)
                 );
             }
         }
@@ -137,7 +139,7 @@ pub fn render(result: &ScanResult, style: Style) -> String {
             } else {
                 &d.path
             };
-            let _ = writeln!(out, "  {path}: {}", d.message);
+            let _ = writeln!(out, "  {}: {}", esc(path), esc(&d.message));
         }
     }
     let count = |s: Status| result.all_items().filter(|r| r.status() == s).count();

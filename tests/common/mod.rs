@@ -62,3 +62,19 @@ pub fn rules_of(root: &Path, item: &str) -> Vec<String> {
     .expect("scan runs");
     summary(&result)
 }
+
+/// Run git in `dir` with a throwaway identity; panics when it fails. Its standard output.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -9,7 +9,7 @@ pub(super) fn with_files<R>(
     ctx: &FixContext,
     f: impl FnOnce(&ProjectFiles) -> R,
 ) -> Result<R, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = crate::fix::verify::private_tempdir().map_err(|e| e.to_string())?;
     ctx.snapshot
         .materialize(dir.path())
         .map_err(|e| e.to_string())?;
