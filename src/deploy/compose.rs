@@ -149,15 +149,13 @@ pub fn commands(file: usize, text: &str) -> Vec<Command> {
                     }
                 }
             }
-            "ports" => {
-                if i < lines.len() {
-                    let item = unquote(strip_comment(lines[i].1).trim().trim_start_matches("- "));
-                    // `"8000:5000"`: the container's port is the last part.
-                    port = item
-                        .rsplit(':')
-                        .next()
-                        .map(|p| p.split('/').next().unwrap_or(p).to_string());
-                }
+            // `"8000:5000"`: the container's port is the last part.
+            "ports" if i < lines.len() => {
+                let item = unquote(strip_comment(lines[i].1).trim().trim_start_matches("- "));
+                port = item
+                    .rsplit(':')
+                    .next()
+                    .map(|p| p.split('/').next().unwrap_or(p).to_string());
             }
             "command" | "entrypoint" => {
                 let value_start = start + raw.find(':').map(|c| c + 1).unwrap_or(0);
@@ -182,7 +180,7 @@ pub fn commands(file: usize, text: &str) -> Vec<Command> {
                         end = lines[i].0 + lines[i].1.trim_end().len();
                         i += 1;
                     }
-                    (i > first).then(|| (vstart..end, Form::Exec(items)))
+                    (i > first).then_some((vstart..end, Form::Exec(items)))
                 } else if value.starts_with('>') || value.starts_with('|') {
                     let first = i;
                     let mut end = vend;

@@ -114,7 +114,7 @@ fn collect(
                 .filter(move |x| x.section == e.section && x.key == key)
         };
         let workdir = same(dir_key)
-            .last()
+            .next_back()
             .and_then(|d| text.get(d.value.clone()))
             .map(str::to_string);
         let env = same(env_key)
