@@ -62,7 +62,7 @@ impl Present {
         }
     }
 
-    fn merge(&mut self, other: Present) {
+    pub fn merge(&mut self, other: Present) {
         self.hsts |= other.hsts;
         self.nosniff |= other.nosniff;
         self.frame |= other.frame;

@@ -364,6 +364,17 @@ impl Deployment {
         out
     }
 
+    /// The deployment files of a fix's snapshot.
+    pub fn from_snapshot(snapshot: &crate::fix::Snapshot) -> Self {
+        Self::from_texts(
+            snapshot
+                .files
+                .iter()
+                .filter(|(p, _)| crate::project::classify(p) == Some(FileKind::Deployment))
+                .map(|(p, f)| (p.clone(), f.text.clone())),
+        )
+    }
+
     pub fn file(&self, idx: usize) -> &DeployFile {
         &self.files[idx]
     }

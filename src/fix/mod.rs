@@ -136,6 +136,11 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
         "input-validation/unvalidated-json",
         items::adapters::input_validation,
     ),
+    ("headers/missing", items::headers::missing),
+    (
+        "headers/talisman-disabled",
+        items::headers::talisman_disabled,
+    ),
 ];
 
 pub fn generator(rule: &str) -> Option<GenerateFn> {

@@ -20,6 +20,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/csrf/token_field.html"),
     ),
     (
+        "headers/after_request.py",
+        include_str!("../../templates/headers/after_request.py"),
+    ),
+    (
         "xss/sanitize_filter.py",
         include_str!("../../templates/xss/sanitize_filter.py"),
     ),

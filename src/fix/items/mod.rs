@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod common;
 pub mod csrf;
 pub mod debug;
+pub mod headers;
 pub mod secret_key;
 pub mod session;
 pub mod xss;
