@@ -173,7 +173,7 @@ impl DeployFile {
     /// 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
         let at = u32::try_from(offset.min(self.source.text.len())).unwrap_or(u32::MAX);
-        self.source.lines().line_of(TextSize::from(at))
+        self.source.lines().line_of(TextSize::from(at)) + 1
     }
 
     /// A finding at bytes `range` of this file, its evidence the whole lines.

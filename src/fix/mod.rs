@@ -141,6 +141,14 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
         "headers/talisman-disabled",
         items::headers::talisman_disabled,
     ),
+    (
+        "production-server/dev-server",
+        items::production_server::dev_server,
+    ),
+    (
+        "production-server/exposed-dev-server",
+        items::production_server::exposed,
+    ),
 ];
 
 pub fn generator(rule: &str) -> Option<GenerateFn> {

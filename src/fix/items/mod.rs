@@ -6,6 +6,7 @@ pub mod common;
 pub mod csrf;
 pub mod debug;
 pub mod headers;
+pub mod production_server;
 pub mod secret_key;
 pub mod session;
 pub mod xss;
