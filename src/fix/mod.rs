@@ -149,6 +149,21 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
         "production-server/exposed-dev-server",
         items::production_server::exposed,
     ),
+    ("proxy/missing-proxy-fix", items::proxy::missing_proxy_fix),
+    (
+        "request-limits/max-content-length",
+        items::request_limits::max_content_length,
+    ),
+    (
+        "request-limits/form-limits-disabled",
+        items::request_limits::form_limits,
+    ),
+    ("cors/any-origin-with-credentials", items::cors::any_origin),
+    ("cors/any-origin-with-session", items::cors::any_origin),
+    ("tls/old-protocols", items::tls::settings),
+    ("tls/weak-ciphers", items::tls::settings),
+    ("tls/plain-http", items::tls::settings),
+    ("tls/server-tokens", items::tls::settings),
 ];
 
 pub fn generator(rule: &str) -> Option<GenerateFn> {

@@ -265,7 +265,8 @@ fn keyword_removal(call: &ExprCall, target: TextRange) -> std::ops::Range<usize>
 
 pub fn talisman_disabled(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     // One plan per call, removing each of its disabling keywords.
-    let mut by_call: Vec<(usize, &ExprCall, Vec<(&Finding, TextRange)>)> = Vec::new();
+    type CallKeywords<'a, 'f> = (usize, &'a ExprCall, Vec<(&'f Finding, TextRange)>);
+    let mut by_call: Vec<CallKeywords> = Vec::new();
     let mut out: Vec<Generated> = Vec::new();
     for f in findings {
         let (idx, _, range, _) = match located(ctx, f) {

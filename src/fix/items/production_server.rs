@@ -80,12 +80,11 @@ fn flask_app_target(facts: &Facts, app: Option<&str>) -> Result<String, String> 
     Ok(format!("{module}:{object}"))
 }
 
+/// A gunicorn target, the folder to run it from, and the host and port to bind.
+type Serving = (String, Option<String>, Option<String>, Option<String>);
+
 /// The gunicorn target, and the folder to run it from, for a script calling `app.run()`.
-fn script_target(
-    facts: &Facts,
-    launch: &DevLaunch,
-    module: usize,
-) -> Result<(String, Option<String>, Option<String>, Option<String>), String> {
+fn script_target(facts: &Facts, launch: &DevLaunch, module: usize) -> Result<Serving, String> {
     let m = facts.module(module);
     let calls = app_run_calls(facts, module);
     let call = calls.first().ok_or("no app.run() call")?;
