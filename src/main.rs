@@ -47,7 +47,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
         /// Only this checklist item (repeatable): secret-key, debug, xss, csrf, session,
-        /// dependencies.
+        /// dependencies, input-validation, headers, production-server, proxy, request-limits,
+        /// cors, tls.
         #[arg(long = "item", value_name = "ID")]
         items: Vec<String>,
         /// When to colour the human output (never with NO_COLOR set).

@@ -214,7 +214,7 @@ pub fn missing(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
         Err(e) => return fail(&e.to_string()),
     };
     let hook = reindent(&hook, &indent_unit(patch.text()));
-    if let Err(e) = insert_after(&mut patch, site.stmt.range(), &format!("\n\n{hook}\n")) {
+    if let Err(e) = insert_after(&mut patch, site.stmt.range(), &format!("\n\n{hook}\n\n")) {
         return fail(&e);
     }
     if wanted.contains(&HSTS)
