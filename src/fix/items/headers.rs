@@ -214,7 +214,9 @@ pub fn missing(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
         Err(e) => return fail(&e.to_string()),
     };
     let hook = reindent(&hook, &indent_unit(patch.text()));
-    if let Err(e) = insert_after(&mut patch, site.stmt.range(), &format!("\n\n{hook}\n\n")) {
+    // PEP 8: two blank lines around a module-level function, one inside a factory.
+    let gap = if site.factory.is_some() { "\n" } else { "\n\n" };
+    if let Err(e) = insert_after(&mut patch, site.stmt.range(), &format!("{gap}{hook}{gap}")) {
         return fail(&e);
     }
     if wanted.contains(&HSTS)
