@@ -164,6 +164,9 @@ fn nginx_plain_listen(
 }
 
 pub fn check(ctx: &Context) -> CheckOutcome {
+    if !ctx.facts.has_flask() {
+        return super::no_flask_app();
+    }
     let deployment = Deployment::read(ctx.files);
     let configs: Vec<_> = deployment.server_configs().collect();
     if configs.is_empty() {
