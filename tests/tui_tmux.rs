@@ -132,14 +132,14 @@ fn navigate_accept_commit_and_quit_in_a_real_terminal() {
     std::fs::write(repo.path().join("notes.txt"), "my notes\n").expect("write");
     let tmux = start("e2e", repo.path(), (100, 30), &[]);
 
-    let screen = tmux.wait_for("Checklist (7)");
+    let screen = tmux.wait_for("Checklist (13)");
     assert!(screen.contains("uncommitted changes"), "{screen}");
     // The fixes are ready when the debug item shows its checkbox.
     tmux.wait_for("[ ] ✗ fail  H  3 debug");
 
     // Move through the checklist and the panes.
     tmux.send(&["G"]);
-    tmux.wait_for("Session cookies are locked down");
+    tmux.wait_for("Committed web server configs use modern TLS");
     tmux.send(&["g", "j"]);
     tmux.wait_for("Debug mode is off in production");
     tmux.send(&["Enter", "j", "Tab", "Tab"]);
