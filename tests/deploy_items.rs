@@ -486,3 +486,69 @@ fn the_items_are_listed_by_the_cli_and_in_sarif() {
     assert!(results.iter().any(|r| r["ruleId"] == "tls/old-protocols"
         && r["locations"][0]["physicalLocation"]["region"]["startLine"] == 16));
 }
+
+#[test]
+fn shell_scripts_count_when_a_deployment_file_runs_them() {
+    let app = "from flask import Flask\napp = Flask(__name__)\n";
+    let r = repo(&[
+        ("app.py", app),
+        (
+            "Dockerfile",
+            "FROM python:3.12\nWORKDIR /srv\nENV FLASK_APP=app.py\nCOPY . .\nENTRYPOINT [\"./boot.sh\"]\n",
+        ),
+        (
+            "boot.sh",
+            "#!/bin/sh\nflask db upgrade\nexec flask run --host=0.0.0.0\n",
+        ),
+        // Run by nothing: a developer's helper, not production.
+        ("scripts/dev.sh", "flask run --debug\n"),
+    ]);
+    assert_eq!(
+        deploy_summary(r.path())
+            .into_iter()
+            .filter(|f| f.starts_with("production-server/"))
+            .collect::<Vec<_>>(),
+        vec!["production-server/dev-server@boot.sh:3"]
+    );
+    let (dir, stdout) = {
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_dir(r.path(), dir.path());
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["config", "user.name", "Test"],
+            &["config", "user.email", "test@example.com"],
+            &["add", "-A"],
+            &["commit", "-q", "-m", "app"],
+        ] {
+            assert!(run(dir.path(), "git", args).status.success());
+        }
+        let out = run(
+            dir.path(),
+            env!("CARGO_BIN_EXE_flask-harden"),
+            &["fix", "--apply", "--item", "production-server", "."],
+        );
+        let stdout = text(&out.stdout);
+        (dir, stdout)
+    };
+    let boot = fs::read_to_string(dir.path().join("boot.sh")).expect("boot.sh");
+    assert_eq!(
+        boot, "#!/bin/sh\nflask db upgrade\nexec gunicorn --bind 0.0.0.0:5000 app:app\n",
+        "{stdout}"
+    );
+    // microblog's shape: the script execs gunicorn.
+    let r = repo(&[
+        ("app.py", app),
+        ("Dockerfile", "FROM python\nENTRYPOINT [\"./boot.sh\"]\n"),
+        (
+            "boot.sh",
+            "flask db upgrade\nexec gunicorn -b :5000 app:app\n",
+        ),
+    ]);
+    assert!(
+        !deploy_summary(r.path())
+            .iter()
+            .any(|f| f.starts_with("production-server/")),
+        "{:?}",
+        deploy_summary(r.path())
+    );
+}

@@ -6,7 +6,7 @@ use ruff_python_ast::{Expr, ExprCall};
 use ruff_text_size::Ranged;
 
 use super::{Context, no_flask_app};
-use crate::deploy::{Command, Deployment, Form, Launch, Started};
+use crate::deploy::{Command, Deployment, Form, Format, Launch, Started};
 use crate::finding::{CheckOutcome, Finding, Severity};
 use crate::python::expr::{dotted, method_name, receiver, str_value};
 use crate::python::facts::Facts;
@@ -119,54 +119,86 @@ pub fn resolve_module(
     best.map(|(i, _)| i)
 }
 
-/// Every development-server launch in the deployment files.
+/// Every development-server launch in the deployment files, following the shell scripts
+/// they run (`ENTRYPOINT ["./boot.sh"]`) one level deep. A script no deployment file runs is
+/// not looked at.
 pub fn dev_launches(facts: &Facts, deployment: &Deployment) -> Vec<DevLaunch> {
     let mut out = Vec::new();
     for (ci, command) in deployment.commands.iter().enumerate() {
+        if deployment.file(command.file).format == Format::Script {
+            continue;
+        }
         let file = deployment.file(command.file);
         for started in command.started(file.text()) {
-            let server = match &started.launch {
-                Launch::FlaskRun { app, host, port } => {
-                    let env = |k: &str| {
-                        started
-                            .env
-                            .iter()
-                            .chain(&command.env)
-                            .find(|(key, _)| key == k)
-                            .map(|(_, v)| v.clone())
-                    };
-                    DevServer::FlaskRun {
-                        app: app.clone().or_else(|| env("FLASK_APP")),
-                        host: host.clone().or_else(|| env("FLASK_RUN_HOST")),
-                        port: port.clone().or_else(|| env("FLASK_RUN_PORT")),
+            if let Launch::Script(script) = &started.launch {
+                let Some(si) = deployment.script_command(command, script) else {
+                    continue;
+                };
+                let inner = &deployment.commands[si];
+                let inner_file = deployment.file(inner.file);
+                // The script runs with the environment and folder of what started it.
+                let mut env = started.env.clone();
+                env.extend(command.env.iter().cloned());
+                for s in inner.started(inner_file.text()) {
+                    let mut s = s;
+                    s.env.extend(env.iter().cloned());
+                    if let Some(server) = dev_server(facts, command, &inner_file.path, &s) {
+                        out.push(DevLaunch {
+                            command: si,
+                            started: s,
+                            server,
+                        });
                     }
                 }
-                Launch::Python { script, module } => {
-                    let Some(idx) = resolve_module(
-                        facts,
-                        &file.path,
-                        command.workdir.as_deref(),
-                        script.as_deref(),
-                        module.as_deref(),
-                    ) else {
-                        continue;
-                    };
-                    let calls = app_run_calls(facts, idx);
-                    if calls.is_empty() {
-                        continue;
-                    }
-                    DevServer::Script { module: idx }
-                }
-                Launch::Server(_) | Launch::Other => continue,
-            };
-            out.push(DevLaunch {
-                command: ci,
-                started,
-                server,
-            });
+                continue;
+            }
+            if let Some(server) = dev_server(facts, command, &file.path, &started) {
+                out.push(DevLaunch {
+                    command: ci,
+                    started,
+                    server,
+                });
+            }
         }
     }
     out
+}
+
+/// What one simple command starts, when it is the development server.
+fn dev_server(
+    facts: &Facts,
+    command: &Command,
+    path: &str,
+    started: &Started,
+) -> Option<DevServer> {
+    match &started.launch {
+        Launch::FlaskRun { app, host, port } => {
+            let env = |k: &str| {
+                started
+                    .env
+                    .iter()
+                    .chain(&command.env)
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| v.clone())
+            };
+            Some(DevServer::FlaskRun {
+                app: app.clone().or_else(|| env("FLASK_APP")),
+                host: host.clone().or_else(|| env("FLASK_RUN_HOST")),
+                port: port.clone().or_else(|| env("FLASK_RUN_PORT")),
+            })
+        }
+        Launch::Python { script, module } => {
+            let idx = resolve_module(
+                facts,
+                path,
+                command.workdir.as_deref(),
+                script.as_deref(),
+                module.as_deref(),
+            )?;
+            (!app_run_calls(facts, idx).is_empty()).then_some(DevServer::Script { module: idx })
+        }
+        Launch::Server(_) | Launch::Script(_) | Launch::Other => None,
+    }
 }
 
 /// The bytes a finding about a launch points at: the simple command, or the whole command
@@ -203,7 +235,10 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         let command = &deployment.commands[launch.command];
         let file = deployment.file(command.file);
         let range = launch_range(command, &launch.started);
-        let place = format!("{} {}", file.format.label(), command.what);
+        let place = match file.format {
+            Format::Script => format!("shell script {}", file.path),
+            other => format!("{} {}", other.label(), command.what),
+        };
         let message = match &launch.server {
             DevServer::FlaskRun { host, .. } => format!(
                 "the {place} starts the app with `flask run`, Werkzeug's development server, \

@@ -49,6 +49,8 @@ pub enum Launch {
     },
     /// A production server (its program name).
     Server(String),
+    /// A shell script (`./boot.sh`, `sh start.sh`), which may start either.
+    Script(String),
     Other,
 }
 
@@ -182,6 +184,12 @@ fn analyse_words(text: &str, words: &[Word], base: usize, out: &mut Vec<Started>
                     s.span = None;
                 }
             }
+        } else if let Some(script) = rest.get(1).filter(|w| !w.text.starts_with('-')) {
+            out.push(Started {
+                launch: Launch::Script(script.text.clone()),
+                span,
+                env,
+            });
         }
         return;
     }
@@ -199,6 +207,9 @@ fn launch_of(words: &[Word]) -> Launch {
     }
     if program == "flask" {
         return flask_command(&words[1..]);
+    }
+    if program.ends_with(".sh") {
+        return Launch::Script(first.text.clone());
     }
     let is_python = program.starts_with("python") || program.starts_with("pypy");
     if !is_python {
@@ -322,6 +333,13 @@ mod tests {
                 host: None,
                 port: None
             }]
+        );
+        assert_eq!(
+            launches("./boot.sh; bash scripts/start.sh --fast"),
+            vec![
+                Launch::Script("./boot.sh".into()),
+                Launch::Script("scripts/start.sh".into())
+            ]
         );
         assert_eq!(
             launches("/venv/bin/gunicorn -w 4 app:app"),

@@ -41,6 +41,8 @@ pub enum Format {
     /// A hosting platform's settings (heroku.yml, app.json, fly.toml, render.yaml, app.yaml,
     /// Elastic Beanstalk): the app runs behind the platform's load balancer.
     Platform,
+    /// A shell script: what it starts counts when a deployment command runs it.
+    Script,
 }
 
 impl Format {
@@ -59,6 +61,7 @@ impl Format {
             Format::Apache => "Apache config",
             Format::Caddy => "Caddyfile",
             Format::Platform => "platform config",
+            Format::Script => "shell script",
         }
     }
 }
@@ -97,6 +100,8 @@ fn format_by_name(rel: &str) -> Option<Format> {
     } else if name == "caddyfile" || name.starts_with("caddyfile.") || name.ends_with(".caddyfile")
     {
         Some(Format::Caddy)
+    } else if name.ends_with(".sh") {
+        Some(Format::Script)
     } else if name.ends_with(".service") {
         Some(Format::Systemd)
     } else if name == ".htaccess" || name == "httpd.conf" || name == "apache2.conf" {
@@ -358,6 +363,15 @@ impl Deployment {
                 Format::Nginx => out.servers.push((file, nginx::parse(text))),
                 Format::Apache => out.servers.push((file, apache::parse(text))),
                 Format::Caddy => out.servers.push((file, caddy::parse(text))),
+                Format::Script => out.commands.push(Command {
+                    file,
+                    what: "script".to_string(),
+                    range: 0..text.len(),
+                    form: Form::Shell,
+                    workdir: None,
+                    env: Vec::new(),
+                    port: None,
+                }),
                 Format::Platform => {}
             }
         }
@@ -373,6 +387,40 @@ impl Deployment {
                 .filter(|(p, _)| crate::project::classify(p) == Some(FileKind::Deployment))
                 .map(|(p, f)| (p.clone(), f.text.clone())),
         )
+    }
+
+    /// The shell script a deployment command runs (`./boot.sh` from the image's WORKDIR or
+    /// the file's folder): the index of its command.
+    pub fn script_command(&self, from: &Command, script: &str) -> Option<usize> {
+        let mut path = script.trim_start_matches("./").to_string();
+        if let Some(w) = &from.workdir
+            && let Some(rest) = path.strip_prefix(&format!("{}/", w.trim_end_matches('/')))
+        {
+            path = rest.to_string();
+        }
+        let path = path.trim_start_matches('/');
+        let folder = self.files[from.file].path.rsplit_once('/').map(|(d, _)| d);
+        let wanted = [
+            Some(path.to_string()),
+            folder.map(|d| format!("{d}/{path}")),
+        ];
+        let scripts = || {
+            self.commands
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| self.files[c.file].format == Format::Script)
+        };
+        scripts()
+            .find(|(_, c)| {
+                wanted
+                    .iter()
+                    .flatten()
+                    .any(|w| *w == self.files[c.file].path)
+            })
+            .or_else(|| {
+                scripts().find(|(_, c)| self.files[c.file].path.ends_with(&format!("/{path}")))
+            })
+            .map(|(i, _)| i)
     }
 
     pub fn file(&self, idx: usize) -> &DeployFile {
