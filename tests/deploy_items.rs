@@ -249,11 +249,12 @@ fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
 
-/// The fixture in a fresh git repository, with the deployment items' fixes applied.
-fn fixed(name: &str) -> (tempfile::TempDir, String) {
+/// `src` committed in a fresh repository, with `fix --apply` run on it (`extra` arguments
+/// after it): the repository and what fix printed.
+fn fixed_copy(src: &Path, extra: &[&str]) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let p = dir.path();
-    copy_dir(&fixture(name), p);
+    copy_dir(src, p);
     for args in [
         &["init", "-q", "-b", "main"][..],
         &["config", "user.name", "Test"],
@@ -264,15 +265,22 @@ fn fixed(name: &str) -> (tempfile::TempDir, String) {
         let out = run(p, "git", args);
         assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
     }
-    let mut args = vec!["fix", "--apply", "--unsafe", "."];
-    for item in ITEMS {
-        args.push("--item");
-        args.push(item);
-    }
+    let mut args = vec!["fix", "--apply", "."];
+    args.extend_from_slice(extra);
     let out = run(p, env!("CARGO_BIN_EXE_flask-harden"), &args);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     (dir, stdout)
+}
+
+/// The fixture with every deployment item's fixes applied, unsafe ones included.
+fn fixed(name: &str) -> (tempfile::TempDir, String) {
+    let mut extra = vec!["--unsafe"];
+    for item in ITEMS {
+        extra.push("--item");
+        extra.push(item);
+    }
+    fixed_copy(&fixture(name), &extra)
 }
 
 fn test_python() -> Option<PathBuf> {
@@ -510,26 +518,7 @@ fn shell_scripts_count_when_a_deployment_file_runs_them() {
             .collect::<Vec<_>>(),
         vec!["production-server/dev-server@boot.sh:3"]
     );
-    let (dir, stdout) = {
-        let dir = tempfile::tempdir().expect("temp dir");
-        copy_dir(r.path(), dir.path());
-        for args in [
-            &["init", "-q", "-b", "main"][..],
-            &["config", "user.name", "Test"],
-            &["config", "user.email", "test@example.com"],
-            &["add", "-A"],
-            &["commit", "-q", "-m", "app"],
-        ] {
-            assert!(run(dir.path(), "git", args).status.success());
-        }
-        let out = run(
-            dir.path(),
-            env!("CARGO_BIN_EXE_flask-harden"),
-            &["fix", "--apply", "--item", "production-server", "."],
-        );
-        let stdout = text(&out.stdout);
-        (dir, stdout)
-    };
+    let (dir, stdout) = fixed_copy(r.path(), &["--item", "production-server"]);
     let boot = fs::read_to_string(dir.path().join("boot.sh")).expect("boot.sh");
     assert_eq!(
         boot, "#!/bin/sh\nflask db upgrade\nexec gunicorn --bind 0.0.0.0:5000 app:app\n",

@@ -8,7 +8,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use super::{Context, no_flask_app};
 use crate::deploy::{Deployment, Format};
 use crate::finding::{CheckOutcome, Finding, Severity};
-use crate::python::expr::{literal_truth, method_name, receiver, str_value};
+use crate::python::expr::{literal_truth, str_value};
 use crate::python::facts::Facts;
 
 pub const FLASK_CORS: &[&str] = &[
@@ -74,11 +74,7 @@ pub fn cors_calls<'m>(facts: &Facts<'m>) -> Vec<CorsCall<'m>> {
             })
             .collect();
         if deferred {
-            wired.extend(facts.calls_named(idx, "init_app").filter(|c| {
-                method_name(c) == Some("init_app")
-                    && receiver(c)
-                        .is_some_and(|r| m.text(r.range()).to_ascii_lowercase().contains("cors"))
-            }));
+            wired.extend(super::headers::init_app_calls(facts, idx, "cors"));
         }
         for call in wired {
             let mut origins_kw = call

@@ -102,6 +102,23 @@ pub fn app_anchor<'m>(facts: &Facts<'m>) -> Option<(&'m Module, TextRange)> {
         .map(|a| (facts.module(a.module), a.range))
 }
 
+/// `x.init_app(app, …)` calls of module `idx` on an extension object whose name mentions
+/// `hint` (`talisman.init_app(app)`): how an extension made without an app is wired later.
+pub fn init_app_calls<'m>(facts: &Facts<'m>, idx: usize, hint: &str) -> Vec<&'m ExprCall> {
+    let m = facts.module(idx);
+    facts
+        .calls_named(idx, "init_app")
+        .filter(|c| {
+            method_name(c) == Some("init_app")
+                && !c.arguments.is_empty()
+                && receiver(c).is_some_and(|r| {
+                    !matches!(r, Expr::Call(_))
+                        && m.text(r.range()).to_ascii_lowercase().contains(hint)
+                })
+        })
+        .collect()
+}
+
 /// The Talisman calls that wire it to an app: `Talisman(app, …)`, and `init_app(app, …)` on
 /// a `Talisman()` made without one.
 pub fn talisman_calls<'m>(facts: &Facts<'m>) -> Vec<(usize, &'m ExprCall)> {
@@ -118,15 +135,11 @@ pub fn talisman_calls<'m>(facts: &Facts<'m>) -> Vec<(usize, &'m ExprCall)> {
             }
         }
         if deferred {
-            for c in facts.calls_named(idx, "init_app") {
-                if method_name(c) == Some("init_app")
-                    && receiver(c).is_some_and(|r| !matches!(r, Expr::Call(_)))
-                    && !c.arguments.is_empty()
-                    && m.text(c.range()).to_ascii_lowercase().contains("talisman")
-                {
-                    out.push((idx, c));
-                }
-            }
+            out.extend(
+                init_app_calls(facts, idx, "talisman")
+                    .into_iter()
+                    .map(|c| (idx, c)),
+            );
         }
     }
     out

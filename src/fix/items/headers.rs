@@ -247,24 +247,6 @@ pub fn missing(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     vec![Ok(plan)]
 }
 
-/// The bytes that remove keyword `target` from `call` with its separating comma.
-fn keyword_removal(call: &ExprCall, target: TextRange) -> std::ops::Range<usize> {
-    let mut items: Vec<TextRange> = call
-        .arguments
-        .args
-        .iter()
-        .map(Ranged::range)
-        .chain(call.arguments.keywords.iter().map(Ranged::range))
-        .collect();
-    items.sort_by_key(|r| r.start());
-    let t = target.start().to_usize()..target.end().to_usize();
-    match items.iter().position(|r| *r == target) {
-        Some(i) if i + 1 < items.len() => t.start..items[i + 1].start().to_usize(),
-        Some(i) if i > 0 => items[i - 1].end().to_usize()..t.end,
-        _ => t,
-    }
-}
-
 pub fn talisman_disabled(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     // One plan per call, removing each of its disabling keywords.
     type CallKeywords<'a, 'f> = (usize, &'a ExprCall, Vec<(&'f Finding, TextRange)>);
@@ -309,7 +291,9 @@ pub fn talisman_disabled(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generat
         };
         let mut ok = true;
         for (_, range) in &kws {
-            ok &= patch.delete(keyword_removal(call, *range)).is_ok();
+            ok &= patch
+                .delete(super::debug::argument_removal(call, *range, patch.text()))
+                .is_ok();
         }
         let finished = patch.finish();
         match (ok, finished) {

@@ -291,36 +291,35 @@ fn plan_all(
     out
 }
 
-pub fn dev_server(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
+/// The findings with the launch each points at, planned together.
+fn plan_matching(
+    ctx: &FixContext,
+    findings: &[&Finding],
+    matches: impl Fn(&Deployment, &DevLaunch, &Finding) -> bool,
+) -> Vec<Generated> {
     let deployment = Deployment::from_snapshot(ctx.snapshot);
     let launches = dev_launches(ctx.facts, &deployment);
     let targets = findings
         .iter()
-        .map(|f| {
-            let launch = launches.iter().find(|l| {
-                let c = &deployment.commands[l.command];
-                let file = deployment.file(c.file);
-                file.path == f.path && file.line_of(launch_range(c, &l.started).start) == f.line
-            });
-            (*f, launch)
-        })
+        .map(|f| (*f, launches.iter().find(|l| matches(&deployment, l, f))))
         .collect();
     plan_all(ctx, &deployment, targets)
+}
+
+pub fn dev_server(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
+    plan_matching(ctx, findings, |deployment, l, f| {
+        let c = &deployment.commands[l.command];
+        let file = deployment.file(c.file);
+        file.path == f.path && file.line_of(launch_range(c, &l.started).start) == f.line
+    })
 }
 
 /// `app.run(host="0.0.0.0")` reached from a deployment file: fixed by the same edit as the
 /// command that starts it.
 pub fn exposed(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
-    let deployment = Deployment::from_snapshot(ctx.snapshot);
-    let launches = dev_launches(ctx.facts, &deployment);
-    let targets = findings
-        .iter()
-        .map(|f| {
-            let launch = launches.iter().find(|l| {
-                matches!(l.server, DevServer::Script { module } if ctx.facts.module(module).path == f.path)
-            });
-            (*f, launch)
-        })
-        .collect();
-    plan_all(ctx, &deployment, targets)
+    plan_matching(
+        ctx,
+        findings,
+        |_, l, f| matches!(l.server, DevServer::Script { module } if ctx.facts.module(module).path == f.path),
+    )
 }
