@@ -307,6 +307,17 @@ fn python_at(py: &Path, dir: &Path, script: &str) -> Output {
         .expect("python runs")
 }
 
+/// `script` runs to its end (printing "served") in the app's folder.
+fn serves(py: &Path, dir: &Path, script: &str) {
+    let out = python_at(py, dir, script);
+    assert!(
+        text(&out.stdout).contains("served"),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 /// Every changed Python file compiles with CPython.
 fn compiles(dir: &Path) {
     let changed = text(&run(dir, "git", &["diff", "--name-only"]).stdout);
@@ -371,13 +382,7 @@ small = {"photo": (io.BytesIO(b"x" * 10), "small.bin")}
 assert c.post("/upload", data=small, content_type="multipart/form-data").get_json()["size"] == 10
 print("served")
 "#;
-    let out = python_at(&py, p, script);
-    assert!(
-        text(&out.stdout).contains("served"),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    serves(&py, p, script);
 }
 
 #[test]
@@ -448,13 +453,7 @@ for target in ["shop:create_app()", "wsgi:app"]:
     assert r.headers["Content-Security-Policy"].startswith("default-src 'self'")
 print("served")
 "#;
-    let out = python_at(&py, p, script);
-    assert!(
-        text(&out.stdout).contains("served"),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    serves(&py, p, script);
 }
 
 #[test]
