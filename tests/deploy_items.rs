@@ -129,6 +129,10 @@ fn silent_on_each_right_way_alone() {
             "deploy/app.service",
             "[Service]\nExecStart=/srv/venv/bin/uwsgi --ini app.ini\n",
         ),
+        (
+            "docker-compose.yml",
+            "services:\n  app:\n    build: .\n  web:\n    image: nginx:1.27\n",
+        ),
     ]);
     assert_eq!(deploy_summary(r.path()), Vec::<String>::new());
     // Server-side headers count too.
@@ -145,6 +149,24 @@ fn silent_on_each_right_way_alone() {
             .any(|f| f.starts_with("headers/")),
         "{:?}",
         deploy_summary(r.path())
+    );
+}
+
+#[test]
+fn a_proxy_container_in_compose_needs_proxy_fix() {
+    let r = repo(&[
+        ("app.py", "from flask import Flask\napp = Flask(__name__)\n"),
+        (
+            "docker-compose.yml",
+            "services:\n  app:\n    build: .\n    command: gunicorn -b 0.0.0.0:8000 app:app\n  proxy:\n    image: \"traefik:v3\"\n",
+        ),
+    ]);
+    assert_eq!(
+        deploy_summary(r.path())
+            .into_iter()
+            .filter(|f| f.starts_with("proxy/"))
+            .collect::<Vec<_>>(),
+        vec!["proxy/missing-proxy-fix@docker-compose.yml:6"]
     );
 }
 

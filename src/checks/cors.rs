@@ -249,7 +249,7 @@ pub fn check(ctx: &Context) -> CheckOutcome {
                     }
                 ),
             ));
-        } else if session || reflects {
+        } else if session {
             findings.push(m.finding(
                 "cors/any-origin-with-session",
                 Severity::Medium,

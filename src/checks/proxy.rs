@@ -73,6 +73,37 @@ fn signs(facts: &Facts, deployment: &Deployment) -> Vec<(Finding, String)> {
             ));
         }
     }
+    // A proxy container whose committed config speaks uWSGI's protocol (and never proxies
+    // HTTP) passes the client's address itself.
+    let uwsgi_only = deployment
+        .server_configs()
+        .any(|(_, c)| c.directives.iter().any(|d| d.name == "uwsgi_pass"))
+        && !deployment
+            .server_configs()
+            .any(|(_, c)| c.directives.iter().any(|d| d.name == "proxy_pass"));
+    for file in deployment
+        .of_format(Format::Compose)
+        .filter(|_| !uwsgi_only)
+    {
+        if let Some((range, proxy)) = crate::deploy::compose::proxy_images(file.text())
+            .into_iter()
+            .next()
+        {
+            let what = format!("{} runs {proxy} in front of the app", file.path);
+            out.push((
+                file.finding(
+                    "proxy/missing-proxy-fix",
+                    Severity::Medium,
+                    range,
+                    format!(
+                        "{what}, but the app does not apply ProxyFix: request.remote_addr is the \
+                         proxy and request.is_secure is False; wrap app.wsgi_app in ProxyFix"
+                    ),
+                ),
+                what,
+            ));
+        }
+    }
     for file in deployment.of_format(Format::Platform) {
         let what = format!(
             "{} runs the app behind the platform's load balancer",

@@ -69,6 +69,36 @@ fn strip_comment(value: &str) -> &str {
     value
 }
 
+/// Reverse proxies a compose file runs in front of the app: `image: nginx:1.27`,
+/// `image: traefik`, … (the bytes of the image name, and the proxy).
+pub fn proxy_images(text: &str) -> Vec<(std::ops::Range<usize>, &'static str)> {
+    const PROXIES: &[&str] = &["nginx", "traefik", "caddy", "haproxy", "httpd", "envoy"];
+    let mut out = Vec::new();
+    for (start, raw) in super::lines_with_offsets(text) {
+        let line = strip_comment(raw);
+        let Some(value) = line.trim().strip_prefix("image:") else {
+            continue;
+        };
+        let image = unquote(value);
+        // `docker.io/library/nginx:alpine` → `nginx`
+        let name = image
+            .rsplit('/')
+            .next()
+            .unwrap_or(&image)
+            .split([':', '@'])
+            .next()
+            .unwrap_or("");
+        if let Some(proxy) = PROXIES
+            .iter()
+            .find(|p| name == **p || name.starts_with(&format!("{p}-")))
+        {
+            let begin = start + (raw.len() - raw.trim_start().len());
+            out.push((begin..start + line.trim_end().len(), *proxy));
+        }
+    }
+    out
+}
+
 pub fn commands(file: usize, text: &str) -> Vec<Command> {
     let lines: Vec<(usize, &str)> = super::lines_with_offsets(text).collect();
     let mut out: Vec<Command> = Vec::new();
@@ -260,6 +290,17 @@ mod tests {
             Form::Exec(vec!["python".into(), "app.py".into()])
         );
         assert_eq!(&text[cmds[3].range.clone()], "python -m shop");
+    }
+
+    #[test]
+    fn proxy_services() {
+        let text = "services:\n  web:\n    image: python:3.12\n  proxy:\n    image: \"nginx:1.27-alpine\"  # front\n  lb:\n    image: docker.io/library/traefik:v3\n";
+        let found: Vec<&str> = proxy_images(text).into_iter().map(|(_, p)| p).collect();
+        assert_eq!(found, ["nginx", "traefik"]);
+        assert_eq!(
+            &text[proxy_images(text)[0].0.clone()],
+            "image: \"nginx:1.27-alpine\""
+        );
     }
 
     #[test]
