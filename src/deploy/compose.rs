@@ -232,7 +232,8 @@ pub fn commands(file: usize, text: &str) -> Vec<Command> {
                 } else {
                     let raw_value = text.get(vstart..vend).unwrap_or("");
                     let quoted = raw_value.len() >= 2
-                        && (raw_value.starts_with('"') || raw_value.starts_with('\''));
+                        && ((raw_value.starts_with('"') && raw_value.ends_with('"'))
+                            || (raw_value.starts_with('\'') && raw_value.ends_with('\'')));
                     let range = if quoted {
                         vstart + 1..vend - 1
                     } else {

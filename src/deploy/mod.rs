@@ -457,6 +457,96 @@ pub(crate) fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, &st
 mod tests {
     use super::*;
 
+    /// Pieces of every format, glued at random: parsing any of it never panics or hangs.
+    #[test]
+    fn random_junk_never_panics() {
+        const PIECES: &[&str] = &[
+            "CMD ",
+            "ENTRYPOINT ",
+            "[\"",
+            "\"]",
+            "\\\n",
+            "\n",
+            " ",
+            "'",
+            "\"",
+            "#",
+            ";",
+            "&&",
+            "|",
+            "flask run",
+            "python app.py",
+            "sh -c ",
+            "./boot.sh",
+            "web:",
+            "command:",
+            "  - ",
+            ">",
+            "[program:x]\n",
+            "command=",
+            "[Service]\n",
+            "ExecStart=",
+            "server {",
+            "}",
+            "{",
+            "listen 80;",
+            "<VirtualHost *:80>",
+            "</VirtualHost>",
+            "SSLProtocol all",
+            "é",
+            "\r",
+            "=",
+            ":",
+            "-",
+            "${PORT:-5000}",
+            "\u{0}",
+            "ENV A=1",
+            "WORKDIR /a",
+            "FROM x\n",
+        ];
+        const NAMES: &[&str] = &[
+            "Dockerfile",
+            "Procfile",
+            "docker-compose.yml",
+            "deploy/supervisord.conf",
+            "x.service",
+            "nginx/site.conf",
+            "apache/x.conf",
+            "Caddyfile",
+            "boot.sh",
+            "fly.toml",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..400 {
+            let len = (next() % 40) as usize;
+            let text: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let texts = NAMES.iter().map(|n| (n.to_string(), text.clone()));
+            let d = Deployment::from_texts(texts);
+            for c in &d.commands {
+                let file = d.file(c.file);
+                for s in c.started(file.text()) {
+                    if let Some(span) = s.span {
+                        let _ = file.text().get(span.clone());
+                        let _ = file.finding("x/y", Severity::Low, span, "m");
+                    }
+                }
+            }
+            for (file, cfg) in d.server_configs() {
+                for dir in &cfg.directives {
+                    let _ = file.finding("x/y", Severity::Low, dir.range.clone(), "m");
+                }
+            }
+        }
+    }
+
     #[test]
     fn names_and_contents_decide_the_format() {
         assert!(is_deployment_path("Dockerfile"));
