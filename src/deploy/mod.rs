@@ -162,6 +162,20 @@ fn sniff(text: &str) -> Option<Format> {
     None
 }
 
+/// Whether a file named like a platform's settings is one: `app.yaml` and `app.json` are
+/// common names for other things.
+fn is_platform_config(path: &str, text: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    match name.as_str() {
+        "app.yaml" => text.lines().any(|l| l.trim_start().starts_with("runtime:")),
+        "app.json" => ["\"buildpacks\"", "\"formation\"", "\"addons\"", "heroku"]
+            .iter()
+            .any(|m| text.contains(m)),
+        "render.yaml" => text.contains("services:"),
+        _ => true,
+    }
+}
+
 /// A deployment file and its text.
 #[derive(Debug, Clone)]
 pub struct DeployFile {
@@ -340,6 +354,7 @@ impl Deployment {
         let mut out = Deployment::default();
         for (path, text) in texts {
             let format = match format_by_name(&path) {
+                Some(Format::Platform) if !is_platform_config(&path, &text) => continue,
                 Some(f) => f,
                 None if maybe_server_config(&path) => match sniff(&text) {
                     Some(f) => f,
@@ -569,6 +584,14 @@ mod tests {
         ]);
         let formats: Vec<Format> = d.files.iter().map(|f| f.format).collect();
         assert_eq!(formats, vec![Format::Nginx, Format::Supervisord]);
+        let d = Deployment::from_texts([
+            ("app.yaml".to_string(), "name: settings\n".to_string()),
+            (
+                "gae/app.yaml".to_string(),
+                "runtime: python312\n".to_string(),
+            ),
+        ]);
+        assert_eq!(d.files.len(), 1);
         assert_eq!(d.commands.len(), 1);
     }
 }
