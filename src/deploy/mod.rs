@@ -584,14 +584,14 @@ mod tests {
         ]);
         let formats: Vec<Format> = d.files.iter().map(|f| f.format).collect();
         assert_eq!(formats, vec![Format::Nginx, Format::Supervisord]);
-        let d = Deployment::from_texts([
+        assert_eq!(d.commands.len(), 1);
+        let platform = Deployment::from_texts([
             ("app.yaml".to_string(), "name: settings\n".to_string()),
             (
                 "gae/app.yaml".to_string(),
                 "runtime: python312\n".to_string(),
             ),
         ]);
-        assert_eq!(d.files.len(), 1);
-        assert_eq!(d.commands.len(), 1);
+        assert_eq!(platform.files.len(), 1);
     }
 }
