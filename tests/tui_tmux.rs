@@ -289,10 +289,11 @@ fn one_finding_alone_editor_and_exit_summary() {
 
     let visual = format!("VISUAL={}", editor.display());
     let tmux = start("e2e1", repo.path(), (120, 35), &[&visual]);
-    tmux.wait_for("Checklist (7)");
+    tmux.wait_for("Checklist (13)");
     // The session item has fixes for its four findings.
     tmux.wait_for("[ ] ✗ fail  M  4 session");
-    tmux.send(&["G"]);
+    // Session is fifth from the end: headers, request-limits, proxy and tls follow it.
+    tmux.send(&["G", "k", "k", "k", "k"]);
     tmux.wait_for("Session cookies are locked down");
     tmux.send(&["Tab", "Tab"]);
     tmux.wait_for("▶ Fix");
