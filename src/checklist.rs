@@ -37,6 +37,30 @@ pub const FILES: &[(&str, &str)] = &[
         "checklists/input-validation.toml",
         include_str!("../checklists/input-validation.toml"),
     ),
+    (
+        "checklists/headers.toml",
+        include_str!("../checklists/headers.toml"),
+    ),
+    (
+        "checklists/production-server.toml",
+        include_str!("../checklists/production-server.toml"),
+    ),
+    (
+        "checklists/proxy.toml",
+        include_str!("../checklists/proxy.toml"),
+    ),
+    (
+        "checklists/request-limits.toml",
+        include_str!("../checklists/request-limits.toml"),
+    ),
+    (
+        "checklists/cors.toml",
+        include_str!("../checklists/cors.toml"),
+    ),
+    (
+        "checklists/tls.toml",
+        include_str!("../checklists/tls.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize)]

@@ -10,6 +10,7 @@ pub mod checklist;
 pub mod checks;
 pub mod config;
 pub mod date;
+pub mod deploy;
 pub mod deps;
 pub mod finding;
 pub mod fix;

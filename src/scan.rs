@@ -300,7 +300,7 @@ fn load(files: &ProjectFiles, progress: &dyn Progress) -> Loaded {
         .par_iter()
         .map(|f| {
             let out = match f.kind {
-                FileKind::Dependency => LoadedFile::Skip,
+                FileKind::Dependency | FileKind::Deployment => LoadedFile::Skip,
                 kind => match project::read_text(f) {
                     Err(e) => LoadedFile::Diagnostic(Diagnostic {
                         path: f.rel.clone(),
@@ -321,7 +321,7 @@ fn load(files: &ProjectFiles, progress: &dyn Progress) -> Loaded {
                         },
                         FileKind::Template => LoadedFile::Template(Template::new(&f.rel, text)),
                         FileKind::EnvFile => LoadedFile::Env(EnvFile::parse(&f.rel, text)),
-                        FileKind::Dependency => LoadedFile::Skip,
+                        FileKind::Dependency | FileKind::Deployment => LoadedFile::Skip,
                     },
                 },
             };

@@ -60,7 +60,7 @@ fn human_output_lists_findings_as_path_line_col_rule() {
     assert!(out.contains("app.py:7:1 secret-key/placeholder "), "{out}");
     assert!(out.contains("FAIL"));
     assert!(
-        out.contains("Summary: 5 failed, 1 passed, 1 not applicable"),
+        out.contains("Summary: 7 failed, 1 passed, 5 not applicable"),
         "{out}"
     );
     assert!(

@@ -50,8 +50,23 @@ fn repo(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
+/// The items whose fixes these tests follow through git (the deployment items, which also
+/// fix these small apps, have tests/deploy_items.rs).
 fn options() -> FixOptions {
-    FixOptions::default()
+    FixOptions {
+        items: [
+            "secret-key",
+            "debug",
+            "xss",
+            "csrf",
+            "session",
+            "dependencies",
+            "input-validation",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..FixOptions::default()
+    }
 }
 
 fn head_run(dir: &Path) -> (GitRepo, FixRun) {

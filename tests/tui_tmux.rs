@@ -132,14 +132,14 @@ fn navigate_accept_commit_and_quit_in_a_real_terminal() {
     std::fs::write(repo.path().join("notes.txt"), "my notes\n").expect("write");
     let tmux = start("e2e", repo.path(), (100, 30), &[]);
 
-    let screen = tmux.wait_for("Checklist (7)");
+    let screen = tmux.wait_for("Checklist (13)");
     assert!(screen.contains("uncommitted changes"), "{screen}");
     // The fixes are ready when the debug item shows its checkbox.
     tmux.wait_for("[ ] ✗ fail  H  3 debug");
 
     // Move through the checklist and the panes.
     tmux.send(&["G"]);
-    tmux.wait_for("Session cookies are locked down");
+    tmux.wait_for("Committed web server configs use modern TLS");
     tmux.send(&["g", "j"]);
     tmux.wait_for("Debug mode is off in production");
     tmux.send(&["Enter", "j", "Tab", "Tab"]);
@@ -289,10 +289,11 @@ fn one_finding_alone_editor_and_exit_summary() {
 
     let visual = format!("VISUAL={}", editor.display());
     let tmux = start("e2e1", repo.path(), (120, 35), &[&visual]);
-    tmux.wait_for("Checklist (7)");
+    tmux.wait_for("Checklist (13)");
     // The session item has fixes for its four findings.
     tmux.wait_for("[ ] ✗ fail  M  4 session");
-    tmux.send(&["G"]);
+    // Session is fifth from the end: headers, request-limits, proxy and tls follow it.
+    tmux.send(&["G", "k", "k", "k", "k"]);
     tmux.wait_for("Session cookies are locked down");
     tmux.send(&["Tab", "Tab"]);
     tmux.wait_for("▶ Fix");

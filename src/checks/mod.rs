@@ -1,12 +1,18 @@
 //! One module per checklist item. Each check is a plain function from the scan's shared facts
 //! to the item's outcome.
 
+pub mod cors;
 pub mod csrf;
 pub mod debug;
 pub mod dependencies;
+pub mod headers;
 pub mod input_validation;
+pub mod production_server;
+pub mod proxy;
+pub mod request_limits;
 pub mod secret_key;
 pub mod session;
+pub mod tls;
 pub mod xss;
 
 use crate::finding::CheckOutcome;
@@ -32,6 +38,12 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("session", session::check),
     ("dependencies", dependencies::check),
     ("input-validation", input_validation::check),
+    ("headers", headers::check),
+    ("production-server", production_server::check),
+    ("proxy", proxy::check),
+    ("request-limits", request_limits::check),
+    ("cors", cors::check),
+    ("tls", tls::check),
 ];
 
 /// The outcome when the repository has no Flask application at all.
@@ -55,6 +67,9 @@ pub const CALLS_LOOKED_UP: &[&str] = &[
     "SeaSurf",
     "LoginManager",
     "Talisman",
+    "ProxyFix",
+    "CORS",
+    "cross_origin",
 ];
 
 #[cfg(test)]

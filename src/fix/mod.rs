@@ -131,6 +131,34 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
         "input-validation/unvalidated-json",
         items::input_validation::generate,
     ),
+    ("headers/missing", items::headers::missing),
+    (
+        "headers/talisman-disabled",
+        items::headers::talisman_disabled,
+    ),
+    (
+        "production-server/dev-server",
+        items::production_server::dev_server,
+    ),
+    (
+        "production-server/exposed-dev-server",
+        items::production_server::exposed,
+    ),
+    ("proxy/missing-proxy-fix", items::proxy::missing_proxy_fix),
+    (
+        "request-limits/max-content-length",
+        items::request_limits::max_content_length,
+    ),
+    (
+        "request-limits/form-limits-disabled",
+        items::request_limits::form_limits,
+    ),
+    ("cors/any-origin-with-credentials", items::cors::any_origin),
+    ("cors/any-origin-with-session", items::cors::any_origin),
+    ("tls/old-protocols", items::tls::settings),
+    ("tls/weak-ciphers", items::tls::settings),
+    ("tls/plain-http", items::tls::settings),
+    ("tls/server-tokens", items::tls::settings),
 ];
 
 pub fn generator(rule: &str) -> Option<GenerateFn> {

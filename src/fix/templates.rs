@@ -36,6 +36,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/secret_key/strict_check.py"),
     ),
     (
+        "headers/after_request.py",
+        include_str!("../../templates/headers/after_request.py"),
+    ),
+    (
         "xss/sanitize_filter.py",
         include_str!("../../templates/xss/sanitize_filter.py"),
     ),

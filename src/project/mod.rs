@@ -46,6 +46,8 @@ pub enum FileKind {
     Template,
     Dependency,
     EnvFile,
+    /// Dockerfile, Procfile, compose, supervisord/systemd, web server configs ([`crate::deploy`]).
+    Deployment,
 }
 
 /// A file found in the repository.
@@ -111,7 +113,7 @@ pub fn classify(rel: &str) -> Option<FileKind> {
     if TEMPLATE_EXTENSIONS.contains(&ext) || (in_templates && !ext.is_empty() && ext != "py") {
         return Some(FileKind::Template);
     }
-    None
+    crate::deploy::is_deployment_path(rel).then_some(FileKind::Deployment)
 }
 
 fn is_dependency_file(name: &str) -> bool {

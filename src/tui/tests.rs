@@ -553,9 +553,9 @@ fn filter_and_navigation() {
     );
     keys(&mut app, "/");
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.visible().len(), 7);
+    assert_eq!(app.visible().len(), 13);
     keys(&mut app, "G");
-    assert_eq!(app.selected, 6);
+    assert_eq!(app.selected, 12);
     press(&mut app, KeyCode::PageUp);
     assert_eq!(app.selected, 0);
     // The checklist is ordered by severity, highest first.

@@ -75,7 +75,11 @@ fn app_run_one(ctx: &FixContext, finding: &Finding) -> Generated {
 }
 
 /// The bytes to delete to remove one argument of a call and its separating comma.
-fn argument_removal(call: &ExprCall, target: TextRange, text: &str) -> std::ops::Range<usize> {
+pub(crate) fn argument_removal(
+    call: &ExprCall,
+    target: TextRange,
+    text: &str,
+) -> std::ops::Range<usize> {
     let mut items: Vec<TextRange> = call
         .arguments
         .args

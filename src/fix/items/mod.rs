@@ -3,12 +3,18 @@
 
 pub mod adapters;
 pub mod common;
+pub mod cors;
 pub mod csrf;
 pub mod debug;
 pub mod dependencies;
+pub mod headers;
 pub mod input_validation;
+pub mod production_server;
+pub mod proxy;
+pub mod request_limits;
 pub mod secret_key;
 pub mod session;
+pub mod tls;
 pub mod xss;
 
 use super::FixPlan;
