@@ -499,8 +499,13 @@ fn the_wheel_installs_into_a_fresh_virtualenv_and_audits_the_fixtures() {
     let items = v["items"].as_array().expect("items");
     assert!(!items.is_empty());
     for item in items {
-        assert_eq!(item["status"], "pass", "{item}");
+        // The deployment items have nothing to look at in an app without deployment files.
+        assert!(
+            item["status"] == "pass" || item["status"] == "not-applicable",
+            "{item}"
+        );
     }
+    assert!(items.iter().any(|i| i["status"] == "pass"), "{out}");
 }
 
 #[test]

@@ -134,7 +134,9 @@ fn hardened() -> TempDir {
         text(&fix.stderr)
     );
     assert!(
-        stdout.contains("Wrote 5 files in the working tree"),
+        // app.py, its template, .env.example, .gitignore, and the tests' conftest.py with
+        // their own SECRET_KEY (app.py now reads it when it is imported).
+        stdout.contains("Wrote 6 files in the working tree"),
         "{stdout}"
     );
     assert!(!stdout.contains("not offered"), "{stdout}");

@@ -251,6 +251,14 @@ pub(crate) fn write_file(dir: &Path, rel: &str, file: &SnapFile) -> io::Result<P
             format!("refusing to write unsafe path {rel:?}"),
         ));
     }
+    // The folder itself is never created here: once a signal has removed it, a copy still
+    // being written must not bring it back.
+    if crate::fix::verify::stopping() || !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is gone", dir.display()),
+        ));
+    }
     let path = dir.join(rel);
     if let Some(parent) = path.parent() {
         private_dir_all(parent)?;

@@ -244,14 +244,31 @@ pub fn private_tempdir() -> std::io::Result<PrivateTempDir> {
     Ok(PrivateTempDir { dir: Some(dir) })
 }
 
+/// Set once a signal stops the process: no more files are written into temporary folders, so
+/// a copy still being written cannot bring back a folder just removed.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the process is stopping ([`remove_temporary_dirs`] has run).
+pub fn stopping() -> bool {
+    STOPPING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Remove every temporary folder still in use: for a signal handler, just before exiting.
 pub fn remove_temporary_dirs() {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
     let dirs = match LIVE_TEMP_DIRS.lock() {
         Ok(mut live) => std::mem::take(&mut *live),
         Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
     };
-    for dir in dirs {
-        let _ = std::fs::remove_dir_all(dir);
+    // A writer that had passed its check before the flag was set may still add a file: a
+    // second pass, a moment later, removes what it left.
+    for pass in 0..2 {
+        if pass > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        for dir in &dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

@@ -165,6 +165,9 @@ fn max_content_length_one(ctx: &FixContext, finding: &Finding) -> Generated {
             .map_err(|e| bug(e.to_string()))?;
         return plan(patch);
     }
+    if let Some(reason) = super::common::production_unknown(ctx) {
+        return Err(no(&reason));
+    }
     if let Some(&c) = facts.production.iter().find(|&&c| {
         let class = &facts.classes[c];
         class.module == idx && class.range.start() == range.start()

@@ -155,16 +155,28 @@ fn test_suite_key(ctx: &FixContext, var: &str) -> Result<Option<FilePatch>, Stri
         }
         let mut p = PatchBuilder::new(conftest, text);
         let eol = LineEnding::detect(text);
-        let insert = eol.apply(&format!(
-            "import os\n\n# The app reads {var} when it is imported; the tests get their own.\n{line}\n"
-        ));
-        p.insert(
-            0,
-            format!(
-                "{insert}{}",
-                if text.is_empty() { "" } else { eol.as_str() }
+        let comment =
+            format!("# The app reads {var} when it is imported; the tests get their own.");
+        // Right after the conftest's own `import os` when it has one at the top level, else
+        // first: before anything it imports from the app.
+        let after_import = text
+            .match_indices("import os")
+            .find(|&(at, _)| {
+                (at == 0 || text[..at].ends_with('\n'))
+                    && text[at + "import os".len()..].starts_with(['\n', '\r'])
+            })
+            .and_then(|(at, _)| text[at..].find('\n').map(|n| at + n + 1));
+        match after_import {
+            Some(at) => p.insert(at, eol.apply(&format!("{comment}\n{line}\n"))),
+            None => p.insert(
+                0,
+                format!(
+                    "{}{}",
+                    eol.apply(&format!("import os\n\n{comment}\n{line}\n")),
+                    if text.is_empty() { "" } else { eol.as_str() }
+                ),
             ),
-        )
+        }
         .map_err(|e| e.to_string())?;
         return p.finish().map(Some).map_err(|e| e.to_string());
     }
