@@ -126,6 +126,29 @@ impl SourceText {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    /// A finding at `range` of the file at `path`, its evidence the whole lines it spans.
+    pub fn finding(
+        &self,
+        path: &str,
+        rule: &str,
+        severity: crate::finding::Severity,
+        range: TextRange,
+        message: impl Into<String>,
+    ) -> crate::finding::Finding {
+        let span = self.span(range);
+        crate::finding::Finding {
+            rule: rule.to_string(),
+            path: path.to_string(),
+            line: span.start.line,
+            end_line: span.end.line,
+            column: span.start.column,
+            end_column: span.end.column,
+            code: self.lines_text(span.start.line, span.end.line),
+            message: message.into(),
+            severity,
+        }
+    }
 }
 
 #[cfg(test)]

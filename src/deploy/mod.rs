@@ -209,18 +209,13 @@ impl DeployFile {
             range.end.min(len).max(range.start.min(len)),
         );
         let to = |n: usize| TextSize::from(u32::try_from(n).unwrap_or(u32::MAX));
-        let span = self.source.span(TextRange::new(to(start), to(end)));
-        Finding {
-            rule: rule.to_string(),
-            path: self.path.clone(),
-            line: span.start.line,
-            end_line: span.end.line,
-            column: span.start.column,
-            end_column: span.end.column,
-            code: self.source.lines_text(span.start.line, span.end.line),
-            message: message.into(),
+        self.source.finding(
+            &self.path,
+            rule,
             severity,
-        }
+            TextRange::new(to(start), to(end)),
+            message,
+        )
     }
 }
 

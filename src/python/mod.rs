@@ -91,18 +91,8 @@ impl Module {
         range: TextRange,
         message: impl Into<String>,
     ) -> Finding {
-        let span = self.source.span(range);
-        Finding {
-            rule: rule.to_string(),
-            path: self.path.clone(),
-            line: span.start.line,
-            end_line: span.end.line,
-            column: span.start.column,
-            end_column: span.end.column,
-            code: self.source.lines_text(span.start.line, span.end.line),
-            message: message.into(),
-            severity,
-        }
+        self.source
+            .finding(&self.path, rule, severity, range, message)
     }
 }
 
