@@ -241,7 +241,9 @@ fn navigate_accept_commit_and_quit_in_a_real_terminal() {
     );
     assert!(diff.contains("-    DEBUG = True"), "{diff}");
     assert!(
-        diff.contains("+    SECRET_KEY = os.environ[\"SECRET_KEY\"]"),
+        // Read from the environment; the factory refuses to start without it in production.
+        diff.contains("+    SECRET_KEY = os.environ.get(\"SECRET_KEY\")")
+            && diff.contains("raise RuntimeError(\"SECRET_KEY is not set"),
         "{diff}"
     );
     // The user's checkout is untouched: same branch, only their own untracked file.
