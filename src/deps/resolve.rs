@@ -377,7 +377,7 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
 
 /// Run a command with a time limit; (success, stdout + stderr).
 fn run_bounded(mut cmd: Command, limit: Duration) -> Option<(bool, String)> {
-    let dir = tempfile::tempdir().ok()?;
+    let dir = crate::fix::verify::private_tempdir().ok()?;
     let out_path = dir.path().join("out");
     let out = std::fs::File::create(&out_path).ok()?;
     let err = out.try_clone().ok()?;
@@ -458,7 +458,7 @@ pub fn check_with(
     requirements: &[String],
     python: Option<&Version>,
 ) -> Resolution {
-    let Ok(dir) = tempfile::tempdir() else {
+    let Ok(dir) = crate::fix::verify::private_tempdir() else {
         return Resolution::NotChecked {
             reason: "no temporary folder".into(),
         };

@@ -254,7 +254,8 @@ impl Worker {
 
 /// Export the branch's tree to a temporary folder and scan it.
 fn scan_branch(source: &dyn FixSource, branch: &str) -> Result<Box<ScanResult>, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // Private: the branch's tree may hold committed secrets (`.env`).
+    let dir = crate::fix::verify::private_tempdir().map_err(|e| e.to_string())?;
     source.export_branch(branch, dir.path())?;
     scan_with_progress(
         dir.path(),
