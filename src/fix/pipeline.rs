@@ -9,6 +9,7 @@ use super::apply::{ApplyStatus, Overlay};
 use super::items;
 use super::plan::{Applicability, FixPlan};
 use super::snapshot::{SnapFile, Snapshot};
+use super::subset::changes_between;
 use super::templates;
 use super::verify::{PyCompiler, Rejection, Workspace, check_files, findings, remaining};
 use super::{Generated, generator, with_context};
@@ -192,24 +193,12 @@ impl FixRun {
 
     /// Every file change from `base` to `result`.
     pub fn changes(&self) -> Vec<FileChange> {
-        changes(&self.base, &self.result)
+        changes_between(&self.base, &self.result)
     }
 
     pub fn is_empty(&self) -> bool {
         self.items.iter().all(|i| i.changes.is_empty())
     }
-}
-
-fn changes(base: &Snapshot, result: &Snapshot) -> Vec<FileChange> {
-    result
-        .changes_since(base)
-        .into_iter()
-        .map(|(path, before, after)| FileChange {
-            path: path.to_string(),
-            before: before.cloned(),
-            after: after.clone(),
-        })
-        .collect()
 }
 
 /// Scan `base`, generate fixes for the selected items' findings, verify them and apply them in
@@ -360,7 +349,7 @@ fn fix_item(
         }
     }
     out.remaining = found;
-    out.changes = changes(start, &current);
+    out.changes = changes_between(start, &current);
     Ok((out, current))
 }
 
