@@ -20,13 +20,7 @@ pub enum Mode {
 /// CPython for checking fixes: found on PATH outside the repository at `path` (never the
 /// repository's own `python3`).
 pub fn compiler_for(path: &Path) -> PyCompiler {
-    let mut avoid = vec![path.to_path_buf()];
-    if let Ok(repo) = GitRepo::open(path)
-        && let Ok(workdir) = repo.workdir()
-    {
-        avoid.push(workdir.to_path_buf());
-    }
-    PyCompiler::detect_outside(&avoid)
+    PyCompiler::outside_repository(path)
 }
 
 /// `--verify` and its options.
@@ -130,13 +124,13 @@ fn run_inner(
     let options = FixOptions {
         items,
         include_unsafe,
-        compiler: compiler_for(path),
+        compiler: compiler_for(path).prewarm(),
         ..FixOptions::default()
     };
+    let mut run = plan_fixes(snapshot, &options).map_err(|e| e.to_string())?;
     if !options.compiler.available() {
         out.push_str("note: python3 not found; patched files are checked with our parser only\n\n");
     }
-    let mut run = plan_fixes(snapshot, &options).map_err(|e| e.to_string())?;
     if let (Some(v), Some(repo)) = (verify, &repo) {
         if run.is_empty() {
             out.push_str("verify: no fix to verify; the tests were not run\n\n");
@@ -147,7 +141,7 @@ fn run_inner(
             let mut result = run.base.clone();
             for item in &verified.kept {
                 for c in &item.changes {
-                    result.files.insert(c.path.clone(), c.after.clone());
+                    result.insert(c.path.clone(), c.after.clone());
                 }
             }
             run.result = result;

@@ -217,6 +217,9 @@ fn remove_temporary_files_on_signals() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // What a process stopped by kill -9 left in the temporary folder (most runs make none of
+    // their own any more: fixes are verified in memory).
+    flask_harden::fix::verify::remove_stale_temporary_dirs();
     let Some(command) = cli.command else {
         return run_tui(&cli.path);
     };
@@ -393,10 +396,16 @@ fn run_check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Fix offers reuse what the scan parsed.
+    let parsed = flask_harden::scan::ParseCache::new();
+    let offers_fixes = !args.no_fixes && matches!(args.format, Format::Json | Format::Sarif);
+    // Started while the scan runs.
+    let compiler = offers_fixes.then(|| fix_cmd::compiler_for(&args.path).prewarm());
     let options = ScanOptions {
         items: args.items.clone(),
         offline: args.offline,
         config,
+        cache: offers_fixes.then(|| parsed.clone()),
     };
     let mut result = match scan(&args.path, &options) {
         Ok(r) => r,
@@ -442,16 +451,24 @@ fn run_check(args: CheckArgs) -> ExitCode {
             let fixes = if args.no_fixes {
                 Default::default()
             } else {
-                let root = &result.root;
-                let findings = &findings;
-                flask_harden::scan::on_large_stack(|| {
-                    flask_harden::fix::offered_fixes(root, findings)
-                })
+                fix_offers(&result, &findings, &parsed, compiler.clone())
+                    .map(|run| run.availability())
+                    .unwrap_or_default()
             };
             json::render_with(&result, &fixes, args.show_suppressed)
         }
         Format::Sarif if args.no_fixes => sarif::render_with_fixes(&result, &Default::default()),
-        Format::Sarif => sarif::render_with_fixes(&result, &sarif_fixes(&result)),
+        Format::Sarif => {
+            let findings: Vec<_> = result
+                .items
+                .iter()
+                .flat_map(|i| &i.outcome.findings)
+                .collect();
+            let compiler = compiler.unwrap_or_else(|| fix_cmd::compiler_for(&result.root));
+            let run = fix_offers(&result, &findings, &parsed, Some(compiler.clone()));
+            let fixes = sarif_fixes(run.as_ref(), &parsed, &compiler);
+            sarif::render_with_fixes(&result, &fixes)
+        }
         Format::Github => escape_text(&github::render(&result)).into_owned(),
     };
     let mut stdout = std::io::stdout().lock();
@@ -469,35 +486,51 @@ fn run_check(args: CheckArgs) -> ExitCode {
     }
 }
 
-/// Verified fixes for the SARIF log, built from the files on disk in a temporary copy. Each
-/// item's fixes are planned from the files as they are, so their edits are regions of the
-/// analysed files. A failure leaves the log without fixes.
-/// SARIF fixes, one verified run per item from the analysed files, so that every fix is
-/// expressed against them (`fix` chains the items; the plans are the same).
-fn sarif_fixes(result: &ScanResult) -> sarif::SarifFixes {
+/// The verified fixes of the items with findings, planned once for every consumer (the JSON
+/// report's `fix.available`, the SARIF log's fixes), reusing what the scan parsed.
+fn fix_offers(
+    result: &ScanResult,
+    findings: &[&flask_harden::finding::Finding],
+    parsed: &flask_harden::scan::ParseCache,
+    compiler: Option<flask_harden::fix::verify::PyCompiler>,
+) -> Option<flask_harden::fix::FixRun> {
+    let options = FixOptions {
+        compiler: compiler.unwrap_or_else(|| fix_cmd::compiler_for(&result.root)),
+        parsed: parsed.clone(),
+        ..FixOptions::default()
+    };
+    flask_harden::fix::verified_run(&result.root, findings, options)
+}
+
+/// The SARIF log's fixes: each one a set of regions of the analysed files. They come from the
+/// one planning run; the few items whose plans were made on files an earlier item had
+/// already changed are planned again on their own, from the analysed files.
+fn sarif_fixes(
+    run: Option<&flask_harden::fix::FixRun>,
+    parsed: &flask_harden::scan::ParseCache,
+    compiler: &flask_harden::fix::verify::PyCompiler,
+) -> sarif::SarifFixes {
     let mut out = sarif::SarifFixes::new();
-    let with_findings: Vec<&str> = result
-        .items
-        .iter()
-        .filter(|i| !i.outcome.findings.is_empty())
-        .map(|i| i.item.id.as_str())
-        .collect();
-    if with_findings.is_empty() {
-        return out;
-    }
-    let Ok(snapshot) = Snapshot::from_dir(&result.root) else {
+    let Some(run) = run else {
         return out;
     };
-    let compiler = fix_cmd::compiler_for(&result.root);
-    for item in with_findings {
+    for (fingerprint, fixes) in sarif::fixes_of(run) {
+        out.entry(fingerprint).or_default().extend(fixes);
+    }
+    let again = sarif::items_on_changed_files(run);
+    if again.is_empty() {
+        return out;
+    }
+    for item in again {
         let options = FixOptions {
-            items: vec![item.to_string()],
+            items: vec![item],
+            include_unsafe: true,
             compiler: compiler.clone(),
-            ..FixOptions::default()
+            parsed: parsed.clone(),
         };
-        if let Ok(run) = plan_fixes(snapshot.clone(), &options) {
-            for (fingerprint, fixes) in sarif::fixes_of(&run) {
-                out.entry(fingerprint).or_default().extend(fixes);
+        if let Ok(alone) = plan_fixes(run.base.clone(), &options) {
+            for (fingerprint, fixes) in sarif::fixes_of(&alone) {
+                out.entry(fingerprint).or_insert(fixes);
             }
         }
     }

@@ -1,7 +1,16 @@
 //! A scan: load the repository, parse it in parallel, compute the facts once, run the checks.
+//!
+//! The files come from disk ([`scan`]) or from memory ([`scan_files`] with
+//! [`ProjectFiles::in_memory`], the versions of a tree fixes are tried on); a [`ParseCache`]
+//! shared between scans keeps unchanged files from being parsed twice.
+
+pub mod cache;
+
+pub use cache::{ParseCache, Parsed};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -21,6 +30,8 @@ pub struct ScanOptions {
     pub offline: bool,
     /// The project's configuration ([`crate::config::Config::load`]); defaults when absent.
     pub config: crate::config::Config,
+    /// Parsed files to reuse, and to keep for later scans of the same tree (fix planning).
+    pub cache: Option<ParseCache>,
 }
 
 /// One checklist item's result.
@@ -128,6 +139,21 @@ fn scan_on_this_thread(
     options: &ScanOptions,
     progress: &dyn Progress,
 ) -> Result<ScanResult, ScanError> {
+    let files = project::discover(root)?;
+    scan_discovered(files, options, progress)
+}
+
+/// Scan the files `files` lists, read from memory when it holds them
+/// ([`ProjectFiles::in_memory`]).
+pub fn scan_files(files: ProjectFiles, options: &ScanOptions) -> Result<ScanResult, ScanError> {
+    on_large_stack(|| scan_discovered(files, options, &NoProgress))
+}
+
+fn scan_discovered(
+    mut files: ProjectFiles,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<ScanResult, ScanError> {
     let items = checklist::checklist().map_err(|e| ScanError::Checklist(e.to_string()))?;
     for wanted in &options.items {
         if !CHECKS.iter().any(|(id, _)| id == wanted) {
@@ -135,16 +161,18 @@ fn scan_on_this_thread(
             return Err(ScanError::UnknownItem(wanted.clone(), known.join(", ")));
         }
     }
-    let mut files = project::discover(root)?;
     let config = &options.config;
     files.files.retain(|f| config.includes_path(&f.rel));
     progress.files_found(files.files.len());
-    let mut loaded = load(&files, progress);
+    let trace = Trace::new();
+    let mut loaded = load(&files, progress, options.cache.as_ref());
+    trace.mark("load");
     let mut diagnostics = files.diagnostics.clone();
     diagnostics.extend(config.diagnostics.iter().cloned());
     diagnostics.extend(loaded.diagnostics);
 
     let mut facts = Facts::compute(&loaded.modules, loaded.templates, loaded.env_files);
+    trace.mark("facts");
     let referenced = load_referenced_templates(&files, &facts);
     for found in referenced {
         match found {
@@ -189,9 +217,11 @@ fn scan_on_this_thread(
             ))
         })
         .collect();
+    trace.mark("checks");
     results.sort_by_key(|(i, _)| *i);
     let mut results: Vec<ItemResult> = results.into_iter().map(|(_, r)| r).collect();
     let suppression = apply_suppressions(&files, &facts, &mut results);
+    trace.mark("suppressions");
     drop(facts);
     // Freeing every syntax tree of a large repository takes a noticeable part of a scan; the
     // result does not need them, so they are freed off the caller's path.
@@ -220,7 +250,7 @@ fn apply_suppressions(
 ) -> Option<ItemResult> {
     let dependency_texts: Vec<(String, String)> = files
         .of_kind(FileKind::Dependency)
-        .filter_map(|f| Some((f.rel.clone(), project::read_text(f).ok()?)))
+        .filter_map(|f| Some((f.rel.clone(), files.read_text(f).ok()?)))
         .collect();
     let mut texts: BTreeMap<String, &str> = BTreeMap::new();
     for m in facts.modules {
@@ -256,18 +286,10 @@ fn load_referenced_templates(
         }
         let abs = files.root.join(&rel);
         // Only a regular file inside the repository: no symlinks, nothing outside.
-        let Ok(meta) = std::fs::symlink_metadata(&abs) else {
-            continue;
-        };
-        if !meta.is_file() {
+        if !files.has_file(&rel) {
             continue;
         }
-        let file = project::RepoFile {
-            rel: rel.clone(),
-            abs,
-            kind: FileKind::Template,
-        };
-        out.push(match project::read_text(&file) {
+        out.push(match files.read_rel(&rel, &abs) {
             Ok(text) => Ok(Template::new(&rel, text)),
             Err(e) => Err(Diagnostic {
                 path: rel,
@@ -279,14 +301,14 @@ fn load_referenced_templates(
 }
 
 struct Loaded {
-    modules: Vec<Module>,
+    modules: Vec<Arc<Module>>,
     templates: Vec<Template>,
     env_files: Vec<EnvFile>,
     diagnostics: Vec<Diagnostic>,
 }
 
 enum LoadedFile {
-    Module(Module),
+    Module(Arc<Module>),
     Template(Template),
     Env(EnvFile),
     Diagnostic(Diagnostic),
@@ -294,33 +316,40 @@ enum LoadedFile {
 }
 
 /// Read and parse every file in parallel; a file that cannot be used becomes a diagnostic.
-fn load(files: &ProjectFiles, progress: &dyn Progress) -> Loaded {
+fn load(files: &ProjectFiles, progress: &dyn Progress, cache: Option<&ParseCache>) -> Loaded {
     let results: Vec<LoadedFile> = files
         .files
         .par_iter()
         .map(|f| {
             let out = match f.kind {
                 FileKind::Dependency | FileKind::Deployment => LoadedFile::Skip,
-                kind => match project::read_text(f) {
+                kind => match text_of(files, f) {
                     Err(e) => LoadedFile::Diagnostic(Diagnostic {
                         path: f.rel.clone(),
                         message: e.to_string(),
                     }),
                     Ok(text) => match kind {
-                        FileKind::Python => match python::parse(&f.rel, text) {
-                            Ok(mut m) => {
-                                // Freed here, in the task that parsed it, the tree's memory
-                                // goes to the next file this thread parses.
-                                crate::python::facts::release_if_cold(
-                                    &mut m,
-                                    crate::checks::CALLS_LOOKED_UP,
-                                );
-                                LoadedFile::Module(m)
+                        FileKind::Python => {
+                            let parsed = match cache {
+                                Some(cache) => parse_cached(cache, &f.rel, &text),
+                                None => parse_python(&f.rel, text.into_owned()),
+                            };
+                            match parsed {
+                                Parsed::Module(m) => LoadedFile::Module(m),
+                                Parsed::Failed { diagnostic, .. } => {
+                                    LoadedFile::Diagnostic(diagnostic)
+                                }
                             }
-                            Err(d) => LoadedFile::Diagnostic(d),
-                        },
-                        FileKind::Template => LoadedFile::Template(Template::new(&f.rel, text)),
-                        FileKind::EnvFile => LoadedFile::Env(EnvFile::parse(&f.rel, text)),
+                        }
+                        FileKind::Template => LoadedFile::Template(match cache {
+                            Some(cache) => cache.template(&f.rel, &text, || {
+                                Template::new(&f.rel, text.clone().into_owned())
+                            }),
+                            None => Template::new(&f.rel, text.into_owned()),
+                        }),
+                        FileKind::EnvFile => {
+                            LoadedFile::Env(EnvFile::parse(&f.rel, text.into_owned()))
+                        }
                         FileKind::Dependency | FileKind::Deployment => LoadedFile::Skip,
                     },
                 },
@@ -345,4 +374,70 @@ fn load(files: &ProjectFiles, progress: &dyn Progress) -> Loaded {
         }
     }
     loaded
+}
+
+/// A file's text: borrowed from memory when the files are held there, read from disk
+/// otherwise.
+fn text_of<'f>(
+    files: &'f ProjectFiles,
+    f: &project::RepoFile,
+) -> Result<std::borrow::Cow<'f, str>, project::ReadError> {
+    match &files.memory {
+        Some(project::Memory(m)) => {
+            m.text(&f.rel)
+                .map(std::borrow::Cow::Borrowed)
+                .ok_or_else(|| {
+                    files
+                        .read_text(f)
+                        .err()
+                        .unwrap_or(project::ReadError::NotRegular)
+                })
+        }
+        None => files.read_text(f).map(std::borrow::Cow::Owned),
+    }
+}
+
+/// The Python file at `path` with this text, parsed as the scan parses it, unless `cache`
+/// holds it.
+pub fn parse_cached(cache: &ParseCache, path: &str, text: &str) -> Parsed {
+    cache.python(path, text, || parse_python(path, text.to_string()))
+}
+
+/// Parse a Python file for the scan.
+fn parse_python(path: &str, text: String) -> Parsed {
+    let text_hash = cache::text_hash(&text);
+    match python::parse(path, text) {
+        Ok(mut m) => {
+            // Freed here, in the task that parsed it, the tree's memory goes to the next file
+            // this thread parses.
+            crate::python::facts::release_if_cold(&mut m, crate::checks::CALLS_LOOKED_UP);
+            Parsed::Module(Arc::new(m))
+        }
+        Err(diagnostic) => Parsed::Failed {
+            text_hash,
+            diagnostic,
+        },
+    }
+}
+
+/// Phase timings on standard error when `FLASK_HARDEN_TRACE` is set, for profiling.
+struct Trace {
+    last: Option<std::cell::Cell<std::time::Instant>>,
+}
+
+impl Trace {
+    fn new() -> Self {
+        Self {
+            last: std::env::var_os("FLASK_HARDEN_TRACE")
+                .map(|_| std::cell::Cell::new(std::time::Instant::now())),
+        }
+    }
+
+    fn mark(&self, phase: &str) {
+        if let Some(last) = &self.last {
+            let now = std::time::Instant::now();
+            eprintln!("  {phase}: {:?}", now - last.get());
+            last.set(now);
+        }
+    }
 }

@@ -390,12 +390,11 @@ fn entries_with_modes(dir: &Path) -> Vec<(std::path::PathBuf, u32, bool)> {
     out
 }
 
-/// The temporary copies `fix` makes (committed `.env` included) are private while it runs,
-/// removed when it ends, when SIGTERM or SIGINT stops it, and, after a `kill -9`, by the next
-/// run.
+/// `fix` verifies its fixes in memory: nothing of the repository (committed `.env` included)
+/// is written to the temporary folder.
 #[cfg(target_os = "linux")]
 #[test]
-fn temporary_copies_are_private_and_cleaned_up() {
+fn fix_writes_no_temporary_copy() {
     let mut files: Vec<(String, String)> = vec![
         ("app.py".into(), APP.into()),
         (".env".into(), "SECRET_KEY=hunter2hunter2hunter2\n".into()),
@@ -411,21 +410,84 @@ fn temporary_copies_are_private_and_cleaned_up() {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let dir = committed(&refs);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let t = tmp.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+        .arg("fix")
+        .current_dir(dir.path())
+        .env("TMPDIR", t)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    while child.try_wait().expect("wait").is_none() {
+        assert_eq!(entries_with_modes(t), Vec::new());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(0));
+    // It did plan fixes: the diff of the debug fix.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("+++ b/app.py"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(entries_with_modes(t), Vec::new());
+}
+
+/// The temporary checkout `fix --verify` runs the tests in (committed `.env` included) is
+/// private while it runs, removed when it ends, when SIGTERM or SIGINT stops it, and, after a
+/// `kill -9`, by the next run.
+#[cfg(target_os = "linux")]
+#[test]
+fn temporary_checkouts_are_private_and_cleaned_up() {
+    let Some(python) = std::env::var_os("FLASK_HARDEN_TEST_PYTHON").filter(|p| !p.is_empty())
+    else {
+        eprintln!(
+            "SKIPPED: FLASK_HARDEN_TEST_PYTHON is not set (tests/run.sh sets it to a venv with \
+             pytest, which `fix --verify` needs)"
+        );
+        return;
+    };
+    let bin = Path::new(&python)
+        .parent()
+        .expect("bin folder")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // A suite that takes a while: the signal comes while it runs in the checkout.
+    let dir = committed(&[
+        ("app.py", APP),
+        (".env", "SECRET_KEY=hunter2hunter2hunter2\n"),
+        (
+            "tests/test_slow.py",
+            "import time\n\n\ndef test_slow():\n    time.sleep(3)\n",
+        ),
+    ]);
     let p = dir.path();
     let tmp = tempfile::tempdir().expect("temp dir");
     let t = tmp.path();
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_flask-harden"))
-            .arg("fix")
-            .current_dir(p)
+    let spawn = |verify: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flask-harden"));
+        cmd.arg("fix");
+        if verify {
+            cmd.args(["--verify", "--verify-timeout", "60"]);
+        }
+        cmd.current_dir(p)
             .env("TMPDIR", t)
+            .env("PATH", &path)
+            // The tests' venv, as an activated one: the suite runs with it.
+            .env("VIRTUAL_ENV", bin.parent().expect("venv"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn")
     };
     let wait_for_copy = |child: &mut std::process::Child| {
-        for _ in 0..2000 {
+        for _ in 0..6000 {
             if entries_with_modes(t)
                 .iter()
                 .any(|(path, _, _)| path.ends_with(".env"))
@@ -440,51 +502,56 @@ fn temporary_copies_are_private_and_cleaned_up() {
         false
     };
 
-    // While it runs: nothing readable by others.
-    let mut child = spawn();
+    // While it runs: nothing readable by others (the folder it makes is the user's alone,
+    // whatever the suite writes inside it).
+    let mut child = spawn(true);
     let mut seen = 0;
     while child.try_wait().expect("wait").is_none() {
         for (path, mode, _) in entries_with_modes(t) {
-            seen += 1;
-            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+            if path.parent() == Some(t) {
+                seen += 1;
+                assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+            }
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     assert!(seen > 0, "no temporary file was observed");
-    assert!(
-        entries_with_modes(t).is_empty(),
-        "left behind: {:?}",
+    let leftover = |t: &Path| -> Vec<std::path::PathBuf> {
+        // Only flask-harden's own folders count: pytest's runs may leave its cache folders.
         entries_with_modes(t)
-    );
+            .into_iter()
+            .map(|(path, _, _)| path)
+            .filter(|path| {
+                path.strip_prefix(t).ok().is_some_and(|rel| {
+                    rel.components().next().is_some_and(|c| {
+                        c.as_os_str().to_string_lossy().starts_with("flask-harden-")
+                    })
+                })
+            })
+            .collect()
+    };
+    assert_eq!(leftover(t), Vec::<std::path::PathBuf>::new());
 
     // Stopped by a signal: cleaned up, exit 2.
     for signal in ["-TERM", "-INT"] {
-        let mut child = spawn();
-        assert!(wait_for_copy(&mut child), "the copy was never made");
+        let mut child = spawn(true);
+        assert!(wait_for_copy(&mut child), "the checkout was never made");
         let _ = Command::new("kill")
             .arg(signal)
             .arg(child.id().to_string())
             .status();
         let status = child.wait().expect("wait");
         assert_eq!(status.code(), Some(2), "{signal}");
-        assert!(
-            entries_with_modes(t).is_empty(),
-            "{signal} left: {:?}",
-            entries_with_modes(t)
-        );
+        assert_eq!(leftover(t), Vec::<std::path::PathBuf>::new(), "{signal}");
     }
 
     // Killed outright: the next run removes what the dead process left.
-    let mut child = spawn();
-    assert!(wait_for_copy(&mut child), "the copy was never made");
+    let mut child = spawn(true);
+    assert!(wait_for_copy(&mut child), "the checkout was never made");
     child.kill().expect("kill -9");
     child.wait().expect("wait");
-    assert!(!entries_with_modes(t).is_empty());
-    let status = spawn().wait().expect("wait");
+    assert!(!leftover(t).is_empty());
+    let status = spawn(false).wait().expect("wait");
     assert_eq!(status.code(), Some(0));
-    assert!(
-        entries_with_modes(t).is_empty(),
-        "stale: {:?}",
-        entries_with_modes(t)
-    );
+    assert_eq!(leftover(t), Vec::<std::path::PathBuf>::new(), "stale");
 }

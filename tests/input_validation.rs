@@ -197,9 +197,10 @@ mod fixes {
 
     fn plans(root: &Path) -> Vec<PlannedFix> {
         let files = project::discover(root).expect("fixture opens");
-        let modules: Vec<python::Module> = files
+        let modules: Vec<std::sync::Arc<python::Module>> = files
             .of_kind(FileKind::Python)
             .filter_map(|f| python::parse(&f.rel, project::read_text(f).ok()?).ok())
+            .map(std::sync::Arc::new)
             .collect();
         let facts = Facts::compute(&modules, Vec::new(), Vec::new());
         let ctx = Context {

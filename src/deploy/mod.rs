@@ -22,7 +22,7 @@ use std::ops::Range;
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::finding::{Finding, Severity};
-use crate::project::{FileKind, ProjectFiles, read_text};
+use crate::project::{FileKind, ProjectFiles};
 use crate::source::SourceText;
 
 pub use launch::{Launch, Started};
@@ -340,7 +340,7 @@ impl Deployment {
         Self::from_texts(
             files
                 .of_kind(FileKind::Deployment)
-                .filter_map(|f| Some((f.rel.clone(), read_text(f).ok()?))),
+                .filter_map(|f| Some((f.rel.clone(), files.read_text(f).ok()?))),
         )
     }
 

@@ -12,7 +12,7 @@ use super::{
     requirements,
 };
 use crate::finding::{Finding, Severity};
-use crate::project::{FileKind, ProjectFiles, read_text};
+use crate::project::{FileKind, ProjectFiles};
 
 /// How to fix one finding, as data for the fix engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +94,7 @@ pub fn audit(files: &ProjectFiles, db: &AdvisoryDb) -> Audit {
         seen.insert(f.rel.clone());
     }
     for f in deps {
-        let text = match read_text(f) {
+        let text = match files.read_text(f) {
             Ok(t) => t,
             Err(e) => {
                 out.unreadable
@@ -104,7 +104,7 @@ pub fn audit(files: &ProjectFiles, db: &AdvisoryDb) -> Audit {
         };
         if format_of(&f.rel) == Format::Requirements {
             let first = requirements::parse(&f.rel, &text);
-            let (read, problems) = requirements::follow_includes(&files.root, first, &mut seen);
+            let (read, problems) = requirements::follow_includes(files, first, &mut seen);
             out.files.extend(read);
             for (path, line, message) in problems {
                 out.notes.push(format!("{path}:{line}: {message}"));

@@ -3,7 +3,6 @@
 //! URLs and paths. A line that cannot be read is reported and the others are still checked.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use super::requirement::{Parsed, parse_pep508};
 use super::{Constraint, Declared, DepFile, EditSite, FileRole, Uncheckable, Unreadable};
@@ -261,7 +260,7 @@ fn looks_like_path_or_url(req: &str) -> bool {
 /// read once, only when it stays inside the repository. Returns the files read (the first one
 /// is `rel` itself, already parsed by the caller) and what went wrong.
 pub fn follow_includes(
-    root: &Path,
+    repo: &crate::project::ProjectFiles,
     first: ReqParse,
     seen: &mut BTreeSet<String>,
 ) -> (Vec<DepFile>, Vec<(String, usize, String)>) {
@@ -292,10 +291,7 @@ pub fn follow_includes(
             if !seen.insert(rel.clone()) {
                 continue;
             }
-            let abs = root.join(&rel);
-            let inside =
-                std::fs::canonicalize(&abs).is_ok_and(|p| p.starts_with(root) && p.is_file());
-            if !inside {
+            if !repo.has_file(&rel) {
                 problems.push((
                     parsed.file.path.clone(),
                     *line,
@@ -303,12 +299,7 @@ pub fn follow_includes(
                 ));
                 continue;
             }
-            let file = crate::project::RepoFile {
-                rel: rel.clone(),
-                abs: abs.clone(),
-                kind: crate::project::FileKind::Dependency,
-            };
-            match crate::project::read_text(&file) {
+            match repo.read_rel(&rel, &repo.root.join(&rel)) {
                 Ok(text) => queue.push(parse(&rel, &text)),
                 Err(e) => {
                     problems.push((parsed.file.path.clone(), *line, format!("{target}: {e}")))

@@ -133,7 +133,7 @@ impl Overlay {
 
     pub fn commit(&mut self, pending: Pending) {
         for (path, file) in pending.files {
-            self.current.files.insert(path, file);
+            self.current.insert(path, file);
         }
         for (path, edits) in pending.edits {
             self.applied.entry(path).or_default().extend(edits);
@@ -183,7 +183,7 @@ impl Overlay {
                             .collect();
                         let file = SnapFile {
                             text,
-                            ..current.clone()
+                            ..(**current).clone()
                         };
                         PatchOutcome::Fresh(file, record)
                     }
@@ -240,7 +240,7 @@ mod tests {
 
     fn snap(path: &str, text: &str) -> Snapshot {
         let mut s = Snapshot::default();
-        s.files.insert(path.to_string(), SnapFile::new(text));
+        s.insert(path.to_string(), SnapFile::new(text));
         s
     }
 

@@ -36,9 +36,9 @@ use ruff_text_size::{TextRange, TextSize};
 
 use crate::finding::Finding;
 use crate::project::{FileKind, classify};
+use crate::python::Module;
 use crate::python::facts::{EnvFile, Facts};
 use crate::python::templates::Template;
-use crate::python::{self, Module};
 
 pub use apply::{ApplyStatus, Overlay};
 pub use pipeline::{
@@ -177,6 +177,7 @@ impl<'a, 'm> FixContext<'a, 'm> {
         self.facts
             .modules
             .iter()
+            .map(|m| &**m)
             .enumerate()
             .find(|(_, m)| m.path == path)
     }
@@ -223,19 +224,35 @@ fn offset(module: &Module, line: usize, column: usize) -> Option<u32> {
     u32::try_from(start + within).ok()
 }
 
-/// Parse a snapshot the way the scan does and run `f` with its facts.
-pub fn with_context<R>(snapshot: &Snapshot, f: impl FnOnce(&FixContext) -> R) -> R {
-    let mut modules = Vec::new();
+/// Parse a snapshot the way the scan does (the files `parsed` holds are not parsed again) and
+/// run `f` with its facts.
+pub fn with_context<R>(
+    snapshot: &Snapshot,
+    parsed: &crate::scan::ParseCache,
+    f: impl FnOnce(&FixContext) -> R,
+) -> R {
+    use rayon::prelude::*;
+    let python: Vec<(&String, &std::sync::Arc<SnapFile>)> = snapshot
+        .files
+        .iter()
+        .filter(|(path, _)| classify(path) == Some(FileKind::Python))
+        .collect();
+    let modules: Vec<std::sync::Arc<Module>> = python
+        .par_iter()
+        .filter_map(
+            |(path, file)| match crate::scan::parse_cached(parsed, path, &file.text) {
+                crate::scan::Parsed::Module(m) => Some(m),
+                crate::scan::Parsed::Failed { .. } => None,
+            },
+        )
+        .collect();
     let mut templates = Vec::new();
     let mut env_files = Vec::new();
     for (path, file) in &snapshot.files {
         match classify(path) {
-            Some(FileKind::Python) => {
-                if let Ok(m) = python::parse(path, file.text.clone()) {
-                    modules.push(m);
-                }
-            }
-            Some(FileKind::Template) => templates.push(Template::new(path, file.text.clone())),
+            Some(FileKind::Python) => {}
+            Some(FileKind::Template) => templates
+                .push(parsed.template(path, &file.text, || Template::new(path, file.text.clone()))),
             Some(FileKind::EnvFile) => env_files.push(EnvFile::parse(path, file.text.clone())),
             _ => {}
         }

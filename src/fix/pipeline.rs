@@ -11,7 +11,7 @@ use super::plan::{Applicability, FixPlan};
 use super::snapshot::{SnapFile, Snapshot};
 use super::subset::changes_between;
 use super::templates;
-use super::verify::{PyCompiler, Rejection, Workspace, check_files, findings, remaining};
+use super::verify::{PyCompiler, Rejection, Rescanner, check_files, findings, remaining};
 use super::{Generated, generator, with_context};
 use crate::checks::CHECKS;
 use crate::finding::Finding;
@@ -26,6 +26,8 @@ pub struct FixOptions {
     /// Also apply plans marked [`Applicability::Unsafe`].
     pub include_unsafe: bool,
     pub compiler: PyCompiler,
+    /// Parsed files shared with the scan that found the findings and between the rescans.
+    pub parsed: crate::scan::ParseCache,
 }
 
 impl Default for FixOptions {
@@ -34,6 +36,7 @@ impl Default for FixOptions {
             items: Vec::new(),
             include_unsafe: false,
             compiler: PyCompiler::detect(),
+            parsed: crate::scan::ParseCache::new(),
         }
     }
 }
@@ -220,8 +223,8 @@ fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixEr
         .map(|(id, _)| id.to_string())
         .filter(|id| options.items.is_empty() || options.items.contains(id))
         .collect();
-    let mut ws = Workspace::new(&base)?;
-    let before = ws
+    let rescan = Rescanner::new(options.parsed.clone());
+    let before = rescan
         .scan(&base, &selected)
         .map_err(|e| FixError::Scan(e.to_string()))?;
     let findings_before: Vec<Finding> = findings(&before).into_iter().cloned().collect();
@@ -229,7 +232,15 @@ fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixEr
     let mut current = base.clone();
     let mut items = Vec::new();
     for item in &selected {
-        let (mut fix, next) = fix_item(item, &current, &mut ws, options)?;
+        // Until an item changes a file, the scan of `base` holds each item's findings.
+        let known = (current == base).then(|| {
+            findings_before
+                .iter()
+                .filter(|f| f.item() == item)
+                .cloned()
+                .collect()
+        });
+        let (mut fix, next) = fix_item(item, &current, known, &rescan, options)?;
         for r in &mut fix.rejected {
             r.reason = base_lines(&r.reason, &base, &current);
         }
@@ -253,12 +264,13 @@ fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixEr
 fn fix_item(
     item: &str,
     start: &Snapshot,
-    ws: &mut Workspace,
+    known: Option<Vec<Finding>>,
+    rescan: &Rescanner,
     options: &FixOptions,
 ) -> Result<(ItemFix, Snapshot), FixError> {
     let only = [item.to_string()];
-    let scan_item = |ws: &mut Workspace, snap: &Snapshot| -> Result<Vec<Finding>, FixError> {
-        let r = ws
+    let scan_item = |snap: &Snapshot| -> Result<Vec<Finding>, FixError> {
+        let r = rescan
             .scan(snap, &only)
             .map_err(|e| FixError::Scan(e.to_string()))?;
         Ok(findings(&r).into_iter().cloned().collect())
@@ -269,7 +281,10 @@ fn fix_item(
     };
     let mut current = start.clone();
     let mut settled: HashSet<String> = HashSet::new();
-    let mut found = scan_item(ws, &current)?;
+    let mut found = match known {
+        Some(found) => found,
+        None => scan_item(&current)?,
+    };
     for _round in 0..MAX_ROUNDS {
         let targets: Vec<&Finding> = found
             .iter()
@@ -278,10 +293,12 @@ fn fix_item(
         if targets.is_empty() {
             break;
         }
-        let generated = generate(&current, &targets, &mut out, &mut settled);
+        let generated = generate(&current, &targets, &options.parsed, &mut out, &mut settled);
+        // Every plan of the round is applied on one overlay (each file is compiled as the
+        // plans leave it), and one rescan verifies them together; only the plans whose
+        // findings that rescan still reports are tried again alone.
         let mut overlay = Overlay::new(current.clone());
-        let before: Vec<&Finding> = found.iter().collect();
-        let mut progressed = false;
+        let mut candidates: Vec<FixPlan> = Vec::new();
         for g in generated {
             let plan = match g {
                 Ok(plan) => plan,
@@ -295,21 +312,6 @@ fn fix_item(
                     continue;
                 }
             };
-            let verdict = verify_plan(&current, &plan, ws, &before, &only, &options.compiler);
-            if let Err(reason) = verdict {
-                settle(&mut settled, &plan);
-                out.rejected.push(Rejected {
-                    title: Some(plan.title.clone()),
-                    findings: plan.fixes.clone(),
-                    reason: user_reason(&reason),
-                });
-                continue;
-            }
-            if plan.applicability == Applicability::Unsafe && !options.include_unsafe {
-                settle(&mut settled, &plan);
-                out.needs_unsafe.push(plan);
-                continue;
-            }
             match overlay.prepare(&plan) {
                 Ok(pending) => {
                     let checked = check_files(
@@ -317,33 +319,70 @@ fn fix_item(
                         pending.files.iter().map(|(p, f)| (p.as_str(), f)),
                     );
                     if let Err(reason) = checked {
-                        settle(&mut settled, &plan);
-                        out.rejected.push(Rejected {
-                            title: Some(plan.title.clone()),
-                            findings: plan.fixes.clone(),
-                            reason: user_reason(&reason),
-                        });
+                        reject(&mut out, &mut settled, &plan, &reason);
                         continue;
                     }
                     overlay.commit(pending);
-                    out.applied.push(plan);
-                    progressed = true;
+                    candidates.push(plan);
                 }
                 // Regenerated against the new text next round.
                 Err(ApplyStatus::Conflict { .. }) | Err(ApplyStatus::AlreadyApplied) => {}
                 Err(ApplyStatus::Stale { path, reason }) => {
-                    settle(&mut settled, &plan);
-                    out.rejected.push(Rejected {
-                        title: Some(plan.title.clone()),
-                        findings: plan.fixes.clone(),
-                        reason: format!("{path}: {reason}"),
-                    });
+                    let reason = Rejection::NotApplicable(format!("{path}: {reason}"));
+                    reject(&mut out, &mut settled, &plan, &reason);
                 }
                 Err(ApplyStatus::Applied) => {}
             }
         }
-        current = overlay.into_current();
-        found = scan_item(ws, &current)?;
+        if candidates.is_empty() {
+            break;
+        }
+        let before: Vec<&Finding> = found.iter().collect();
+        let batch = rescan
+            .scan(overlay.current(), &only)
+            .map_err(|e| FixError::Scan(e.to_string()))?;
+        let after = findings(&batch);
+        let all_targets: Vec<Finding> = candidates
+            .iter()
+            .flat_map(|p| p.fixes.iter().cloned())
+            .collect();
+        let still: HashSet<String> = remaining(&all_targets, &before, &after)
+            .into_iter()
+            .map(Finding::fingerprint)
+            .collect();
+        let batch_size = candidates.len();
+        let mut verified = Vec::new();
+        for plan in candidates {
+            if !plan.fixes.iter().any(|f| still.contains(&f.fingerprint())) {
+                verified.push(plan);
+                continue;
+            }
+            // Together with the others its findings stay: alone, on the round's tree?
+            // Working alone but not with the others, it is tried again next round, on the
+            // tree the others leave.
+            if let Err(reason) = verify_plan(&current, &plan, rescan, &before, &only) {
+                reject(&mut out, &mut settled, &plan, &reason);
+            }
+        }
+        let mut applied = Vec::new();
+        for plan in verified {
+            settle(&mut settled, &plan);
+            if plan.applicability == Applicability::Unsafe && !options.include_unsafe {
+                out.needs_unsafe.push(plan);
+            } else {
+                applied.push(plan);
+            }
+        }
+        let whole_batch = applied.len() == batch_size;
+        let progressed = !applied.is_empty();
+        if whole_batch {
+            current = overlay.into_current();
+            found = after.into_iter().cloned().collect();
+        } else {
+            current = rebuild(&current, &applied);
+            found = scan_item(&current)?;
+        }
+        out.applied.extend(applied);
         if !progressed {
             break;
         }
@@ -351,6 +390,25 @@ fn fix_item(
     out.remaining = found;
     out.changes = changes_between(start, &current);
     Ok((out, current))
+}
+
+/// `base` with `plans` applied in turn (they applied in this order on an overlay that also
+/// held other plans; without those they still do).
+fn rebuild(base: &Snapshot, plans: &[FixPlan]) -> Snapshot {
+    let mut overlay = Overlay::new(base.clone());
+    for plan in plans {
+        overlay.apply(plan);
+    }
+    overlay.into_current()
+}
+
+fn reject(out: &mut ItemFix, settled: &mut HashSet<String>, plan: &FixPlan, reason: &Rejection) {
+    settle(settled, plan);
+    out.rejected.push(Rejected {
+        title: Some(plan.title.clone()),
+        findings: plan.fixes.clone(),
+        reason: user_reason(reason),
+    });
 }
 
 /// Give every finding of `item` the position of the same finding in `original` (same
@@ -460,6 +518,7 @@ fn settle(settled: &mut HashSet<String>, plan: &FixPlan) {
 fn generate(
     snapshot: &Snapshot,
     targets: &[&Finding],
+    parsed: &crate::scan::ParseCache,
     out: &mut ItemFix,
     settled: &mut HashSet<String>,
 ) -> Vec<Generated> {
@@ -481,7 +540,7 @@ fn generate(
         }
     }
     if !runnable.is_empty() {
-        with_context(snapshot, |ctx| {
+        with_context(snapshot, parsed, |ctx| {
             for (g, fs) in &runnable {
                 plans.extend(g(ctx, fs));
             }
@@ -490,15 +549,14 @@ fn generate(
     plans
 }
 
-/// A plan on its own: it applies, the patched files parse and compile, and a rescan no longer
-/// reports its findings.
+/// A plan on its own: it applies and a rescan no longer reports its findings (its files were
+/// compiled when it was first applied).
 fn verify_plan(
     current: &Snapshot,
     plan: &FixPlan,
-    ws: &mut Workspace,
+    rescan: &Rescanner,
     before: &[&Finding],
     items: &[String],
-    compiler: &PyCompiler,
 ) -> Result<(), Rejection> {
     let mut overlay = Overlay::new(current.clone());
     let pending = overlay.prepare(plan).map_err(|status| {
@@ -508,9 +566,8 @@ fn verify_plan(
             other => format!("{other:?}"),
         })
     })?;
-    check_files(compiler, pending.files.iter().map(|(p, f)| (p.as_str(), f)))?;
     overlay.commit(pending);
-    let after = ws.scan(overlay.current(), items)?;
+    let after = rescan.scan(overlay.current(), items)?;
     let after = findings(&after);
     if let Some(f) = remaining(&plan.fixes, before, &after).first() {
         return Err(Rejection::StillReported {
@@ -527,14 +584,24 @@ fn verify_plan(
 /// report never says "available" for a fix that `fix` then declines. Only the items with
 /// findings are run.
 pub fn offered_fixes(root: &std::path::Path, findings: &[&Finding]) -> FixOffers {
-    verified_run(root, findings)
+    let options = FixOptions {
+        compiler: PyCompiler::outside_repository(root),
+        ..FixOptions::default()
+    };
+    verified_run(root, findings, options)
         .map(|run| run.availability())
         .unwrap_or_default()
 }
 
-/// [`plan_fixes`] over the items of `findings`, on the files at `root`; `None` when there is
-/// nothing to fix or the files cannot be read.
-pub fn verified_run(root: &std::path::Path, findings: &[&Finding]) -> Option<FixRun> {
+/// [`plan_fixes`] over the items of `findings`, on the files at `root`, unsafe fixes included;
+/// `None` when there is nothing to fix or the files cannot be read. One run feeds every
+/// report (`fix.available` in JSON, the fixes of a SARIF log); `options.parsed` can hold
+/// what the scan that found the findings parsed.
+pub fn verified_run(
+    root: &std::path::Path,
+    findings: &[&Finding],
+    options: FixOptions,
+) -> Option<FixRun> {
     let mut items: Vec<String> = findings.iter().map(|f| f.item().to_string()).collect();
     items.sort();
     items.dedup();
@@ -546,7 +613,7 @@ pub fn verified_run(root: &std::path::Path, findings: &[&Finding]) -> Option<Fix
     let options = FixOptions {
         items,
         include_unsafe: true,
-        ..FixOptions::default()
+        ..options
     };
     plan_fixes(snapshot, &options).ok()
 }
@@ -557,7 +624,7 @@ mod tests {
 
     fn snap(path: &str, text: &str) -> Snapshot {
         let mut s = Snapshot::default();
-        s.files.insert(path.to_string(), SnapFile::new(text));
+        s.insert(path.to_string(), SnapFile::new(text));
         s
     }
 

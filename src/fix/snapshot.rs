@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::project;
 
@@ -149,7 +150,8 @@ impl SnapFile {
 /// Relative path → file. Only files the scan and the fixes care about are held.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    pub files: BTreeMap<String, SnapFile>,
+    /// Shared, so that copies of a snapshot (one per fix being tried) share the texts.
+    pub files: BTreeMap<String, Arc<SnapFile>>,
 }
 
 /// Whether a path from a tree is one we may read and write: relative, no `.`/`..`/empty
@@ -184,6 +186,16 @@ impl Snapshot {
         self.files.get(path).map(|f| f.text.as_str())
     }
 
+    /// The file at `path`.
+    pub fn file(&self, path: &str) -> Option<&SnapFile> {
+        self.files.get(path).map(|f| &**f)
+    }
+
+    /// Add or replace the file at `path`.
+    pub fn insert(&mut self, path: impl Into<String>, file: SnapFile) {
+        self.files.insert(path.into(), Arc::new(file));
+    }
+
     /// The files under `prefix` (`"app/"`; everything for `""`), with paths relative to it:
     /// a subfolder is scanned and fixed as `check <subfolder>` sees it (module names included).
     /// Prepend the prefix to the changes' paths before committing or applying them.
@@ -213,7 +225,7 @@ impl Snapshot {
             };
             let executable = is_executable(&f.abs);
             if let Some(file) = SnapFile::from_bytes(bytes, executable) {
-                snap.files.insert(f.rel.clone(), file);
+                snap.insert(f.rel.clone(), file);
             }
         }
         Ok(snap)
@@ -237,7 +249,7 @@ impl Snapshot {
             .iter()
             .filter_map(|(path, after)| {
                 let before = base.files.get(path);
-                (before != Some(after)).then_some((path.as_str(), before, after))
+                (before != Some(after)).then_some((path.as_str(), before.map(|b| &**b), &**after))
             })
             .collect()
     }

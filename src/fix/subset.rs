@@ -79,7 +79,7 @@ pub fn start_of(changes: &[FileChange]) -> Snapshot {
     let mut snap = Snapshot::default();
     for c in changes {
         if let Some(before) = &c.before {
-            snap.files.insert(c.path.clone(), before.clone());
+            snap.insert(c.path.clone(), before.clone());
         }
     }
     snap
@@ -143,9 +143,7 @@ mod tests {
     fn one_plan_of_three_alone_and_in_rounds() {
         let text = "<form>a</form>\n<form>b</form>\n<form>c</form>\n";
         let mut start = Snapshot::default();
-        start
-            .files
-            .insert("t.html".to_string(), SnapFile::new(text));
+        start.insert("t.html".to_string(), SnapFile::new(text));
         let plans = vec![
             plan(text, "t.html", "<form>a", "[A]"),
             plan(text, "t.html", "<form>b", "[B]"),

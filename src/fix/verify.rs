@@ -1,19 +1,19 @@
 //! Checks a fix passes before it is offered: the patched Python files parse with our parser,
 //! CPython compiles them (its `compile()` on the source given on standard input, when
 //! `python3` is installed; the user's code is never imported or run), and a rescan of the
-//! patched tree no longer reports the findings the fix claims to fix. Rescans read a private
-//! temporary copy, removed on every exit path.
+//! patched tree no longer reports the findings the fix claims to fix. Rescans read the
+//! patched files from memory ([`Rescanner`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use tempfile::TempDir;
 
-use super::snapshot::{SnapFile, Snapshot, write_file};
+use super::snapshot::{SnapFile, Snapshot};
 use crate::finding::Finding;
 use crate::project::{FileKind, classify};
-use crate::scan::{ScanError, ScanOptions, ScanResult, scan};
+use crate::scan::{ScanError, ScanOptions, ScanResult};
 
 /// Why a fix is not offered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,15 +44,104 @@ pub fn check_parses(path: &str, text: &str) -> Result<(), Rejection> {
         })
 }
 
-/// CPython, found once; compiling is skipped when there is none.
+/// CPython, looked for at the first file to compile; compiling is skipped when there is none.
+/// One `python3` process serves the whole run (fed one file after the other on its standard
+/// input), and a text compiled once is not compiled again.
 #[derive(Debug, Clone)]
 pub struct PyCompiler {
-    python: Option<PathBuf>,
+    state: std::sync::Arc<std::sync::Mutex<CompileState>>,
+}
+
+#[derive(Debug, Default)]
+struct CompileState {
+    /// Folders the interpreter must not come from (the repository).
+    avoid: Vec<PathBuf>,
+    /// `None` until looked for; then the interpreter, if one works.
+    python: Option<Option<PathBuf>>,
+    server: Option<CompileServer>,
+    /// Outcome by path and text hash.
+    done: HashMap<(String, u64), Result<(), String>>,
+}
+
+impl CompileState {
+    /// Look for the interpreter once: it counts as found when it compiles an empty file, and
+    /// the process that did so stays to compile the rest. Started once, it also spares a
+    /// wrapper such as pyenv's shim (a shell script that takes longer than the compile)
+    /// further runs.
+    fn python(&mut self) -> Option<PathBuf> {
+        if self.python.is_none() {
+            let found = find_program("python3", &self.avoid).and_then(|python| {
+                let mut server = CompileServer::start(&python).ok()?;
+                matches!(server.compile("<empty>", b""), Ok(None)).then(|| {
+                    self.server = Some(server);
+                    python
+                })
+            });
+            self.python = Some(found);
+        }
+        self.python.clone().flatten()
+    }
+}
+
+/// The running `python3` that compiles what it is sent ([`COMPILE_SERVER`]).
+#[derive(Debug)]
+struct CompileServer {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for CompileServer {
+    fn drop(&mut self) {
+        // Closing its standard input ends the loop; a process that does not stop is killed.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl CompileServer {
+    fn start(python: &Path) -> std::io::Result<Self> {
+        let mut child = Command::new(python)
+            .args(["-I", "-c", COMPILE_SERVER])
+            .current_dir(std::env::temp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            return Err(std::io::Error::other("no pipes to python3"));
+        };
+        Ok(Self {
+            child,
+            stdin,
+            stdout: std::io::BufReader::new(stdout),
+        })
+    }
+
+    /// `Ok(None)` when the file compiles, `Ok(Some(message))` when it does not.
+    fn compile(&mut self, path: &str, source: &[u8]) -> std::io::Result<Option<String>> {
+        use std::io::{BufRead as _, Write as _};
+        writeln!(self.stdin, "{} {}", path.len(), source.len())?;
+        self.stdin.write_all(path.as_bytes())?;
+        self.stdin.write_all(source)?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::other("python3 stopped while compiling"));
+        }
+        let line = line.trim_end();
+        Ok(match line.strip_prefix("error ") {
+            Some(message) => Some(message.to_string()),
+            None if line == "ok" => None,
+            None => Some(line.to_string()),
+        })
+    }
 }
 
 impl PyCompiler {
-    /// Look for `python3` on the absolute entries of PATH (see [`find_program`]), outside the
-    /// git working tree holding the current folder, if any.
+    /// `python3` from the absolute entries of PATH (see [`find_program`]), outside the git
+    /// working tree holding the current folder, if any.
     pub fn detect() -> Self {
         let here = std::env::current_dir()
             .ok()
@@ -61,85 +150,130 @@ impl PyCompiler {
         Self::detect_outside(&here.into_iter().collect::<Vec<_>>())
     }
 
-    /// Look for `python3` on PATH, never inside `avoid` (the repository): see
-    /// [`find_program`].
-    pub fn detect_outside(avoid: &[PathBuf]) -> Self {
-        let python = find_program("python3", avoid).filter(|python| {
-            Command::new(python)
-                .args(["-I", "--version"])
-                .current_dir(std::env::temp_dir())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-        Self { python }
+    /// `python3` from PATH, never from inside `path` or the git working tree holding it.
+    pub fn outside_repository(path: &Path) -> Self {
+        let mut avoid = vec![path.to_path_buf()];
+        if let Some(workdir) = git2::Repository::discover(path)
+            .ok()
+            .and_then(|r| r.workdir().map(Path::to_path_buf))
+        {
+            avoid.push(workdir);
+        }
+        Self::detect_outside(&avoid)
     }
 
-    /// The interpreter used, an absolute path.
-    pub fn program(&self) -> Option<&Path> {
-        self.python.as_deref()
+    /// `python3` from PATH, never from inside `avoid` (the repository): see
+    /// [`find_program`].
+    pub fn detect_outside(avoid: &[PathBuf]) -> Self {
+        Self {
+            state: std::sync::Arc::new(std::sync::Mutex::new(CompileState {
+                avoid: avoid.to_vec(),
+                ..CompileState::default()
+            })),
+        }
+    }
+
+    /// Look for the interpreter and start it on another thread now, while the caller scans,
+    /// instead of at the first file to compile.
+    pub fn prewarm(self) -> Self {
+        let compiler = self.clone();
+        let started = std::thread::Builder::new()
+            .name("flask-harden-python".into())
+            .spawn(move || {
+                compiler.lock().python();
+            });
+        drop(started); // no thread: the first file starts it
+        self
     }
 
     pub fn none() -> Self {
-        Self { python: None }
+        let compiler = Self::detect_outside(&[]);
+        compiler.lock().python = Some(None);
+        compiler
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CompileState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The interpreter used, an absolute path.
+    pub fn program(&self) -> Option<PathBuf> {
+        self.lock().python()
     }
 
     pub fn available(&self) -> bool {
-        self.python.is_some()
+        self.program().is_some()
     }
 
     /// Compile `file` as `path` with CPython's `compile()`, as `py_compile` does, the source
-    /// given on standard input: nothing is written to disk (no copy, no bytecode), and isolated
+    /// sent through a pipe: nothing is written to disk (no copy, no bytecode), and isolated
     /// mode (`-I`) from a temporary folder, so neither the environment nor any folder of the
     /// repository can change what runs. The code is compiled, never run.
     pub fn check(&self, path: &str, file: &SnapFile) -> Result<(), Rejection> {
-        use std::io::Write as _;
-        let Some(python) = &self.python else {
-            return Ok(());
-        };
         let fail = |message: String| Rejection::Compile {
             path: path.to_string(),
             message,
         };
-        let mut child = Command::new(python)
-            .args(["-I", "-c", COMPILE, path])
-            .current_dir(std::env::temp_dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| fail(format!("could not run python3: {e}")))?;
-        let source = file.bytes();
-        let fed = child
-            .stdin
-            .take()
-            .map(|mut stdin| stdin.write_all(&source))
-            .transpose();
-        let out = child
-            .wait_with_output()
-            .map_err(|e| fail(format!("could not run python3: {e}")))?;
-        if out.status.success() {
+        let mut state = self.lock();
+        let Some(python) = state.python() else {
             return Ok(());
+        };
+        let key = (path.to_string(), crate::scan::cache::text_hash(&file.text));
+        if let Some(done) = state.done.get(&key) {
+            return done.clone().map_err(fail);
         }
-        if let Err(e) = fed {
-            return Err(fail(format!("could not give python3 the source: {e}")));
+        let source = file.bytes();
+        let mut outcome = None;
+        // A server that stopped (a file that crashed it, say) is started again once.
+        for _attempt in 0..2 {
+            if state.server.is_none() {
+                match CompileServer::start(&python) {
+                    Ok(server) => state.server = Some(server),
+                    Err(e) => return Err(fail(format!("could not run python3: {e}"))),
+                }
+            }
+            let Some(server) = state.server.as_mut() else {
+                break;
+            };
+            match server.compile(path, &source) {
+                Ok(result) => {
+                    outcome = Some(result.map_or(Ok(()), Err));
+                    break;
+                }
+                Err(e) => {
+                    state.server = None;
+                    outcome = Some(Err(e.to_string()));
+                }
+            }
         }
-        let text = String::from_utf8_lossy(&out.stderr);
-        let last = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim();
-        Err(fail(last.to_string()))
+        let outcome = outcome.unwrap_or_else(|| Err("python3 did not answer".to_string()));
+        state.done.insert(key, outcome.clone());
+        outcome.map_err(fail)
     }
 }
 
-/// What `python3 -I -c` runs to compile standard input: `py_compile`'s own call.
-const COMPILE: &str =
-    "import sys; compile(sys.stdin.buffer.read(), sys.argv[1], 'exec', dont_inherit=True)";
+/// What `python3 -I -c` runs to compile the files it is sent: each one a header line (the
+/// lengths of the path and of the source, in bytes), the path, the source; each answered by
+/// one line, `ok` or `error ` and the exception's last line as a traceback shows it. Only
+/// `compile()` runs on the source, as `py_compile` does.
+const COMPILE_SERVER: &str = "
+import sys, traceback
+i, o = sys.stdin.buffer, sys.stdout
+while True:
+    h = i.readline()
+    if not h:
+        break
+    n, m = map(int, h.split())
+    path = i.read(n).decode('utf-8', 'replace')
+    src = i.read(m)
+    try:
+        compile(src, path, 'exec', dont_inherit=True)
+        r = 'ok'
+    except BaseException as e:
+        r = 'error ' + ' '.join(traceback.format_exception_only(type(e), e)[-1].split())
+    o.write(r + '\\n')
+    o.flush()
+";
 
 /// `name` resolved on PATH to an absolute path, as the shell would, except that empty and
 /// relative PATH entries (`PATH=":$PATH"`, `.`) are skipped, they name the current folder,
@@ -189,13 +323,6 @@ pub fn check_files<'a>(
         compiler.check(path, file)?;
     }
     Ok(())
-}
-
-/// A temporary copy of a snapshot on disk, for rescans. It is kept in sync with whatever
-/// snapshot is scanned next, rewriting only the files that differ.
-pub struct Workspace {
-    dir: PrivateTempDir,
-    on_disk: BTreeMap<String, SnapFile>,
 }
 
 /// A temporary folder only the user can read (0700, files 0600), removed when dropped, and
@@ -274,7 +401,7 @@ pub fn remove_temporary_dirs() {
 
 /// Remove the temporary folders of this user's flask-harden processes that are gone (once
 /// per process; Linux, where `/proc` says which processes live).
-fn remove_stale_temporary_dirs() {
+pub fn remove_stale_temporary_dirs() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if !Path::new("/proc/self").exists() {
@@ -317,56 +444,6 @@ fn owned_by_me(_meta: &std::fs::Metadata) -> bool {
     false
 }
 
-impl Workspace {
-    pub fn new(snapshot: &Snapshot) -> std::io::Result<Self> {
-        let dir = private_tempdir()?;
-        snapshot.materialize(dir.path())?;
-        Ok(Self {
-            dir,
-            on_disk: snapshot.files.clone(),
-        })
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Make the folder hold exactly `snapshot`.
-    pub fn sync(&mut self, snapshot: &Snapshot) -> std::io::Result<()> {
-        let stale: Vec<String> = self
-            .on_disk
-            .keys()
-            .filter(|p| !snapshot.files.contains_key(*p))
-            .cloned()
-            .collect();
-        for path in stale {
-            std::fs::remove_file(self.dir.path().join(&path))?;
-            self.on_disk.remove(&path);
-        }
-        for (path, file) in &snapshot.files {
-            if self.on_disk.get(path) != Some(file) {
-                write_file(self.dir.path(), path, file)?;
-                self.on_disk.insert(path.clone(), file.clone());
-            }
-        }
-        Ok(())
-    }
-
-    /// Scan `snapshot` (only `items`, all when empty).
-    pub fn scan(&mut self, snapshot: &Snapshot, items: &[String]) -> Result<ScanResult, Rejection> {
-        self.sync(snapshot)
-            .map_err(|e| Rejection::Rescan(e.to_string()))?;
-        scan(
-            self.dir.path(),
-            &ScanOptions {
-                items: items.to_vec(),
-                ..ScanOptions::default()
-            },
-        )
-        .map_err(|e: ScanError| Rejection::Rescan(e.to_string()))
-    }
-}
-
 /// The findings of a scan, flattened.
 pub fn findings(result: &ScanResult) -> Vec<&Finding> {
     result
@@ -374,6 +451,49 @@ pub fn findings(result: &ScanResult) -> Vec<&Finding> {
         .iter()
         .flat_map(|i| i.outcome.findings.iter())
         .collect()
+}
+
+/// Scans of the versions of a tree fixes are tried on, in memory (nothing is written to disk),
+/// sharing parsed files: a rescan parses only the files a fix changed.
+pub struct Rescanner {
+    parsed: crate::scan::ParseCache,
+}
+
+impl crate::project::Contents for Snapshot {
+    fn text(&self, rel: &str) -> Option<&str> {
+        self.get(rel)
+    }
+}
+
+impl Rescanner {
+    pub fn new(parsed: crate::scan::ParseCache) -> Self {
+        Self { parsed }
+    }
+
+    /// Scan `snapshot` (only `items`, all when empty).
+    pub fn scan(&self, snapshot: &Snapshot, items: &[String]) -> Result<ScanResult, Rejection> {
+        let contents: std::sync::Arc<dyn crate::project::Contents> =
+            std::sync::Arc::new(snapshot.clone());
+        let files = crate::project::ProjectFiles::in_memory(
+            PathBuf::new(),
+            snapshot.files.keys().map(String::as_str),
+            contents,
+        );
+        let started = std::time::Instant::now();
+        let result = crate::scan::scan_files(
+            files,
+            &ScanOptions {
+                items: items.to_vec(),
+                cache: Some(self.parsed.clone()),
+                ..ScanOptions::default()
+            },
+        )
+        .map_err(|e: ScanError| Rejection::Rescan(e.to_string()));
+        if std::env::var_os("FLASK_HARDEN_TRACE").is_some() {
+            eprintln!("rescan {items:?}: {:?}", started.elapsed());
+        }
+        result
+    }
 }
 
 /// Which of `targets` a rescan still reports. A target is gone when no finding has its

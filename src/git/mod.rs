@@ -300,7 +300,7 @@ impl GitRepo {
             }
             let blob = self.repo.find_blob(id)?;
             if let Some(file) = SnapFile::from_bytes(blob.content().to_vec(), executable) {
-                snap.files.insert(path, file);
+                snap.insert(path, file);
             }
         }
         skipped.sort_by(|a, b| a.path.cmp(&b.path));

@@ -65,11 +65,96 @@ pub struct ProjectFiles {
     pub root: PathBuf,
     pub files: Vec<RepoFile>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The texts, when the files are held in memory (a snapshot a fix is tried on) rather
+    /// than read from disk.
+    pub memory: Option<Memory>,
+}
+
+/// File texts by relative path, read instead of the disk.
+pub trait Contents: Send + Sync {
+    fn text(&self, rel: &str) -> Option<&str>;
+}
+
+/// Files held in memory ([`ProjectFiles::memory`]).
+#[derive(Clone)]
+pub struct Memory(pub std::sync::Arc<dyn Contents>);
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memory(..)")
+    }
 }
 
 impl ProjectFiles {
     pub fn of_kind(&self, kind: FileKind) -> impl Iterator<Item = &RepoFile> {
         self.files.iter().filter(move |f| f.kind == kind)
+    }
+
+    /// The files of `contents` the walk of a folder holding them would find, in path order:
+    /// the same kinds, the same skipped folders. `root` only names them; nothing is read
+    /// from it.
+    pub fn in_memory<'p>(
+        root: PathBuf,
+        paths: impl IntoIterator<Item = &'p str>,
+        contents: std::sync::Arc<dyn Contents>,
+    ) -> Self {
+        let mut files: Vec<RepoFile> = paths
+            .into_iter()
+            .filter(|rel| {
+                let mut dirs = rel.split('/').rev().skip(1);
+                !dirs.any(|d| SKIPPED_DIRS.contains(&d) || d.ends_with(".egg-info"))
+            })
+            .filter_map(|rel| {
+                let kind = match classify(rel) {
+                    Some(k) => k,
+                    None if is_requirements_dir_file(rel) => FileKind::Dependency,
+                    None => return None,
+                };
+                Some(RepoFile {
+                    rel: rel.to_string(),
+                    abs: root.join(rel),
+                    kind,
+                })
+            })
+            .collect();
+        files.sort_by(|a, b| a.rel.cmp(&b.rel));
+        Self {
+            root,
+            files,
+            diagnostics: Vec::new(),
+            memory: Some(Memory(contents)),
+        }
+    }
+
+    /// The text of one of the files, from memory or from disk ([`read_text`]).
+    pub fn read_text(&self, file: &RepoFile) -> Result<String, ReadError> {
+        self.read_rel(&file.rel, &file.abs)
+    }
+
+    /// The text of the file at `rel` (below the root, at `abs` on disk).
+    pub fn read_rel(&self, rel: &str, abs: &Path) -> Result<String, ReadError> {
+        match &self.memory {
+            Some(Memory(m)) => m.text(rel).map(str::to_string).ok_or_else(|| {
+                ReadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not in the files being checked",
+                ))
+            }),
+            None => read_text(&RepoFile {
+                rel: rel.to_string(),
+                abs: abs.to_path_buf(),
+                kind: FileKind::Template,
+            }),
+        }
+    }
+
+    /// Whether `rel` is a regular file inside the repository (in memory: one of the files).
+    pub fn has_file(&self, rel: &str) -> bool {
+        match &self.memory {
+            Some(Memory(m)) => m.text(rel).is_some(),
+            None => fs::canonicalize(self.root.join(rel))
+                .is_ok_and(|p| p.starts_with(&self.root) && p.is_file()),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! production uses, committed env files and templates.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::{LazyLock, OnceLock};
 
 use rustc_hash::FxHashMap;
@@ -174,7 +175,7 @@ pub struct Uses {
 }
 
 pub struct Facts<'m> {
-    pub modules: &'m [Module],
+    pub modules: &'m [Arc<Module>],
     /// Each module's imports (from its summary).
     pub imports: Vec<&'m Imports>,
     /// Per module, its constants and calls, worked out when first asked for a module whose
@@ -203,7 +204,7 @@ pub struct Facts<'m> {
 
 impl<'m> Facts<'m> {
     pub fn compute(
-        modules: &'m [Module],
+        modules: &'m [Arc<Module>],
         templates: Vec<Template>,
         env_files: Vec<EnvFile>,
     ) -> Self {
@@ -1955,10 +1956,12 @@ mod tests {
         assert_eq!(f.get("X").map(|e| e.1.as_str()), Some("y"));
     }
 
-    fn modules_of(files: &[(&str, &str)]) -> Vec<Module> {
+    fn modules_of(files: &[(&str, &str)]) -> Vec<Arc<Module>> {
         files
             .iter()
-            .map(|(path, src)| super::super::parse(path, src.to_string()).expect("parses"))
+            .map(|(path, src)| {
+                Arc::new(super::super::parse(path, src.to_string()).expect("parses"))
+            })
             .collect()
     }
 
@@ -2031,10 +2034,14 @@ mod tests {
             ),
         ];
         let all = modules_of(&files);
-        let mut freed = modules_of(&files);
-        for m in &mut freed {
-            release_if_cold(m, &[]);
-        }
+        let freed: Vec<Arc<Module>> = files
+            .iter()
+            .map(|(path, src)| {
+                let mut m = super::super::parse(path, src.to_string()).expect("parses");
+                release_if_cold(&mut m, &[]);
+                Arc::new(m)
+            })
+            .collect();
         let cold: Vec<&str> = freed
             .iter()
             .filter(|m| m.cold)

@@ -3,6 +3,7 @@
 //! Flask-RESTful request parser returns, and the payload of a RESTX namespace.
 
 use rustc_hash::FxHashSet;
+use std::sync::Arc;
 
 use ruff_python_ast::{Expr, ExprCall};
 
@@ -27,7 +28,7 @@ pub(crate) const FORM_MARK: &str = "\u{1}form ";
 
 /// Names of the project's classes deriving from `roots`, directly or through each other,
 /// read from the modules' summaries (no tree is read).
-pub fn project_subclasses(modules: &[Module], roots: &[&str]) -> FxHashSet<String> {
+pub fn project_subclasses(modules: &[Arc<Module>], roots: &[&str]) -> FxHashSet<String> {
     let mut found: FxHashSet<String> = FxHashSet::default();
     loop {
         let before = found.len();
@@ -52,7 +53,7 @@ pub fn project_subclasses(modules: &[Module], roots: &[&str]) -> FxHashSet<Strin
 }
 
 /// The project's WTForms form classes.
-pub fn form_classes(modules: &[Module]) -> FxHashSet<String> {
+pub fn form_classes(modules: &[Arc<Module>]) -> FxHashSet<String> {
     project_subclasses(modules, FORM_BASES)
 }
 

@@ -671,7 +671,7 @@ pub struct ProjectFunctions<'m> {
     /// (the module, or the module and class for a method), in module order. Trees are only read
     /// for the functions a flow reaches.
     by_short_name: FxHashMap<&'m str, Vec<(Def, String)>>,
-    modules: &'m [Module],
+    modules: &'m [Arc<Module>],
     /// Parameters whose data each function returns, keyed by module and the definition's start
     /// offset; worked out the first time a flow reaches the function (most never are).
     returns: Mutex<HashMap<FunctionKey, Arc<[String]>>>,
@@ -682,7 +682,7 @@ pub struct ProjectFunctions<'m> {
 impl<'m> ProjectFunctions<'m> {
     /// Index the top-level functions and the methods of top-level classes of `modules` (from
     /// their summaries).
-    pub fn new(modules: &'m [Module]) -> Self {
+    pub fn new(modules: &'m [Arc<Module>]) -> Self {
         let mut by_short_name: FxHashMap<&'m str, Vec<(Def, String)>> = FxHashMap::default();
         for (idx, module) in modules.iter().enumerate() {
             for (func, stmt) in &module.summary.functions {
@@ -807,7 +807,7 @@ impl<'m> ProjectFunctions<'m> {
     }
 
     fn definition(&self, def: Def) -> Option<(usize, &'m StmtFunctionDef)> {
-        let modules: &'m [Module] = self.modules;
+        let modules: &'m [Arc<Module>] = self.modules;
         let body = modules.get(def.module)?.body();
         let body = match def.class {
             None => body,

@@ -8,6 +8,7 @@ use ruff_text_size::{TextRange, TextSize};
 use crate::finding::{Finding, Severity};
 use crate::source::SourceText;
 
+#[derive(Debug, Clone)]
 pub struct Template {
     pub path: String,
     pub source: SourceText,

@@ -63,6 +63,21 @@ pub fn fixes_of(run: &FixRun) -> SarifFixes {
     out
 }
 
+/// The items of `run` with a fix that edits a file an earlier item had changed: such a fix is
+/// not a set of regions of the analysed files.
+pub fn items_on_changed_files(run: &FixRun) -> Vec<String> {
+    run.items
+        .iter()
+        .filter(|item| {
+            item.applied
+                .iter()
+                .chain(&item.needs_unsafe)
+                .any(|plan| sarif_fix(&run.base, plan).is_none())
+        })
+        .map(|item| item.item.clone())
+        .collect()
+}
+
 fn sarif_fix(base: &Snapshot, plan: &FixPlan) -> Option<Value> {
     let mut changes = Vec::new();
     for patch in &plan.patches {

@@ -313,21 +313,28 @@ pub trait FixSource: Send + Sync {
 /// The real fix engine on a repository.
 pub struct EngineFixes {
     root: PathBuf,
+    /// Shared by every planning run of the session: a file is parsed once, and one python3
+    /// compiles every patched file.
+    parsed: crate::scan::ParseCache,
+    compiler: crate::fix::verify::PyCompiler,
 }
 
 impl EngineFixes {
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
+            parsed: crate::scan::ParseCache::new(),
+            compiler: crate::fix::verify::PyCompiler::outside_repository(root).prewarm(),
         }
     }
 
-    fn options(items: Vec<String>) -> FixOptions {
+    fn options(&self, items: Vec<String>) -> FixOptions {
         FixOptions {
             items,
             // Unsafe fixes are shown, marked, and need a second confirmation to accept.
             include_unsafe: true,
-            ..FixOptions::default()
+            compiler: self.compiler.clone(),
+            parsed: self.parsed.clone(),
         }
     }
 
@@ -515,7 +522,7 @@ impl FixSource for EngineFixes {
         let mut current = snapshot;
         for id in items {
             let run =
-                plan_fixes(current, &Self::options(vec![id.clone()])).map_err(|e| e.to_string())?;
+                plan_fixes(current, &self.options(vec![id.clone()])).map_err(|e| e.to_string())?;
             if let Some(item) = run.items.first() {
                 events(PlanEvent::Item(Box::new(view_of(item, &prefix))));
             }
@@ -547,7 +554,7 @@ impl FixSource for EngineFixes {
             .head_snapshot()
             .map_err(|e| e.to_string())?
             .under(&prefix);
-        let options = Self::options(Vec::new());
+        let options = self.options(Vec::new());
         let mut stages = Vec::new();
         let mut add_stage = |message: String, start: &Snapshot, end: &Snapshot| {
             let changes: Vec<FileChange> = changes_between(start, end)
@@ -564,7 +571,7 @@ impl FixSource for EngineFixes {
         // Item by item on the previous item's result: a later item's fix is made for the text
         // the commits before it leave, parts included.
         for (id, unchecked) in &request.items {
-            let run = plan_fixes(current.clone(), &Self::options(vec![id.clone()]))
+            let run = plan_fixes(current.clone(), &self.options(vec![id.clone()]))
                 .map_err(|e| e.to_string())?;
             let Some(item) = run.items.into_iter().next() else {
                 continue;
@@ -666,8 +673,9 @@ pub fn apply_exception(snap: &mut Snapshot, exception: &Exception) -> Result<(),
                 .ok_or_else(|| format!("{path} is not in the last commit"))?;
             let comment = format!("flask-harden: ignore[{rule}] {reason}");
             let template = classify(path) == Some(FileKind::Template);
-            file.text = insert_above(&file.text, *line, code, &comment, template)
+            let text = insert_above(&file.text, *line, code, &comment, template)
                 .ok_or_else(|| format!("{path}:{line} is not in the last commit"))?;
+            std::sync::Arc::make_mut(file).text = text;
             Ok(())
         }
         Exception::Exclude { folder } => {
@@ -705,8 +713,8 @@ pub fn apply_exception(snap: &mut Snapshot, exception: &Exception) -> Result<(),
             let file = snap
                 .files
                 .entry(path.to_string())
-                .or_insert_with(|| SnapFile::new(""));
-            file.text = doc.to_string();
+                .or_insert_with(|| std::sync::Arc::new(SnapFile::new("")));
+            std::sync::Arc::make_mut(file).text = doc.to_string();
             Ok(())
         }
     }

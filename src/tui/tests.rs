@@ -77,9 +77,7 @@ fn session_fix(result: &ScanResult) -> ItemFixView {
     .fixing(&by_rule("session/set-cookie-flags"))
     .with_patch(flags.finish().expect("patch"));
     let mut start_snap = Snapshot::default();
-    start_snap
-        .files
-        .insert("app.py".to_string(), SnapFile::new(text.clone()));
+    start_snap.insert("app.py".to_string(), SnapFile::new(text.clone()));
     let plans = vec![cookie, flags];
     let end = combine(&start_snap, &plans, &[true, true]).expect("combines");
     let item = ItemFix {
@@ -967,12 +965,12 @@ fn edit_copy_and_ignore_act_on_the_finding() {
 #[test]
 fn suppressions_and_exclusions_are_written_as_the_readme_says() {
     let mut snap = Snapshot::default();
-    snap.files.insert(
-        "app.py".into(),
+    snap.insert(
+        "app.py",
         SnapFile::new("def f():\n    x = 1\n    resp.set_cookie(\"a\", v)\n"),
     );
-    snap.files.insert(
-        "templates/a.html".into(),
+    snap.insert(
+        "templates/a.html",
         SnapFile::new("<p>\n  {{ bio|safe }}\n</p>\n"),
     );
     apply_exception(
@@ -1023,8 +1021,8 @@ fn suppressions_and_exclusions_are_written_as_the_readme_says() {
     );
     // Into [tool.flask-harden] when that is where the configuration is.
     let mut snap = Snapshot::default();
-    snap.files.insert(
-        "pyproject.toml".into(),
+    snap.insert(
+        "pyproject.toml",
         SnapFile::new(
             "[project]\nname = \"x\"\n\n[tool.flask-harden]\nexclude = [\"legacy/**\"]\n",
         ),

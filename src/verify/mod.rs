@@ -108,7 +108,7 @@ pub struct Verifier {
     base: Oid,
     /// Where the app lives inside the repository (`sub/` or empty): the tests run there.
     prefix: String,
-    scratch: tempfile::TempDir,
+    scratch: crate::fix::verify::PrivateTempDir,
     pub environment: Environment,
     pub command: TestCommand,
     timeout: Duration,
@@ -127,9 +127,8 @@ impl Verifier {
         let prefix = repo
             .prefix_of(path)
             .map_err(|e| VerifyError::Io(e.to_string()))?;
-        let scratch = tempfile::Builder::new()
-            .prefix("flask-harden-verify-")
-            .tempdir()
+        // Private, and removed when a signal stops the run (or by a later run after kill -9).
+        let scratch = crate::fix::verify::private_tempdir()
             .map_err(|e| VerifyError::Io(format!("temporary folder: {e}")))?;
         let environment = Environment::detect(
             path,
@@ -350,7 +349,7 @@ pub fn verify_fixes(
         });
         if keep {
             for c in &item.changes {
-                current.files.insert(c.path.clone(), c.after.clone());
+                current.insert(c.path.clone(), c.after.clone());
             }
             changed = trial;
             kept.push(item);

@@ -407,7 +407,7 @@ pub fn test_config_dicts<'m>(
 ) -> Vec<(&'m Module, &'m ruff_python_ast::ExprDict)> {
     let facts = ctx.facts;
     let mut out = Vec::new();
-    for (idx, module) in facts.modules.iter().enumerate() {
+    for (idx, module) in facts.modules.iter().map(|m| &**m).enumerate() {
         if !module.is_test {
             continue;
         }
@@ -572,9 +572,7 @@ pub(crate) fn fix_item(
     use super::super::{FixOptions, SnapFile, Snapshot, plan_fixes};
     let mut snapshot = Snapshot::default();
     for (path, text) in files {
-        snapshot
-            .files
-            .insert((*path).to_string(), SnapFile::new(*text));
+        snapshot.insert((*path).to_string(), SnapFile::new(*text));
     }
     let options = FixOptions {
         items: vec![item.to_string()],

@@ -25,7 +25,7 @@ use crate::checks::Context;
 use crate::checks::input_validation::json::{UNTYPED, UnvalidatedJson};
 use crate::checks::input_validation::{FixSite, Report, Rule};
 use crate::finding::Finding;
-use crate::project::{self, FileKind};
+use crate::project::FileKind;
 use crate::python::Module;
 use crate::python::expr::{method_name, receiver, str_value};
 use crate::python::imports::Imports;
@@ -821,7 +821,7 @@ pub fn dependency_edit(ctx: &Context, package: &str, requirement: &str) -> Optio
             replacement: format!("{requirement}\n"),
         });
     };
-    let text = project::read_text(file).ok()?;
+    let text = ctx.files.read_text(file).ok()?;
     let listed = text.lines().any(|l| {
         let l = l.trim().trim_start_matches('"').to_ascii_lowercase();
         l.starts_with(package)

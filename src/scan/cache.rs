@@ -1,0 +1,158 @@
+//! Parsed files kept between scans of versions of one tree.
+//!
+//! Planning fixes scans the tree again after every round of fixes, and the first of those
+//! scans is of the very files `check` has just scanned. A file whose text is the same as in an
+//! earlier scan is not parsed again: its module (or template, or the reason it could not be
+//! parsed) comes from here. Entries are keyed by path and compared by their whole text, so a
+//! changed file is always parsed afresh.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::finding::Diagnostic;
+use crate::python::Module;
+use crate::python::templates::Template;
+
+/// How many versions of one file are kept: the tree before a round of fixes and after it.
+const VERSIONS: usize = 2;
+
+/// See the module documentation. Shared between threads; cheap to clone (an `Arc`).
+#[derive(Clone, Default)]
+pub struct ParseCache {
+    inner: Arc<Mutex<Entries>>,
+}
+
+impl std::fmt::Debug for ParseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParseCache(..)")
+    }
+}
+
+#[derive(Default)]
+struct Entries {
+    python: HashMap<String, Vec<Parsed>>,
+    templates: HashMap<String, Vec<Arc<Template>>>,
+}
+
+/// A parsed Python file, or why it could not be used.
+#[derive(Clone)]
+pub enum Parsed {
+    Module(Arc<Module>),
+    /// The text is known by its [`text_hash`]: the parser consumed it.
+    Failed {
+        text_hash: u64,
+        diagnostic: Diagnostic,
+    },
+}
+
+impl Parsed {
+    fn is_of(&self, text: &str) -> bool {
+        match self {
+            Parsed::Module(m) => m.source.text == text,
+            Parsed::Failed { text_hash, .. } => *text_hash == self::text_hash(text),
+        }
+    }
+}
+
+/// A hash of a file's text, to recognise a file that could not be parsed.
+pub fn text_hash(text: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(text)
+}
+
+impl ParseCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The Python file at `path` with this text, parsed by `parse` unless an earlier scan did.
+    pub fn python(&self, path: &str, text: &str, parse: impl FnOnce() -> Parsed) -> Parsed {
+        if let Some(hit) = self
+            .lock()
+            .python
+            .get(path)
+            .and_then(|versions| versions.iter().find(|p| p.is_of(text)).cloned())
+        {
+            return hit;
+        }
+        // Parsed outside the lock: the other threads go on with their files.
+        let parsed = parse();
+        remember(
+            self.lock().python.entry(path.to_string()).or_default(),
+            parsed.clone(),
+        );
+        parsed
+    }
+
+    /// The template at `path` with this text, read by `make` unless an earlier scan did.
+    pub fn template(&self, path: &str, text: &str, make: impl FnOnce() -> Template) -> Template {
+        if let Some(hit) = self
+            .lock()
+            .templates
+            .get(path)
+            .and_then(|versions| versions.iter().find(|t| t.source.text == text).cloned())
+        {
+            return (*hit).clone();
+        }
+        let made = make();
+        remember(
+            self.lock().templates.entry(path.to_string()).or_default(),
+            Arc::new(made.clone()),
+        );
+        made
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // A panic while the lock was held cannot leave an entry half-written (each change is
+        // one push or remove): the entries stay usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Keep `new` as the latest version, dropping the oldest beyond [`VERSIONS`].
+fn remember<T>(versions: &mut Vec<T>, new: T) {
+    versions.push(new);
+    if versions.len() > VERSIONS {
+        versions.remove(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(path: &str, text: &str) -> Parsed {
+        match crate::python::parse(path, text.to_string()) {
+            Ok(m) => Parsed::Module(Arc::new(m)),
+            Err(diagnostic) => Parsed::Failed {
+                text_hash: text_hash(text),
+                diagnostic,
+            },
+        }
+    }
+
+    #[test]
+    fn the_same_text_is_parsed_once_and_a_changed_one_again() {
+        let cache = ParseCache::new();
+        let mut parses = 0;
+        let mut get = |text: &str| {
+            cache.python("app.py", text, || {
+                parses += 1;
+                parse("app.py", text)
+            })
+        };
+        let a = get("x = 1\n");
+        let b = get("x = 1\n");
+        let (Parsed::Module(a), Parsed::Module(b)) = (a, b) else {
+            panic!("both parse");
+        };
+        assert!(Arc::ptr_eq(&a, &b));
+        get("x = 2\n");
+        get("x = 1\n");
+        // A third version pushes the oldest out.
+        get("x = 3\n");
+        get("x = 1\n");
+        assert!(matches!(get("x = (\n"), Parsed::Failed { .. }));
+        assert_eq!(parses, 5);
+    }
+}
