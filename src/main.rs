@@ -549,8 +549,12 @@ fn run_report(
             return ExitCode::from(2);
         }
     };
+    // The fixes reuse what the scan parsed; python3 starts while it runs.
+    let parsed = flask_harden::scan::ParseCache::new();
+    let compiler = fix_cmd::compiler_for(path).prewarm();
     let options = ScanOptions {
         config,
+        cache: Some(parsed.clone()),
         ..ScanOptions::default()
     };
     let result = match scan(path, &options) {
@@ -560,12 +564,13 @@ fn run_report(
             return ExitCode::from(2);
         }
     };
-    // Fixes are built in a temporary copy of the files on disk; unsafe ones are shown too,
-    // marked for review.
+    // Fixes are built from the files on disk, in memory; unsafe ones are shown too, marked for
+    // review.
     let fixes = Snapshot::from_dir(&result.root).ok().and_then(|snapshot| {
         let options = FixOptions {
             include_unsafe: true,
-            compiler: fix_cmd::compiler_for(&result.root),
+            compiler,
+            parsed,
             ..FixOptions::default()
         };
         plan_fixes(snapshot, &options).ok()

@@ -331,7 +331,9 @@ fn load(files: &ProjectFiles, progress: &dyn Progress, cache: Option<&ParseCache
                     Ok(text) => match kind {
                         FileKind::Python => {
                             let parsed = match cache {
-                                Some(cache) => parse_cached(cache, &f.rel, &text),
+                                Some(cache) => {
+                                    parse_cached(cache, &f.rel, &text, token(files, f).as_ref())
+                                }
                                 None => parse_python(&f.rel, text.into_owned()),
                             };
                             match parsed {
@@ -342,9 +344,11 @@ fn load(files: &ProjectFiles, progress: &dyn Progress, cache: Option<&ParseCache
                             }
                         }
                         FileKind::Template => LoadedFile::Template(match cache {
-                            Some(cache) => cache.template(&f.rel, &text, || {
-                                Template::new(&f.rel, text.clone().into_owned())
-                            }),
+                            Some(cache) => {
+                                cache.template(&f.rel, &text, token(files, f).as_ref(), || {
+                                    Template::new(&f.rel, text.clone().into_owned())
+                                })
+                            }
                             None => Template::new(&f.rel, text.into_owned()),
                         }),
                         FileKind::EnvFile => {
@@ -399,8 +403,18 @@ fn text_of<'f>(
 
 /// The Python file at `path` with this text, parsed as the scan parses it, unless `cache`
 /// holds it.
-pub fn parse_cached(cache: &ParseCache, path: &str, text: &str) -> Parsed {
-    cache.python(path, text, || parse_python(path, text.to_string()))
+pub fn parse_cached(
+    cache: &ParseCache,
+    path: &str,
+    text: &str,
+    token: Option<&cache::Token>,
+) -> Parsed {
+    cache.python(path, text, token, || parse_python(path, text.to_string()))
+}
+
+/// What holds the file's text when the files are in memory ([`project::Contents::token`]).
+fn token(files: &ProjectFiles, f: &project::RepoFile) -> Option<cache::Token> {
+    files.memory.as_ref()?.0.token(&f.rel)
 }
 
 /// Parse a Python file for the scan.

@@ -14,8 +14,8 @@ use std::ops::Range;
 use super::plan::{Edit, FixPlan, PatchKind, fingerprint, splice};
 use super::snapshot::{SnapFile, Snapshot};
 
-/// Base ranges replaced in one file and how much each changed its length.
-type AppliedEdits = Vec<(Range<usize>, isize)>;
+/// Base ranges replaced in one file, how much each changed its length, and the text put there.
+type AppliedEdits = Vec<(Range<usize>, isize, String)>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplyStatus {
@@ -53,6 +53,8 @@ pub struct Overlay {
 enum PatchOutcome {
     Fresh(SnapFile, AppliedEdits),
     Already,
+    /// Every edit is one an earlier plan of the overlay made: nothing to write.
+    Duplicate,
     Conflict,
     Stale(String),
 }
@@ -98,6 +100,7 @@ impl Overlay {
             edits: Vec::new(),
         };
         let mut already = 0;
+        let mut duplicates = 0;
         for patch in &plan.patches {
             match self.prepare_patch(&patch.path, &patch.kind) {
                 PatchOutcome::Fresh(file, edits) => {
@@ -105,6 +108,7 @@ impl Overlay {
                     pending.edits.push((patch.path.clone(), edits));
                 }
                 PatchOutcome::Already => already += 1,
+                PatchOutcome::Duplicate => duplicates += 1,
                 PatchOutcome::Conflict => {
                     return Err(ApplyStatus::Conflict {
                         path: patch.path.clone(),
@@ -118,7 +122,7 @@ impl Overlay {
                 }
             }
         }
-        if already == plan.patches.len() {
+        if already + duplicates == plan.patches.len() {
             return Err(ApplyStatus::AlreadyApplied);
         }
         if already > 0 {
@@ -171,14 +175,16 @@ impl Overlay {
                 }
                 let done = self.applied.get(path).map(Vec::as_slice).unwrap_or(&[]);
                 match rebase(edits, done, &current.text) {
-                    Ok(mapped) => {
+                    Ok((mapped, fresh)) => {
                         let text = splice(&current.text, &mapped);
                         let record = edits
                             .iter()
-                            .map(|e| {
+                            .zip(&fresh)
+                            .filter(|(_, fresh)| **fresh)
+                            .map(|(e, _)| {
                                 let delta =
                                     e.replacement.len() as isize - e.original.len() as isize;
-                                (e.range.clone(), delta)
+                                (e.range.clone(), delta, e.replacement.clone())
                             })
                             .collect();
                         let file = SnapFile {
@@ -196,16 +202,27 @@ impl Overlay {
 
 /// Map edits made against the base through the edits already applied (`done`, base
 /// coordinates). Touching counts as overlapping: two insertions at one offset, or an edit that
-/// starts where another ends, are retried against the new text rather than guessed at.
+/// starts where another ends, are retried against the new text rather than guessed at. An
+/// edit identical to one already applied (the same import two fixes add at the top of a
+/// file) is already in place: it is left out, and the second element says which were kept.
 fn rebase(
     edits: &[Edit],
-    done: &[(Range<usize>, isize)],
+    done: &[(Range<usize>, isize, String)],
     current: &str,
-) -> Result<Vec<Edit>, PatchOutcome> {
+) -> Result<(Vec<Edit>, Vec<bool>), PatchOutcome> {
     let mut mapped = Vec::with_capacity(edits.len());
+    let mut fresh = Vec::with_capacity(edits.len());
     for e in edits {
+        if done
+            .iter()
+            .any(|(r, _, text)| *r == e.range && *text == e.replacement)
+        {
+            fresh.push(false);
+            continue;
+        }
+        fresh.push(true);
         let mut shift: isize = 0;
-        for (r, delta) in done {
+        for (r, delta, _) in done {
             if r.start <= e.range.end && e.range.start <= r.end {
                 return Err(PatchOutcome::Conflict);
             }
@@ -230,7 +247,11 @@ fn rebase(
             replacement: e.replacement.clone(),
         });
     }
-    Ok(mapped)
+    if !fresh.iter().any(|f| *f) {
+        // Every edit is in place already (an earlier plan of the batch made the same ones).
+        return Err(PatchOutcome::Duplicate);
+    }
+    Ok((mapped, fresh))
 }
 
 #[cfg(test)]
@@ -275,6 +296,24 @@ mod tests {
         assert_eq!(o.apply(&p1), ApplyStatus::Applied);
         assert_eq!(o.apply(&p2), ApplyStatus::Applied);
         assert_eq!(o.current().get("m.py"), Some("a = 10\nb = 2\nc = 30\n"));
+    }
+
+    #[test]
+    fn an_edit_two_plans_share_is_made_once() {
+        // Two fixes in one file, each adding the same import at the top.
+        let text = "import os\nx = a\ny = b\n";
+        let p1 = plan("m.py", text, &[(10..10, "import nh3\n"), (14..15, "f(a)")]);
+        let p2 = plan("m.py", text, &[(10..10, "import nh3\n"), (20..21, "f(b)")]);
+        let mut o = Overlay::new(snap("m.py", text));
+        assert_eq!(o.apply(&p1), ApplyStatus::Applied);
+        assert_eq!(o.apply(&p2), ApplyStatus::Applied);
+        assert_eq!(
+            o.current().get("m.py"),
+            Some("import os\nimport nh3\nx = f(a)\ny = f(b)\n")
+        );
+        // A plan whose only edit is in place already has nothing left to do.
+        let p3 = plan("m.py", text, &[(10..10, "import nh3\n")]);
+        assert_eq!(o.apply(&p3), ApplyStatus::AlreadyApplied);
     }
 
     #[test]

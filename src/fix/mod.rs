@@ -9,11 +9,14 @@
 //!    [`FixPlan`]s: edits with the original text they replace ([`PatchBuilder`]), new files, an
 //!    [`Applicability`] and a title. Helpers keep the file's style: [`style`] (line endings,
 //!    indentation, quotes), [`imports::ensure_import`], [`templates::render`].
-//! 3. [`verify`]: each plan alone must keep every patched Python file parsing (our parser) and
-//!    compiling (CPython, when installed), and a rescan must no longer report its findings.
-//!    A plan that fails is not offered; the reason is kept ([`Rejected`]).
-//! 4. [`apply::Overlay`]: verified plans are applied in turn; a plan that touches what an
-//!    earlier one changed is regenerated against the new text in another round.
+//! 3. [`apply::Overlay`]: a round's plans are applied in turn on one overlay; a plan that
+//!    touches what an earlier one changed is regenerated against the new text in another
+//!    round (an edit identical to one already made, such as a shared import, is made once).
+//! 4. [`verify`]: every patched Python file must parse (our parser) and compile (CPython, one
+//!    process per run, when installed), and one rescan of the round's result (in memory,
+//!    [`verify::Rescanner`], parsing only changed files) must no longer report the plans'
+//!    findings; a plan whose findings stay is tried alone. A plan that fails is not offered;
+//!    the reason is kept ([`Rejected`]).
 //! 5. [`pipeline::plan_fixes`] returns a [`FixRun`]: per item the applied plans, the file
 //!    changes (with unified diffs), the commit message, what was rejected and why, and which
 //!    findings have a verified fix ([`FixRun::availability`], for reports).
@@ -239,20 +242,25 @@ pub fn with_context<R>(
         .collect();
     let modules: Vec<std::sync::Arc<Module>> = python
         .par_iter()
-        .filter_map(
-            |(path, file)| match crate::scan::parse_cached(parsed, path, &file.text) {
+        .filter_map(|(path, file)| {
+            let token = crate::scan::cache::Token::of((*file).clone());
+            match crate::scan::parse_cached(parsed, path, &file.text, Some(&token)) {
                 crate::scan::Parsed::Module(m) => Some(m),
                 crate::scan::Parsed::Failed { .. } => None,
-            },
-        )
+            }
+        })
         .collect();
     let mut templates = Vec::new();
     let mut env_files = Vec::new();
     for (path, file) in &snapshot.files {
         match classify(path) {
             Some(FileKind::Python) => {}
-            Some(FileKind::Template) => templates
-                .push(parsed.template(path, &file.text, || Template::new(path, file.text.clone()))),
+            Some(FileKind::Template) => templates.push({
+                let token = crate::scan::cache::Token::of(file.clone());
+                parsed.template(path, &file.text, Some(&token), || {
+                    Template::new(path, file.text.clone())
+                })
+            }),
             Some(FileKind::EnvFile) => env_files.push(EnvFile::parse(path, file.text.clone())),
             _ => {}
         }

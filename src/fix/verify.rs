@@ -463,6 +463,12 @@ impl crate::project::Contents for Snapshot {
     fn text(&self, rel: &str) -> Option<&str> {
         self.get(rel)
     }
+
+    fn token(&self, rel: &str) -> Option<crate::scan::cache::Token> {
+        self.files
+            .get(rel)
+            .map(|f| crate::scan::cache::Token::of(f.clone()))
+    }
 }
 
 impl Rescanner {

@@ -73,6 +73,12 @@ pub struct ProjectFiles {
 /// File texts by relative path, read instead of the disk.
 pub trait Contents: Send + Sync {
     fn text(&self, rel: &str) -> Option<&str>;
+    /// What holds the text at `rel`, shared by every version of the tree in which the file is
+    /// unchanged: a [`crate::scan::ParseCache`] recognises the file by it without comparing
+    /// the text.
+    fn token(&self, _rel: &str) -> Option<crate::scan::cache::Token> {
+        None
+    }
 }
 
 /// Files held in memory ([`ProjectFiles::memory`]).

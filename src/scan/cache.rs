@@ -30,8 +30,48 @@ impl std::fmt::Debug for ParseCache {
 
 #[derive(Default)]
 struct Entries {
-    python: HashMap<String, Vec<Parsed>>,
-    templates: HashMap<String, Vec<Arc<Template>>>,
+    python: HashMap<String, Versions<Parsed>>,
+    templates: HashMap<String, Versions<Arc<Template>>>,
+}
+
+/// The versions of one file kept, each with what held its text.
+type Versions<T> = Vec<(T, Option<Token>)>;
+
+/// What holds a file's text in memory (a snapshot's `Arc` of the file), kept with the entry
+/// made from it: the same holder means the same text, found without comparing it. Holding it
+/// keeps its address from being reused by another text.
+#[derive(Clone)]
+pub struct Token(Arc<dyn std::any::Any + Send + Sync>);
+
+impl Token {
+    pub fn of(holder: Arc<impl std::any::Any + Send + Sync>) -> Self {
+        Self(holder)
+    }
+
+    fn same(&self, other: &Token) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.0), Arc::as_ptr(&other.0))
+    }
+}
+
+/// The version of `versions` for this text: by its holder when it has one, else by comparing
+/// the text (then the holder is kept, for the next lookup).
+fn find<T: Clone>(
+    versions: &mut [(T, Option<Token>)],
+    token: Option<&Token>,
+    is_of: impl Fn(&T) -> bool,
+) -> Option<T> {
+    if let Some(token) = token
+        && let Some((hit, _)) = versions
+            .iter()
+            .find(|(_, t)| t.as_ref().is_some_and(|t| t.same(token)))
+    {
+        return Some(hit.clone());
+    }
+    let (hit, held) = versions.iter_mut().find(|(v, _)| is_of(v))?;
+    if token.is_some() {
+        *held = token.cloned();
+    }
+    Some(hit.clone())
 }
 
 /// A parsed Python file, or why it could not be used.
@@ -65,39 +105,53 @@ impl ParseCache {
         Self::default()
     }
 
-    /// The Python file at `path` with this text, parsed by `parse` unless an earlier scan did.
-    pub fn python(&self, path: &str, text: &str, parse: impl FnOnce() -> Parsed) -> Parsed {
-        if let Some(hit) = self
+    /// The Python file at `path` with this text (held by `token`, when it is in memory),
+    /// parsed by `parse` unless an earlier scan did.
+    pub fn python(
+        &self,
+        path: &str,
+        text: &str,
+        token: Option<&Token>,
+        parse: impl FnOnce() -> Parsed,
+    ) -> Parsed {
+        let found = self
             .lock()
             .python
-            .get(path)
-            .and_then(|versions| versions.iter().find(|p| p.is_of(text)).cloned())
-        {
+            .get_mut(path)
+            .and_then(|versions| find(versions, token, |p| p.is_of(text)));
+        if let Some(hit) = found {
             return hit;
         }
         // Parsed outside the lock: the other threads go on with their files.
         let parsed = parse();
         remember(
             self.lock().python.entry(path.to_string()).or_default(),
-            parsed.clone(),
+            (parsed.clone(), token.cloned()),
         );
         parsed
     }
 
-    /// The template at `path` with this text, read by `make` unless an earlier scan did.
-    pub fn template(&self, path: &str, text: &str, make: impl FnOnce() -> Template) -> Template {
-        if let Some(hit) = self
+    /// The template at `path` with this text (held by `token`), read by `make` unless an
+    /// earlier scan did.
+    pub fn template(
+        &self,
+        path: &str,
+        text: &str,
+        token: Option<&Token>,
+        make: impl FnOnce() -> Template,
+    ) -> Template {
+        let found = self
             .lock()
             .templates
-            .get(path)
-            .and_then(|versions| versions.iter().find(|t| t.source.text == text).cloned())
-        {
+            .get_mut(path)
+            .and_then(|versions| find(versions, token, |t| t.source.text == text));
+        if let Some(hit) = found {
             return (*hit).clone();
         }
         let made = make();
         remember(
             self.lock().templates.entry(path.to_string()).or_default(),
-            Arc::new(made.clone()),
+            (Arc::new(made.clone()), token.cloned()),
         );
         made
     }
@@ -136,7 +190,7 @@ mod tests {
         let cache = ParseCache::new();
         let mut parses = 0;
         let mut get = |text: &str| {
-            cache.python("app.py", text, || {
+            cache.python("app.py", text, None, || {
                 parses += 1;
                 parse("app.py", text)
             })
