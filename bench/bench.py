@@ -49,9 +49,22 @@ TEMPLATE_EXTENSIONS = {"html", "htm", "jinja", "jinja2", "j2", "xml", "xhtml"}
 # Bump when the extraction rule changes, so that old trees are extracted again.
 EXTRACT_RULE = "py+templates-v1"
 
-# Targets from the project's issue.
+# Targets from the project's issues.
 TARGET_BANDIT_RATIO = 50.0
 TARGET_PEAK_MB = 500.0
+# Fix planning (issue 14): with fix offers at most twice the time of --no-fixes and under
+# 400 MB; --no-fixes at most 0.7x ruff's time; `fix` on a 50-file app under 0.3 s.
+TARGET_FIX_OFFERS_RATIO = 2.0
+TARGET_FIX_OFFERS_MB = 400.0
+TARGET_RUFF_RATIO = 0.7
+TARGET_FIX_APP_S = 0.3
+
+# The apps `fix` is timed on: the bundled example app and the test apps (each copied into a
+# fresh git repository), and two corpus trees of about the size of a whole small app.
+FIX_APPS = ["tests/fixtures/example_app", "tests/fixtures/apps/guestbook",
+            "tests/fixtures/apps/helpdesk", "tests/fixtures/apps/inventory",
+            "tests/fixtures/apps/legacy_shop", "tests/fixtures/apps/factory_notes"]
+FIX_CORPUS_TREES = ["flask-appbuilder", "flaskbb"]
 
 
 def log(msg: str) -> None:
@@ -281,6 +294,41 @@ def time_interleaved(plan: dict[str, tuple[list[str], int, int, float]]) -> dict
     }
 
 
+def git_copy(src: Path, dest: Path) -> None:
+    """Copy a tree into dest and commit it, so that `fix` reads it from HEAD."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, symlinks=True)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "commit", "-q", "-m", "bench"]):
+        subprocess.run(cmd, cwd=dest, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def time_fix_apps(fh: Path, root: Path, corpus: Path, runs: int, out_dir: Path,
+                  timeout: float) -> list[dict]:
+    """`flask-harden fix` (diffs only) on each app, from a fresh git copy."""
+    apps = [(PurePosixPath(a).name, root / a) for a in FIX_APPS]
+    apps += [(name, corpus / name) for name in FIX_CORPUS_TREES]
+    out = []
+    for name, src in apps:
+        if not src.is_dir():
+            continue
+        dest = out_dir / "fix-apps" / name
+        git_copy(src, dest)
+        py_files = sum(1 for p in dest.rglob("*.py") if ".git" not in p.parts)
+        times, rss, cpu = [], 0, []
+        for _ in range(runs + 1):  # the first run warms the caches
+            r = run_measured([str(fh), "fix", str(dest)], timeout)
+            times.append(r["wall"])
+            cpu.append(r["cpu"])
+            rss = max(rss, r["max_rss_kb"])
+        s = summarize(times[1:], cpu[1:])
+        out.append({"name": name, "py_files": py_files, "runs": runs, "max_rss_kb": rss, **s})
+    return out
+
+
 def tool_version(cmd: list[str]) -> str:
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -438,6 +486,60 @@ def write_report(path: Path, ctx: dict) -> None:
              f"each tree) | {sum(r['ok'] for r in rob['runs'])}/{len(rob['runs'])} runs clean "
              f"| {yes(all_ok)} |")
     L.append("")
+    L.append("### With fix offers")
+    L.append("")
+    L.append("`--format json` works out which findings have a verified fix (`fix.available`), "
+             "`--format sarif` adds the fixes themselves; both plan and verify every fix. They "
+             "ran in the same rounds as the tools above.")
+    L.append("")
+    L.append("| command | runs | median wall | min | max | ratio to `--no-fixes` (wall) | "
+             "median CPU | peak RSS |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    offers = []
+    for name in ("flask-harden json", "flask-harden sarif"):
+        s = t.get(name)
+        if not s or not s.get("runs"):
+            continue
+        ratio = s["median"] / fh["median"]
+        offers.append((name, ratio, mb(s["max_rss_kb"])))
+        L.append(f"| `{ctx['commands_display'][name]}` | {s['runs']} | {fmt_s(s['median'])} | "
+                 f"{fmt_s(s['min'])} | {fmt_s(s['max'])} | {ratio:.2f}x | "
+                 f"{fmt_s(s['cpu_median'])} | {mb(s['max_rss_kb']):.0f} MB |")
+    L.append("")
+    fix_apps = ctx.get("fix_apps") or []
+    if fix_apps:
+        L.append("### `fix` on whole apps")
+        L.append("")
+        L.append("`flask-harden fix PATH` (plan, verify and print every fix; nothing is "
+                 "committed) on the bundled apps and on two corpus trees, each copied into a "
+                 "fresh git repository, after one warmup run. It compiles every patched file "
+                 "with CPython, so the time includes starting `python3` once.")
+        L.append("")
+        L.append("| app | Python files | runs | median wall | min | max | median CPU | peak RSS |")
+        L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for a in fix_apps:
+            L.append(f"| {a['name']} | {a['py_files']} | {a['runs']} | {fmt_s(a['median'])} | "
+                     f"{fmt_s(a['min'])} | {fmt_s(a['max'])} | {fmt_s(a['cpu_median'])} | "
+                     f"{mb(a['max_rss_kb']):.0f} MB |")
+        L.append("")
+    L.append("Targets of fix planning:")
+    L.append("")
+    L.append("| target | measured | |")
+    L.append("| --- | --- | --- |")
+    for name, ratio, peak_mb in offers:
+        L.append(f"| `{name.split()[-1]}` with fix offers at most "
+                 f"{TARGET_FIX_OFFERS_RATIO:.0f}x the time of `--no-fixes` | {ratio:.2f}x | "
+                 f"{yes(ratio <= TARGET_FIX_OFFERS_RATIO)} |")
+        L.append(f"| `{name.split()[-1]}` with fix offers under {TARGET_FIX_OFFERS_MB:.0f} MB | "
+                 f"{peak_mb:.0f} MB | {yes(peak_mb < TARGET_FIX_OFFERS_MB)} |")
+    L.append(f"| `--no-fixes` at most {TARGET_RUFF_RATIO}x ruff's time | "
+             f"{1 / r_ruff:.2f}x | {yes(1 / r_ruff <= TARGET_RUFF_RATIO)} |")
+    near = [a for a in fix_apps if 30 <= a["py_files"] <= 120]
+    for a in near:
+        L.append(f"| `fix` on a 50-file app under {TARGET_FIX_APP_S} s ({a['name']}, "
+                 f"{a['py_files']} files) | {fmt_s(a['median'])} | "
+                 f"{yes(a['median'] < TARGET_FIX_APP_S)} |")
+    L.append("")
     L.append("### flask-harden per tree")
     L.append("")
     L.append(f"Timer: {next(iter(ctx['per_tree'].values()))['timer']}, {ctx['runs']} runs "
@@ -526,7 +628,20 @@ def write_report(path: Path, ctx: dict) -> None:
              "`bench/.downloads/`, the trees in `bench/corpus/`, raw outputs (hyperfine JSON, "
              "flask-harden JSON per tree) in `bench/.out/`; none of them is committed.")
     L.append("")
-    path.write_text("\n".join(L))
+    # Sections written by hand below the generated report (measurements of another kind)
+    # are kept.
+    kept = ""
+    if path.exists():
+        old = path.read_text()
+        at = old.find(KEPT_SECTION)
+        if at >= 0:
+            kept = old[at:]
+    path.write_text("\n".join(L) + ("\n" + kept if kept else ""))
+
+
+# The first heading of the hand-written part of BENCHMARKS.md, which a rerun keeps.
+KEPT_SECTION = "## Scaling with repository size"
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -540,6 +655,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10, help="runs of flask-harden and ruff")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--bandit-runs", type=int, default=1)
+    ap.add_argument("--fix-runs", type=int, default=3,
+                    help="runs of flask-harden with fix offers (json, sarif) and of `fix`")
     ap.add_argument("--timeout", type=float, default=300.0,
                     help="seconds before flask-harden counts as hung")
     ap.add_argument("--skip-download", action="store_true")
@@ -581,11 +698,15 @@ def main() -> None:
                  "--output-format", "json", str(corpus)],
         "bandit": [str(bandit_bin), "-r", "-q", "-f", "json", "-o",
                    str(out_dir / "bandit.json"), str(corpus)],
+        "flask-harden json": [str(fh), "check", str(corpus), "--format", "json"],
+        "flask-harden sarif": [str(fh), "check", str(corpus), "--format", "sarif"],
     }
     display = {
         "flask-harden": f"target/release/flask-harden check {rel_corpus} --format json --no-fixes",
         "ruff": f"ruff check --isolated --select S --no-cache --output-format json {rel_corpus}",
         "bandit": f"bandit -r -q -f json -o bench/.out/bandit.json {rel_corpus}",
+        "flask-harden json": f"target/release/flask-harden check {rel_corpus} --format json",
+        "flask-harden sarif": f"target/release/flask-harden check {rel_corpus} --format sarif",
     }
 
     # bandit takes minutes a run: fewer runs, no warmup, in the same rounds as the others.
@@ -593,7 +714,12 @@ def main() -> None:
         "flask-harden": (cmds["flask-harden"], args.runs, args.warmup, args.timeout),
         "bandit": (cmds["bandit"], args.bandit_runs, 0, 3600.0),
         "ruff": (cmds["ruff"], args.runs, args.warmup, args.timeout * 10),
+        "flask-harden json": (cmds["flask-harden json"], args.fix_runs, 0, args.timeout),
+        "flask-harden sarif": (cmds["flask-harden sarif"], args.fix_runs, 0, args.timeout),
     })
+
+    log("flask-harden fix on the bundled apps")
+    fix_apps = time_fix_apps(fh, root, corpus, args.fix_runs, out_dir, args.timeout)
 
     # Peak memory of flask-harden: the largest over its timed runs and the robustness runs.
     peak = max([timings["flask-harden"]["max_rss_kb"]]
@@ -633,9 +759,11 @@ def main() -> None:
         "zero, other work shared them during the runs, which makes every absolute time longer "
         "and noisier; the ratios are steadier than the absolute times but not immune. Rerun "
         "`bench/run.sh` on a quiet machine for clean numbers.",
-        f"bandit ran {args.bandit_runs} time{'s' if args.bandit_runs != 1 else ''} only (it "
-        f"takes minutes per run), against "
-        f"{args.runs} runs of the other two; its median rests on few samples.",
+        (f"bandit ran {args.bandit_runs} time{'s' if args.bandit_runs != 1 else ''} only (it "
+         f"takes minutes per run), against "
+         f"{args.runs} runs of the other two; its median rests on few samples."
+         if args.bandit_runs else
+         "bandit was not run this time (`--bandit-runs 0`)."),
         "All three tools write JSON; flask-harden and ruff to /dev/null, bandit to a file.",
         "`--isolated` keeps ruff from reading any configuration file, so every tree is checked "
         "with the same S rules.",
@@ -659,6 +787,7 @@ def main() -> None:
         "per_tree": per_tree,
         "peak_rss_kb": peak,
         "other_rss_kb": other_rss,
+        "fix_apps": fix_apps,
         "runs": args.runs,
         "robustness": rob,
         "timeout": args.timeout,
