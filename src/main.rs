@@ -443,15 +443,10 @@ fn run_check(args: CheckArgs) -> ExitCode {
             human::Style::new(use_color).with_suppressed(args.show_suppressed),
         ),
         Format::Json => {
-            let findings: Vec<_> = result
-                .items
-                .iter()
-                .flat_map(|i| &i.outcome.findings)
-                .collect();
             let fixes = if args.no_fixes {
                 Default::default()
             } else {
-                fix_offers(&result, &findings, &parsed, compiler.clone())
+                fix_offers(&result, &parsed, compiler.clone())
                     .map(|run| run.availability())
                     .unwrap_or_default()
             };
@@ -459,13 +454,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
         }
         Format::Sarif if args.no_fixes => sarif::render_with_fixes(&result, &Default::default()),
         Format::Sarif => {
-            let findings: Vec<_> = result
-                .items
-                .iter()
-                .flat_map(|i| &i.outcome.findings)
-                .collect();
             let compiler = compiler.unwrap_or_else(|| fix_cmd::compiler_for(&result.root));
-            let run = fix_offers(&result, &findings, &parsed, Some(compiler.clone()));
+            let run = fix_offers(&result, &parsed, Some(compiler.clone()));
             let fixes = sarif_fixes(run.as_ref(), &parsed, &compiler);
             sarif::render_with_fixes(&result, &fixes)
         }
@@ -490,7 +480,6 @@ fn run_check(args: CheckArgs) -> ExitCode {
 /// report's `fix.available`, the SARIF log's fixes), reusing what the scan parsed.
 fn fix_offers(
     result: &ScanResult,
-    findings: &[&flask_harden::finding::Finding],
     parsed: &flask_harden::scan::ParseCache,
     compiler: Option<flask_harden::fix::verify::PyCompiler>,
 ) -> Option<flask_harden::fix::FixRun> {
@@ -499,7 +488,12 @@ fn fix_offers(
         parsed: parsed.clone(),
         ..FixOptions::default()
     };
-    flask_harden::fix::verified_run(&result.root, findings, options)
+    let findings: Vec<_> = result
+        .items
+        .iter()
+        .flat_map(|i| &i.outcome.findings)
+        .collect();
+    flask_harden::fix::verified_run(&result.root, &findings, options)
 }
 
 /// The SARIF log's fixes: each one a set of regions of the analysed files. They come from the

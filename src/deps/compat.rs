@@ -58,6 +58,11 @@ const fn breaks_opt(
 
 pub const NEEDS: &[Needs] = &[
     // Declared in the releases' metadata.
+    meta("flask", "2.0", "werkzeug", "2.0"),
+    meta("flask", "2.0", "jinja2", "3.0"),
+    meta("flask", "2.0", "itsdangerous", "2.0"),
+    meta("flask", "2.0", "click", "7.1.2"),
+    meta("flask", "2.1", "click", "8.0"),
     meta("flask", "2.2", "werkzeug", "2.2.2"),
     meta("flask", "2.2", "jinja2", "3.0"),
     meta("flask", "2.2", "itsdangerous", "2.0"),
@@ -126,6 +131,57 @@ pub const NEEDS: &[Needs] = &[
         "Jinja2 < 3.0 imports markupsafe.soft_unicode, which MarkupSafe 2.1 removed",
     ),
 ];
+
+/// The Python versions the Flask stack's releases run on, for when the package index cannot
+/// be asked (offline): `(package, first release, Requires-Python)`, each row holding from its
+/// release until the next row of the package. From the releases' `requires_python` on PyPI
+/// (final releases, as the index listed them on 2026-12-02).
+pub const REQUIRES_PYTHON: &[(&str, &str, &str)] = &[
+    ("click", "8.0.0", ">=3.6"),
+    ("click", "8.1.0", ">=3.7"),
+    ("click", "8.2.0", ">=3.10"),
+    ("flask", "2.0.0", ">=3.6"),
+    ("flask", "2.1.0", ">=3.7"),
+    ("flask", "2.3.0", ">=3.8"),
+    ("flask", "3.1.0", ">=3.9"),
+    ("flask-login", "0.6.0", ">=3.7"),
+    ("flask-wtf", "1.0.0", ">=3.6"),
+    ("flask-wtf", "1.1.0", ">=3.7"),
+    ("flask-wtf", "1.1.2", ">=3.8"),
+    ("flask-wtf", "1.2.2", ">=3.9"),
+    ("flask-wtf", "1.3.0", ">=3.10"),
+    ("itsdangerous", "2.0.0", ">=3.6"),
+    ("itsdangerous", "2.1.0", ">=3.7"),
+    ("itsdangerous", "2.2.0", ">=3.8"),
+    ("jinja2", "3.0.0", ">=3.6"),
+    ("jinja2", "3.1.0", ">=3.7"),
+    ("markupsafe", "2.0.0", ">=3.6"),
+    ("markupsafe", "2.1.0", ">=3.7"),
+    ("markupsafe", "3.0.0", ">=3.9"),
+    ("pyyaml", "6.0", ">=3.6"),
+    ("pyyaml", "6.0.2", ">=3.8"),
+    ("pyyaml", "6.0.4", ">=3.10"),
+    ("werkzeug", "2.0.0", ">=3.6"),
+    ("werkzeug", "2.1.0", ">=3.7"),
+    ("werkzeug", "2.3.0", ">=3.8"),
+    ("werkzeug", "3.1.0", ">=3.9"),
+    ("wtforms", "3.0.0", ">=3.6"),
+    ("wtforms", "3.0.1", ">=3.7"),
+    ("wtforms", "3.1.0", ">=3.8"),
+    ("wtforms", "3.2.0", ">=3.9"),
+    ("wtforms", "3.2.2", ">=3.10"),
+    ("wtforms", "3.3.0", ">=3.11"),
+];
+
+/// The Requires-Python of `package` at `version` from [`REQUIRES_PYTHON`]: `None` when the
+/// table does not know the package or the version comes before its first row.
+pub fn requires_python(package: &str, version: &Version) -> Option<&'static str> {
+    REQUIRES_PYTHON
+        .iter()
+        .filter(|(name, from, _)| *name == package && parse(from) <= *version)
+        .max_by_key(|(_, from, _)| parse(from))
+        .map(|(_, _, spec)| *spec)
+}
 
 impl Needs {
     pub fn from_version(&self) -> Version {
@@ -283,6 +339,17 @@ mod tests {
 
     fn v(s: &str) -> Version {
         parse(s)
+    }
+
+    #[test]
+    fn the_offline_table_says_which_python_a_release_needs() {
+        assert_eq!(requires_python("flask", &v("3.1.3")), Some(">=3.9"));
+        assert_eq!(requires_python("flask", &v("3.0.3")), Some(">=3.8"));
+        assert_eq!(requires_python("flask", &v("1.1.4")), None);
+        assert_eq!(requires_python("requests", &v("2.32.0")), None);
+        for (name, from, spec) in REQUIRES_PYTHON {
+            assert_eq!(requires_python(name, &parse(from)), Some(*spec));
+        }
     }
 
     #[test]

@@ -123,6 +123,9 @@ pub struct SetPlan {
     pub problems: Vec<String>,
     /// Packages still affected by an advisory after the plan (no release fixes them).
     pub still_vulnerable: Vec<String>,
+    /// Vulnerable packages left at their version because every release that fixes them
+    /// needs a newer Python than the project's: name → the lowest fixing version.
+    pub held_by_python: BTreeMap<String, Version>,
 }
 
 /// What one release needs of the other pinned packages.
@@ -221,7 +224,8 @@ fn pick(
             }
         }
         None => {
-            // Offline: the floors the constraints name and the advisories' fixed versions.
+            // Offline: the floors the constraints name and the advisories' fixed versions,
+            // those the table of the stack's Requires-Python says run on the project's Python.
             let mut c: Vec<Version> = allowed
                 .iter()
                 .filter_map(|(low, _)| match low {
@@ -229,6 +233,7 @@ fn pick(
                     Bound::Unbounded => None,
                 })
                 .chain(advisories.iter().flat_map(|a| a.fixes.iter().cloned()))
+                .filter(|v| python_ok(super::compat::requires_python(name, v), python))
                 .collect();
             c.sort();
             c.dedup();
@@ -286,6 +291,10 @@ pub fn plan_set(
                 why.insert(name.clone(), "known vulnerabilities".into());
             }
             Some(_) => {}
+            // Raising it would not install; the rest of the set is still planned.
+            None if python.is_some() => {
+                plan.held_by_python.insert(name.clone(), floor.clone());
+            }
             None => plan.problems.push(format!(
                 "no release of {name} from {floor} on runs on the project's Python"
             )),
@@ -348,6 +357,7 @@ pub fn plan_set(
         }
         if db.for_package(name).iter().any(|a| a.affected.contains(to))
             && (targets.contains_key(name) || to != from)
+            && !plan.held_by_python.contains_key(name)
         {
             plan.still_vulnerable.push(format!("{name} {to}"));
         }
@@ -570,6 +580,28 @@ mod tests {
     }
 
     #[test]
+    fn offline_a_raise_past_the_project_python_is_not_planned() {
+        // Flask 3.1 needs Python 3.9 (the offline table says so without the index): on 3.8
+        // Flask is held where it is, not raised to a pin that would not install.
+        let index = PackageIndex::with_cache(false, None);
+        let db = AdvisoryDb::new(super::super::advisories::embedded());
+        let pins: BTreeMap<String, Version> = [("flask".to_string(), v("2.2.5"))].into();
+        let targets: BTreeMap<String, Version> = [("flask".to_string(), v("3.1.3"))].into();
+        let plan = plan_set(&pins, &targets, &db, &index, Some(&v("3.8")));
+        assert!(plan.problems.is_empty(), "{plan:?}");
+        assert_eq!(
+            plan.held_by_python.get("flask"),
+            Some(&v("3.1.3")),
+            "{plan:?}"
+        );
+        assert!(plan.raises.is_empty(), "{plan:?}");
+        // On 3.9 it is planned.
+        let plan = plan_set(&pins, &targets, &db, &index, Some(&v("3.9")));
+        assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+        assert_eq!(plan.pins["flask"].to_string(), "3.1.3");
+    }
+
+    #[test]
     fn offline_the_flask_stack_moves_together() {
         // No network and an empty cache: the table of what Flask releases need applies.
         let index = PackageIndex::with_cache(false, None);
@@ -675,7 +707,11 @@ mod tests {
         let pins: BTreeMap<String, Version> = [("werkzeug".into(), v("2.3.7"))].into();
         let targets: BTreeMap<String, Version> = [("werkzeug".into(), v("3.1.6"))].into();
         let plan = plan_set(&pins, &targets, &db, &index, Some(&v("3.8")));
-        assert_eq!(plan.problems.len(), 1, "{plan:?}");
-        assert!(plan.problems[0].contains("runs on the project's Python"));
+        assert!(plan.problems.is_empty(), "{plan:?}");
+        assert_eq!(plan.held_by_python.get("werkzeug"), Some(&v("3.1.6")));
+        assert_eq!(plan.pins["werkzeug"], v("2.3.7"));
+        // With no Python known, there is nothing to hold it by: a problem.
+        let plan = plan_set(&pins, &targets, &db, &index, None);
+        assert!(plan.held_by_python.is_empty(), "{plan:?}");
     }
 }

@@ -252,6 +252,17 @@ fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixEr
     // scan of `base` does, like `check`.
     for item in &mut items {
         relocate(item, &findings_before);
+        // A finding a fix changed but did not fix (a pin raised for another package's sake)
+        // is a new finding to the next round, and may be declined again for the same reason.
+        let mut seen = HashSet::new();
+        item.rejected.retain(|r| {
+            let keys: Vec<(String, String, usize)> = r
+                .findings
+                .iter()
+                .map(|f| (f.rule.clone(), f.path.clone(), f.line))
+                .collect();
+            seen.insert((r.title.clone(), r.reason.clone(), keys))
+        });
     }
     Ok(FixRun {
         base,

@@ -100,6 +100,8 @@ fn raise_set(
     let mut targets: BTreeMap<String, Version> = BTreeMap::new();
     let mut out: Vec<Generated> = Vec::new();
     let mut fixing: Vec<&Finding> = Vec::new();
+    // The package of each vulnerable pin in `fixing`.
+    let mut package_of: Vec<(&Finding, String)> = Vec::new();
     for f in group {
         if f.rule == "dependencies/incompatible-pins" {
             fixing.push(f);
@@ -122,6 +124,7 @@ fn raise_set(
                 Ok(fixed) => {
                     targets.insert(v.package.clone(), fixed);
                     fixing.push(f);
+                    package_of.push((f, v.package.clone()));
                 }
                 Err(_) => out.push(Err(Unfixable::new(f, "the fixed version does not parse"))),
             },
@@ -133,6 +136,33 @@ fn raise_set(
     let python = python_version(|p| ctx.snapshot.get(p).map(str::to_string));
     let py = python.as_ref().map(|p| &p.version);
     let plan = plan_set(&pins, &targets, db, index, py);
+    // A pin whose every fixing release needs a newer Python stays, and says why; the others
+    // are still raised.
+    if !plan.held_by_python.is_empty() {
+        let python_named = python
+            .as_ref()
+            .map(|p| format!("Python {} ({})", p.version, p.source))
+            .unwrap_or_else(|| "the project's Python".to_string());
+        for (f, package) in &package_of {
+            if let Some(floor) = plan.held_by_python.get(package) {
+                fixing.retain(|x| !std::ptr::eq(*x, *f));
+                out.push(Err(Unfixable::new(
+                    f,
+                    format!(
+                        "{package} stays affected: every release that fixes this ({floor} or \
+                         later) needs a newer Python than {python_named}, so a pin to it would \
+                         not install; upgrade Python first"
+                    ),
+                )));
+            }
+        }
+        if fixing
+            .iter()
+            .all(|f| f.rule == "dependencies/incompatible-pins")
+        {
+            return out;
+        }
+    }
     let fail_these = |reason: &str| -> Vec<Generated> {
         fixing
             .iter()
