@@ -334,7 +334,7 @@ fn load(files: &ProjectFiles, progress: &dyn Progress, cache: Option<&ParseCache
                                 Some(cache) => {
                                     parse_cached(cache, &f.rel, &text, token(files, f).as_ref())
                                 }
-                                None => parse_python(&f.rel, text.into_owned()),
+                                None => parse_python(&f.rel, text.into_owned(), 0),
                             };
                             match parsed {
                                 Parsed::Module(m) => LoadedFile::Module(m),
@@ -386,17 +386,9 @@ fn text_of<'f>(
     files: &'f ProjectFiles,
     f: &project::RepoFile,
 ) -> Result<std::borrow::Cow<'f, str>, project::ReadError> {
-    match &files.memory {
-        Some(project::Memory(m)) => {
-            m.text(&f.rel)
-                .map(std::borrow::Cow::Borrowed)
-                .ok_or_else(|| {
-                    files
-                        .read_text(f)
-                        .err()
-                        .unwrap_or(project::ReadError::NotRegular)
-                })
-        }
+    match files.memory.as_ref().and_then(|m| m.0.text(&f.rel)) {
+        Some(text) => Ok(std::borrow::Cow::Borrowed(text)),
+        // From disk, or the error that says the file is not in memory.
         None => files.read_text(f).map(std::borrow::Cow::Owned),
     }
 }
@@ -409,7 +401,9 @@ pub fn parse_cached(
     text: &str,
     token: Option<&cache::Token>,
 ) -> Parsed {
-    cache.python(path, text, token, || parse_python(path, text.to_string()))
+    cache.python(path, text, token, || {
+        parse_python(path, text.to_string(), cache::text_hash(text))
+    })
 }
 
 /// What holds the file's text when the files are in memory ([`project::Contents::token`]).
@@ -418,8 +412,9 @@ fn token(files: &ProjectFiles, f: &project::RepoFile) -> Option<cache::Token> {
 }
 
 /// Parse a Python file for the scan.
-fn parse_python(path: &str, text: String) -> Parsed {
-    let text_hash = cache::text_hash(&text);
+/// A failure keeps `text_hash` ([`cache::text_hash`] of the text, or 0 when no cache will
+/// hold it).
+fn parse_python(path: &str, text: String, text_hash: u64) -> Parsed {
     match python::parse(path, text) {
         Ok(mut m) => {
             // Freed here, in the task that parsed it, the tree's memory goes to the next file

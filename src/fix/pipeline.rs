@@ -385,14 +385,21 @@ fn fix_item(
             }
         }
         let whole_batch = applied.len() == batch_size;
-        let progressed = !applied.is_empty();
         if whole_batch {
             current = overlay.into_current();
             found = after.into_iter().cloned().collect();
         } else {
-            current = rebuild(&current, &applied);
+            let (next, kept, left) = rebuild(&current, applied);
+            for plan in &left {
+                for f in &plan.fixes {
+                    settled.remove(&f.fingerprint());
+                }
+            }
+            current = next;
+            applied = kept;
             found = scan_item(&current)?;
         }
+        let progressed = !applied.is_empty();
         out.applied.extend(applied);
         if !progressed {
             break;
@@ -403,14 +410,19 @@ fn fix_item(
     Ok((out, current))
 }
 
-/// `base` with `plans` applied in turn (they applied in this order on an overlay that also
-/// held other plans; without those they still do).
-fn rebuild(base: &Snapshot, plans: &[FixPlan]) -> Snapshot {
+/// `base` with `plans` applied in turn. They applied in this order on an overlay that also
+/// held other plans, and taking plans out cannot make the others overlap; a plan that still
+/// does not apply is left out (returned second), to be generated again.
+fn rebuild(base: &Snapshot, plans: Vec<FixPlan>) -> (Snapshot, Vec<FixPlan>, Vec<FixPlan>) {
     let mut overlay = Overlay::new(base.clone());
+    let (mut kept, mut left) = (Vec::new(), Vec::new());
     for plan in plans {
-        overlay.apply(plan);
+        match overlay.apply(&plan) {
+            ApplyStatus::Applied => kept.push(plan),
+            _ => left.push(plan),
+        }
     }
-    overlay.into_current()
+    (overlay.into_current(), kept, left)
 }
 
 fn reject(out: &mut ItemFix, settled: &mut HashSet<String>, plan: &FixPlan, reason: &Rejection) {

@@ -146,11 +146,7 @@ impl ProjectFiles {
                     "not in the files being checked",
                 ))
             }),
-            None => read_text(&RepoFile {
-                rel: rel.to_string(),
-                abs: abs.to_path_buf(),
-                kind: FileKind::Template,
-            }),
+            None => read_text_at(abs),
         }
     }
 
@@ -466,7 +462,12 @@ pub fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
 
 /// Read a repository file as UTF-8 text, dropping a byte-order mark.
 pub fn read_text(file: &RepoFile) -> Result<String, ReadError> {
-    let bytes = read_limited(&file.abs)?;
+    read_text_at(&file.abs)
+}
+
+/// [`read_text`] of the file at `path`.
+fn read_text_at(path: &Path) -> Result<String, ReadError> {
+    let bytes = read_limited(path)?;
     let mut text = String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)?;
     if text.starts_with('\u{feff}') {
         text.drain(..3);

@@ -114,21 +114,7 @@ impl ParseCache {
         token: Option<&Token>,
         parse: impl FnOnce() -> Parsed,
     ) -> Parsed {
-        let found = self
-            .lock()
-            .python
-            .get_mut(path)
-            .and_then(|versions| find(versions, token, |p| p.is_of(text)));
-        if let Some(hit) = found {
-            return hit;
-        }
-        // Parsed outside the lock: the other threads go on with their files.
-        let parsed = parse();
-        remember(
-            self.lock().python.entry(path.to_string()).or_default(),
-            (parsed.clone(), token.cloned()),
-        );
-        parsed
+        self.get_or_make(|e| &mut e.python, path, token, |p| p.is_of(text), parse)
     }
 
     /// The template at `path` with this text (held by `token`), read by `make` unless an
@@ -140,18 +126,37 @@ impl ParseCache {
         token: Option<&Token>,
         make: impl FnOnce() -> Template,
     ) -> Template {
-        let found = self
-            .lock()
-            .templates
+        let made = self.get_or_make(
+            |e| &mut e.templates,
+            path,
+            token,
+            |t| t.source.text == text,
+            || Arc::new(make()),
+        );
+        (*made).clone()
+    }
+
+    /// The version of the file at `path` in the `table` of entries that `is_of` recognises
+    /// (or `token` holds), else `make`'s, which is kept.
+    fn get_or_make<T: Clone>(
+        &self,
+        table: impl Fn(&mut Entries) -> &mut HashMap<String, Versions<T>>,
+        path: &str,
+        token: Option<&Token>,
+        is_of: impl Fn(&T) -> bool,
+        make: impl FnOnce() -> T,
+    ) -> T {
+        let found = table(&mut self.lock())
             .get_mut(path)
-            .and_then(|versions| find(versions, token, |t| t.source.text == text));
+            .and_then(|versions| find(versions, token, is_of));
         if let Some(hit) = found {
-            return (*hit).clone();
+            return hit;
         }
+        // Made outside the lock: the other threads go on with their files.
         let made = make();
         remember(
-            self.lock().templates.entry(path.to_string()).or_default(),
-            (Arc::new(made.clone()), token.cloned()),
+            table(&mut self.lock()).entry(path.to_string()).or_default(),
+            (made.clone(), token.cloned()),
         );
         made
     }
