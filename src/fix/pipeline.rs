@@ -1,6 +1,6 @@
 //! From a snapshot to verified, applied fixes, one checklist item after the other.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Value, json};
 use similar::TextDiff;
@@ -437,17 +437,32 @@ fn reject(out: &mut ItemFix, settled: &mut HashSet<String>, plan: &FixPlan, reas
 /// Give every finding of `item` the position of the same finding in `original` (same
 /// fingerprint: rule, file and code; the nearest line among those not taken yet).
 fn relocate(item: &mut ItemFix, original: &[Finding]) {
-    let mut taken: HashSet<usize> = HashSet::new();
+    // Fingerprint → the lines of the original findings that have it, each with its index:
+    // the nearest is found by a range search, so that thousands of findings on identical code
+    // (one `{{ x|safe }}` repeated through a template) stay near linear.
+    let mut by_print: HashMap<String, std::collections::BTreeSet<(usize, usize)>> = HashMap::new();
+    for (i, o) in original.iter().enumerate() {
+        by_print
+            .entry(o.fingerprint())
+            .or_default()
+            .insert((o.line, i));
+    }
+    let nearest = |set: &std::collections::BTreeSet<(usize, usize)>, line: usize| {
+        let above = set.range((line, 0)..).next().copied();
+        let below = set.range(..(line, 0)).next_back().copied();
+        match (above, below) {
+            (Some(a), Some(b)) => Some(if a.0 - line < line - b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    };
+    let all = by_print.clone();
     let mut place = |f: &mut Finding| {
-        let fp = f.fingerprint();
-        let best = original
-            .iter()
-            .enumerate()
-            .filter(|(i, o)| !taken.contains(i) && o.fingerprint() == fp)
-            .min_by_key(|(_, o)| o.line.abs_diff(f.line));
-        if let Some((i, o)) = best {
-            taken.insert(i);
-            *f = o.clone();
+        let Some(set) = by_print.get_mut(&f.fingerprint()) else {
+            return;
+        };
+        if let Some(key) = nearest(set, f.line) {
+            set.remove(&key);
+            *f = original[key.1].clone();
         }
     };
     for plan in item.applied.iter_mut().chain(item.needs_unsafe.iter_mut()) {
@@ -457,18 +472,15 @@ fn relocate(item: &mut ItemFix, original: &[Finding]) {
         r.findings.iter_mut().for_each(&mut place);
     }
     item.without_fix.iter_mut().for_each(&mut place);
-    taken.clear();
-    let mut place_remaining = |f: &mut Finding| {
-        let fp = f.fingerprint();
-        if let Some(o) = original
-            .iter()
-            .filter(|o| o.fingerprint() == fp)
-            .min_by_key(|o| o.line.abs_diff(f.line))
+    let place_remaining = |f: &mut Finding| {
+        if let Some(key) = all
+            .get(&f.fingerprint())
+            .and_then(|set| nearest(set, f.line))
         {
-            *f = o.clone();
+            *f = original[key.1].clone();
         }
     };
-    item.remaining.iter_mut().for_each(&mut place_remaining);
+    item.remaining.iter_mut().for_each(place_remaining);
 }
 
 /// `reason` with each `path:line` it names (a location in `current`, which earlier items'

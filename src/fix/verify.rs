@@ -511,11 +511,20 @@ pub fn remaining<'t>(
     before: &[&Finding],
     after: &[&Finding],
 ) -> Vec<&'t Finding> {
-    let count = |list: &[&Finding], rule: &str, path: &str| {
-        list.iter()
-            .filter(|f| f.rule == rule && f.path == path)
-            .count()
-    };
+    // Counted once per (rule, file), so that a file with thousands of findings is not
+    // searched once per finding.
+    fn count<'f>(list: &[&'f Finding]) -> HashMap<(&'f str, &'f str), usize> {
+        let mut by = HashMap::new();
+        for f in list {
+            *by.entry((f.rule.as_str(), f.path.as_str())).or_default() += 1;
+        }
+        by
+    }
+    let (before_count, after_count) = (count(before), count(after));
+    let after_prints: std::collections::HashSet<(String, &str)> = after
+        .iter()
+        .map(|f| (f.fingerprint(), f.rule.as_str()))
+        .collect();
     let mut wanted: HashMap<(&str, &str), usize> = HashMap::new();
     for t in targets {
         *wanted
@@ -525,11 +534,10 @@ pub fn remaining<'t>(
     targets
         .iter()
         .filter(|t| {
-            let same = after
-                .iter()
-                .any(|f| f.fingerprint() == t.fingerprint() && f.rule == t.rule);
+            let same = after_prints.contains(&(t.fingerprint(), t.rule.as_str()));
             let key = (t.rule.as_str(), t.path.as_str());
-            let dropped = count(before, key.0, key.1).saturating_sub(count(after, key.0, key.1));
+            let n = |by: &HashMap<(&str, &str), usize>| by.get(&key).copied().unwrap_or(0);
+            let dropped = n(&before_count).saturating_sub(n(&after_count));
             same || dropped < wanted.get(&key).copied().unwrap_or(1)
         })
         .collect()

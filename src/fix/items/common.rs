@@ -292,19 +292,34 @@ pub fn assigned_name(stmt: &Stmt) -> Option<String> {
     }
 }
 
-/// A template's byte offset for a finding's 1-based line and character column.
-pub fn text_offset(text: &str, line: usize, column: usize) -> Option<usize> {
-    let mut start = 0usize;
-    for _ in 1..line {
-        start += text.get(start..)?.find('\n')? + 1;
+/// Byte offsets of findings' 1-based lines and character columns in snapshot texts. Each
+/// file's line starts are found once, so a file with thousands of findings is not walked from
+/// the top once per finding.
+#[derive(Default)]
+pub struct TextOffsets {
+    lines: std::collections::HashMap<String, crate::source::LineIndex>,
+}
+
+impl TextOffsets {
+    /// The offset of `line`/`column` in `text`, the snapshot text of `path`.
+    pub fn offset(&mut self, path: &str, text: &str, line: usize, column: usize) -> Option<usize> {
+        if !self.lines.contains_key(path) {
+            self.lines
+                .insert(path.to_string(), crate::source::LineIndex::new(text));
+        }
+        let lines = &self.lines[path];
+        if line == 0 || line > lines.line_count() {
+            return None;
+        }
+        let start = lines.line_start(line).to_usize();
+        let within: usize = text
+            .get(start..)?
+            .chars()
+            .take(column.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum();
+        Some(start + within)
     }
-    let rest = text.get(start..)?;
-    let within: usize = rest
-        .chars()
-        .take(column.saturating_sub(1))
-        .map(char::len_utf8)
-        .sum();
-    Some(start + within)
 }
 
 pub use crate::python::expr::py_string;

@@ -12,9 +12,9 @@ use super::super::style::{
 use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
-    Patches, add_dependency, app_site_patch, append_to_class, dict_entry_insertion, dict_has_key,
-    ensure_imports, fail_all, insert_after, insert_before, keyword_insertion,
-    loaded_config_classes, located, quoted, test_config_dicts, text_offset,
+    Patches, TextOffsets, add_dependency, app_site_patch, append_to_class, dict_entry_insertion,
+    dict_has_key, ensure_imports, fail_all, insert_after, insert_before, keyword_insertion,
+    loaded_config_classes, located, quoted, test_config_dicts,
 };
 use super::secret_key::TEST_KEY;
 use crate::checks::csrf::{header_or_json_api, meta_disables_csrf};
@@ -122,8 +122,9 @@ fn protect_plan(ctx: &FixContext, findings: &[&Finding]) -> Result<Option<FixPla
             continue;
         }
         let tp = patches.for_path(ctx, &t.path)?;
+        let eol = LineEnding::detect(tp.text());
         for form in missing {
-            add_token(tp, form.range.end().to_usize())?;
+            add_token(tp, eol, form.range.end().to_usize())?;
             forms += 1;
         }
     }
@@ -524,9 +525,8 @@ fn test_configs_without_csrf<'a>(
 
 /// Insert the hidden token field on its own line after a form's opening tag, indented like
 /// the form's first line of content.
-fn add_token(patch: &mut PatchBuilder, tag_end: usize) -> Result<(), String> {
+fn add_token(patch: &mut PatchBuilder, eol: LineEnding, tag_end: usize) -> Result<(), String> {
     let text = patch.text();
-    let eol = LineEnding::detect(text);
     let field = templates::get("csrf/token_field.html")
         .map_err(|e| e.to_string())?
         .trim_end();
@@ -543,36 +543,74 @@ fn add_token(patch: &mut PatchBuilder, tag_end: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// `csrf/form-without-token`: the token goes into each posting form. The forms of one template
+/// make one plan, so that a template with thousands of forms is read and patched once.
 pub fn form_token(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
-    findings
-        .iter()
-        .map(|f| {
-            let no = |r: &str| Unfixable::new(f, r);
-            let text = ctx.text_for(f)?;
-            let template = ctx
-                .facts
-                .templates
-                .iter()
-                .find(|t| t.path == f.path)
-                .ok_or_else(|| no("the template was not read"))?;
-            let start = text_offset(text, f.line, f.column).ok_or_else(|| no("bad position"))?;
-            let form = template
-                .post_forms()
-                .into_iter()
-                .find(|p| p.range.start().to_usize() == start)
-                .ok_or_else(|| no("the form is not where the finding says"))?;
-            let mut patch = PatchBuilder::new(&f.path, text);
-            add_token(&mut patch, form.range.end().to_usize()).map_err(|e| no(&e))?;
-            let plan = FixPlan::new(
-                &f.rule,
-                "add the CSRF token to the form",
-                Applicability::Safe,
-            );
-            Ok(plan
-                .fixing(f)
-                .with_patch(patch.finish().map_err(|e| no(&e.to_string()))?))
-        })
+    let mut by_file: std::collections::BTreeMap<&str, Vec<&Finding>> = Default::default();
+    for f in findings {
+        by_file.entry(f.path.as_str()).or_default().push(f);
+    }
+    by_file
+        .into_values()
+        .flat_map(|fs| form_tokens_in(ctx, &fs))
         .collect()
+}
+
+fn form_tokens_in(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
+    let Some(first) = findings.first() else {
+        return Vec::new();
+    };
+    let text = match ctx.text_for(first) {
+        Ok(text) => text,
+        Err(e) => return fail_all(findings, &e.reason),
+    };
+    let Some(template) = ctx.facts.templates.iter().find(|t| t.path == first.path) else {
+        return fail_all(findings, "the template was not read");
+    };
+    let forms: std::collections::HashMap<usize, usize> = template
+        .post_forms()
+        .into_iter()
+        .map(|p| (p.range.start().to_usize(), p.range.end().to_usize()))
+        .collect();
+    let mut offsets = TextOffsets::default();
+    let mut patch = PatchBuilder::new(&first.path, text);
+    let eol = LineEnding::detect(text);
+    let mut out = Vec::new();
+    let mut fixed = Vec::new();
+    for f in findings {
+        let no = |r: &str| Unfixable::new(f, r);
+        let Some(start) = offsets.offset(&f.path, text, f.line, f.column) else {
+            out.push(Err(no("bad position")));
+            continue;
+        };
+        let Some(&end) = forms.get(&start) else {
+            out.push(Err(no("the form is not where the finding says")));
+            continue;
+        };
+        match add_token(&mut patch, eol, end) {
+            Ok(()) => fixed.push(*f),
+            Err(e) => out.push(Err(no(&e))),
+        }
+    }
+    if fixed.is_empty() {
+        return out;
+    }
+    let what = if fixed.len() == 1 {
+        "add the CSRF token to the form".to_string()
+    } else {
+        format!("add the CSRF token to the {} forms", fixed.len())
+    };
+    match patch.finish() {
+        Ok(p) => {
+            let mut plan = FixPlan::new(&first.rule, what, Applicability::Safe).with_patch(p);
+            for f in fixed {
+                plan = plan.fixing(f);
+            }
+            out.push(Ok(plan));
+        }
+        Err(e) => out.extend(fail_all(&fixed, &e.to_string())),
+    }
+    out
 }
 
 pub fn enable(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {

@@ -225,12 +225,14 @@ fn find_stmt(body: &[Stmt], range: TextRange) -> Option<(&Stmt, usize)> {
 /// `debug/env-file`: remove the `FLASK_DEBUG=1` / `FLASK_ENV=development` line from the
 /// committed `.flaskenv` or `.env` (developers pass `flask run --debug` instead).
 pub fn env_file(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
+    let mut offsets = super::common::TextOffsets::default();
     findings
         .iter()
         .map(|f| {
             let no = |r: &str| Unfixable::new(f, r);
             let text = ctx.text_for(f)?;
-            let start = super::common::text_offset(text, f.line, 1)
+            let start = offsets
+                .offset(&f.path, text, f.line, 1)
                 .ok_or_else(|| no("the line is not in the file"))?;
             let end = line_end_inclusive(text, start);
             let mut patch = super::super::plan::PatchBuilder::new(&f.path, text);

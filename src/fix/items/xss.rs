@@ -11,8 +11,8 @@ use super::super::style::preferred_quote;
 use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
-    add_dependency, app_site_patch, ensure_imports, fail_all, insert_after, insert_before,
-    keyword_insertion, located, py_string, stmt_at, text_offset,
+    TextOffsets, add_dependency, app_site_patch, ensure_imports, fail_all, insert_after,
+    insert_before, keyword_insertion, located, py_string, stmt_at,
 };
 use crate::finding::Finding;
 use crate::python::expr::{calls_in_body, str_value};
@@ -102,16 +102,19 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     for f in findings {
         by_file.entry(f.path.as_str()).or_default().push(f);
     }
+    let mut offsets = TextOffsets::default();
     for (path, fs) in by_file {
         let Some(text) = ctx.snapshot.get(path) else {
             continue;
         };
         let mut tp = PatchBuilder::new(path, text);
         for f in fs {
-            let Some(start) = text_offset(text, f.line, f.column) else {
+            let Some(start) = offsets.offset(path, text, f.line, f.column) else {
                 continue;
             };
-            let end = text_offset(text, f.end_line, f.end_column).unwrap_or(start);
+            let end = offsets
+                .offset(path, text, f.end_line, f.end_column)
+                .unwrap_or(start);
             let Some(word) = text.get(start..end).and_then(|s| s.rfind("safe")) else {
                 continue;
             };
@@ -135,15 +138,23 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
 /// `{% autoescape false %}` → true; `jinja_env.autoescape = False` → True; a jinja2
 /// Environment gets `autoescape=select_autoescape()`.
 pub fn autoescape(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
-    findings.iter().map(|f| autoescape_one(ctx, f)).collect()
+    let mut offsets = TextOffsets::default();
+    findings
+        .iter()
+        .map(|f| autoescape_one(ctx, f, &mut offsets))
+        .collect()
 }
 
-fn autoescape_one(ctx: &FixContext, f: &Finding) -> Generated {
+fn autoescape_one(ctx: &FixContext, f: &Finding, offsets: &mut TextOffsets) -> Generated {
     let no = |r: &str| Unfixable::new(f, r);
     if !f.path.ends_with(".py") {
         let text = ctx.text_for(f)?;
-        let start = text_offset(text, f.line, f.column).ok_or_else(|| no("bad position"))?;
-        let end = text_offset(text, f.end_line, f.end_column).ok_or_else(|| no("bad position"))?;
+        let start = offsets
+            .offset(&f.path, text, f.line, f.column)
+            .ok_or_else(|| no("bad position"))?;
+        let end = offsets
+            .offset(&f.path, text, f.end_line, f.end_column)
+            .ok_or_else(|| no("bad position"))?;
         let tag = text.get(start..end).ok_or_else(|| no("bad position"))?;
         let word = tag
             .find("false")
