@@ -555,3 +555,75 @@ fn temporary_checkouts_are_private_and_cleaned_up() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(leftover(t), Vec::<std::path::PathBuf>::new(), "stale");
 }
+
+/// Every file under `.git/objects`, relative to it.
+fn object_files(p: &Path) -> std::collections::BTreeSet<String> {
+    let root = p.join(".git/objects");
+    entries_with_modes(&root)
+        .into_iter()
+        .filter(|(path, _, is_dir)| !is_dir && path.is_file())
+        .filter_map(|(path, _, _)| {
+            Some(
+                path.strip_prefix(&root)
+                    .ok()?
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `fix --commit` writes its objects as one pack (no loose objects, so none of libgit2's
+/// `tmp_object_git2_*` files), and a `kill -9` at any moment of it leaves none behind, leaves
+/// the user's branch where it was, and leaves a repository `git fsck` accepts.
+#[cfg(target_os = "linux")]
+#[test]
+fn commits_are_one_pack_and_a_kill_leaves_no_temporary_object() {
+    let dir = committed(&[("app.py", APP)]);
+    let p = dir.path();
+    let head = git(p, &["rev-parse", "HEAD"]);
+    let before = object_files(p);
+    let started = std::time::Instant::now();
+    let (code, _, err) = run_in(p, &["fix", "--commit", "--branch", "hardened"]);
+    let whole = started.elapsed();
+    assert_eq!(code, 0, "{err}");
+    let added: Vec<String> = object_files(p).difference(&before).cloned().collect();
+    assert!(!added.is_empty(), "no object was written");
+    for name in &added {
+        assert!(
+            name.starts_with("pack/pack-") && (name.ends_with(".pack") || name.ends_with(".idx")),
+            "not part of a pack: {name}"
+        );
+    }
+    assert!(
+        git(p, &["log", "--oneline", "main..hardened"])
+            .lines()
+            .count()
+            >= 2
+    );
+    git(p, &["fsck", "--strict", "--no-dangling"]);
+
+    // Kills spread over the length of a whole run, the last ones near its end, where the
+    // objects are written.
+    let delays: Vec<std::time::Duration> = (0..16).map(|k| whole * k / 16).collect();
+    for (i, delay) in delays.iter().enumerate() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flask-harden"))
+            .args(["fix", "--commit", "--branch", &format!("killed-{i}")])
+            .current_dir(p)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(*delay);
+        child.kill().expect("kill -9");
+        child.wait().expect("wait");
+        let temporary: Vec<String> = object_files(p)
+            .into_iter()
+            .filter(|name| name.contains("tmp_object"))
+            .collect();
+        assert_eq!(temporary, Vec::<String>::new(), "after {delay:?}");
+        assert_eq!(git(p, &["rev-parse", "main"]), head);
+        assert_eq!(git(p, &["symbolic-ref", "HEAD"]).trim(), "refs/heads/main");
+        git(p, &["fsck", "--no-dangling"]);
+    }
+}

@@ -352,7 +352,14 @@ impl GitRepo {
         }
         let base = self.head()?;
         let signature = self.repo.signature().map_err(|_| GitError::NoIdentity)?;
-        let mut parent = self.repo.find_commit(base.commit)?;
+        // The new objects are made in memory (a mempack backend on a second handle of the
+        // repository) and written as one pack at the end: libgit2 would otherwise write each
+        // blob, tree and commit as a loose object through its own `tmp_object_git2_*` file,
+        // which a kill mid-commit leaves behind in `.git/objects`.
+        let work = Repository::open(self.repo.path())?;
+        let work_odb = work.odb()?;
+        let mempack = work_odb.add_new_mempack_backend(1000)?;
+        let mut parent = work.find_commit(base.commit)?;
         let mut commits = Vec::new();
         for stage in stages.iter().filter(|s| !s.changes.is_empty()) {
             let parent_tree = parent.tree()?;
@@ -364,7 +371,7 @@ impl GitRepo {
                         reason: "not a plain path inside the repository".to_string(),
                     });
                 }
-                let blob = self.repo.blob(&change.after.bytes())?;
+                let blob = work.blob(&change.after.bytes())?;
                 let mode = if change.after.executable {
                     FileMode::BlobExecutable
                 } else {
@@ -372,21 +379,27 @@ impl GitRepo {
                 };
                 update.upsert(change.path.as_str(), blob, mode);
             }
-            let tree_id = update.create_updated(&self.repo, &parent_tree)?;
-            let tree = self.repo.find_tree(tree_id)?;
+            let tree_id = update.create_updated(&work, &parent_tree)?;
+            let tree = work.find_tree(tree_id)?;
             // The message names paths from the repository; `git log` prints it raw.
             let message = crate::text::escape_text(&stage.message);
-            let id = self
-                .repo
-                .commit(None, &signature, &signature, &message, &tree, &[&parent])?;
+            let id = work.commit(None, &signature, &signature, &message, &tree, &[&parent])?;
             let subject = message.lines().next().unwrap_or("").to_string();
             commits.push((id, subject));
-            parent = self.repo.find_commit(id)?;
+            parent = work.find_commit(id)?;
         }
-        if !commits.is_empty() {
+        if let Some(&(tip, _)) = commits.last() {
+            let mut pack = git2::Buf::new();
+            mempack.dump(&work, &mut pack)?;
+            let odb = self.repo.odb()?;
+            let mut writer = odb.packwriter()?;
+            writer
+                .write_all(&pack)
+                .map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))?;
+            writer.commit()?;
             self.repo.reference(
                 &refname,
-                parent.id(),
+                tip,
                 false,
                 "flask-harden: fixes from the hardening checklist",
             )?;
