@@ -430,19 +430,19 @@ fn parse_python(path: &str, text: String, text_hash: u64) -> Parsed {
 }
 
 /// Phase timings on standard error when `FLASK_HARDEN_TRACE` is set, for profiling.
-struct Trace {
+pub(crate) struct Trace {
     last: Option<std::cell::Cell<std::time::Instant>>,
 }
 
 impl Trace {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             last: std::env::var_os("FLASK_HARDEN_TRACE")
                 .map(|_| std::cell::Cell::new(std::time::Instant::now())),
         }
     }
 
-    fn mark(&self, phase: &str) {
+    pub(crate) fn mark(&self, phase: &str) {
         if let Some(last) = &self.last {
             let now = std::time::Instant::now();
             eprintln!("  {phase}: {:?}", now - last.get());

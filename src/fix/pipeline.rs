@@ -223,6 +223,7 @@ fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixEr
         .map(|(id, _)| id.to_string())
         .filter(|id| options.items.is_empty() || options.items.contains(id))
         .collect();
+    let trace = crate::scan::Trace::new();
     let rescan = Rescanner::new(options.parsed.clone());
     let before = rescan
         .scan(&base, &selected)
@@ -241,6 +242,7 @@ fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixEr
                 .collect()
         });
         let (mut fix, next) = fix_item(item, &current, known, &rescan, options)?;
+        trace.mark(&format!("plan {item}"));
         for r in &mut fix.rejected {
             r.reason = base_lines(&r.reason, &base, &current);
         }
@@ -644,7 +646,9 @@ pub fn verified_run(
     if items.is_empty() {
         return None;
     }
+    let trace = crate::scan::Trace::new();
     let snapshot = Snapshot::from_dir(root).ok()?;
+    trace.mark("snapshot");
     let options = FixOptions {
         items,
         include_unsafe: true,

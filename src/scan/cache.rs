@@ -6,7 +6,8 @@
 //! parsed) comes from here. Entries are keyed by path and compared by their whole text, so a
 //! changed file is always parsed afresh.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex};
 
 use crate::finding::Diagnostic;
@@ -16,10 +17,22 @@ use crate::python::templates::Template;
 /// How many versions of one file are kept: the tree before a round of fixes and after it.
 const VERSIONS: usize = 2;
 
+/// How many locks the entries are spread over (by path), so that the scan's threads do not
+/// wait on one another for a lookup in a tree of many small files.
+const SHARDS: usize = 16;
+
 /// See the module documentation. Shared between threads; cheap to clone (an `Arc`).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ParseCache {
-    inner: Arc<Mutex<Entries>>,
+    shards: Arc<[Mutex<Entries>; SHARDS]>,
+}
+
+impl Default for ParseCache {
+    fn default() -> Self {
+        Self {
+            shards: Arc::new(std::array::from_fn(|_| Mutex::default())),
+        }
+    }
 }
 
 impl std::fmt::Debug for ParseCache {
@@ -146,7 +159,7 @@ impl ParseCache {
         is_of: impl Fn(&T) -> bool,
         make: impl FnOnce() -> T,
     ) -> T {
-        let found = table(&mut self.lock())
+        let found = table(&mut self.lock(path))
             .get_mut(path)
             .and_then(|versions| find(versions, token, is_of));
         if let Some(hit) = found {
@@ -155,16 +168,21 @@ impl ParseCache {
         // Made outside the lock: the other threads go on with their files.
         let made = make();
         remember(
-            table(&mut self.lock()).entry(path.to_string()).or_default(),
+            table(&mut self.lock(path))
+                .entry(path.to_string())
+                .or_default(),
             (made.clone(), token.cloned()),
         );
         made
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+    fn lock(&self, path: &str) -> std::sync::MutexGuard<'_, Entries> {
+        use std::hash::BuildHasher;
+        let shard =
+            BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(path) as usize % SHARDS;
         // A panic while the lock was held cannot leave an entry half-written (each change is
         // one push or remove): the entries stay usable.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.shards[shard].lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
