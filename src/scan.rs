@@ -252,19 +252,29 @@ fn apply_suppressions(
         .of_kind(FileKind::Dependency)
         .filter_map(|f| Some((f.rel.clone(), files.read_text(f).ok()?)))
         .collect();
-    let mut texts: BTreeMap<String, &str> = BTreeMap::new();
-    for m in facts.modules {
-        texts.insert(m.path.clone(), &m.source.text);
-    }
-    for t in &facts.templates {
-        texts.insert(t.path.clone(), &t.source.text);
-    }
-    for e in &facts.env_files {
-        texts.insert(e.path.clone(), &e.source.text);
-    }
-    for (path, text) in &dependency_texts {
-        texts.insert(path.clone(), text);
-    }
+    // Only texts that name the tool can hold a suppression: the others are not collected
+    // (on a tree of many files, building the map of all of them was most of this phase).
+    let all = facts
+        .modules
+        .iter()
+        .map(|m| (&m.path, m.source.text.as_str()))
+        .chain(
+            facts
+                .templates
+                .iter()
+                .map(|t| (&t.path, t.source.text.as_str())),
+        )
+        .chain(
+            facts
+                .env_files
+                .iter()
+                .map(|e| (&e.path, e.source.text.as_str())),
+        )
+        .chain(dependency_texts.iter().map(|(p, t)| (p, t.as_str())));
+    let texts: BTreeMap<String, &str> = all
+        .filter(|(_, text)| crate::suppress::may_hold_suppression(text))
+        .map(|(path, text)| (path.clone(), text))
+        .collect();
     let ran: Vec<&'static str> = results
         .iter()
         .map(|r| -> &'static str { &r.item.id })

@@ -232,16 +232,23 @@ fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixEr
 
     let mut current = base.clone();
     let mut items = Vec::new();
-    for item in &selected {
-        // Until an item changes a file, the scan of `base` holds each item's findings.
-        let known = (current == base).then(|| {
-            findings_before
-                .iter()
-                .filter(|f| f.item() == item)
-                .cloned()
-                .collect()
+    let mut ahead: Option<Vec<Finding>> = None;
+    for (i, item) in selected.iter().enumerate() {
+        // Until an item changes a file, the scan of `base` holds each item's findings; after
+        // that, the last scan of the previous item's tree looked ahead at this item.
+        let known = ahead.take().or_else(|| {
+            (current == base).then(|| {
+                findings_before
+                    .iter()
+                    .filter(|f| f.item() == item)
+                    .cloned()
+                    .collect()
+            })
         });
-        let (mut fix, next) = fix_item(item, &current, known, &rescan, options)?;
+        let next_item = selected.get(i + 1).map(String::as_str);
+        let (mut fix, next, next_found) =
+            fix_item(item, next_item, &current, known, &rescan, options)?;
+        ahead = next_found;
         trace.mark(&format!("plan {item}"));
         for r in &mut fix.rejected {
             r.reason = base_lines(&r.reason, &base, &current);
@@ -274,19 +281,37 @@ fn plan_fixes_here(base: Snapshot, options: &FixOptions) -> Result<FixRun, FixEr
     })
 }
 
+/// Plan and verify the fixes of `item` on `start`: the item's report, the tree its accepted
+/// fixes leave, and (when `next_item` is given and the last scan was of that tree) the next
+/// item's findings on it, which the same scan found at little extra cost.
 fn fix_item(
     item: &str,
+    next_item: Option<&str>,
     start: &Snapshot,
     known: Option<Vec<Finding>>,
     rescan: &Rescanner,
     options: &FixOptions,
-) -> Result<(ItemFix, Snapshot), FixError> {
+) -> Result<(ItemFix, Snapshot, Option<Vec<Finding>>), FixError> {
     let only = [item.to_string()];
-    let scan_item = |snap: &Snapshot| -> Result<Vec<Finding>, FixError> {
+    let mut with_next = vec![item.to_string()];
+    with_next.extend(next_item.map(str::to_string));
+    // One scan, its findings split between this item and the next.
+    let scan_both = |snap: &Snapshot| -> Result<(Vec<Finding>, Option<Vec<Finding>>), FixError> {
         let r = rescan
-            .scan(snap, &only)
+            .scan(snap, &with_next)
             .map_err(|e| FixError::Scan(e.to_string()))?;
-        Ok(findings(&r).into_iter().cloned().collect())
+        let (mine, next): (Vec<Finding>, Vec<Finding>) = findings(&r)
+            .into_iter()
+            .cloned()
+            .partition(|f| f.item() == item);
+        Ok((mine, next_item.map(|_| next)))
+    };
+    // The next item's findings on `current`, while the last scan was of it.
+    let mut ahead: Option<Vec<Finding>> = None;
+    let scan_item = |snap: &Snapshot, ahead: &mut Option<Vec<Finding>>| {
+        let (mine, next) = scan_both(snap)?;
+        *ahead = next;
+        Ok::<_, FixError>(mine)
     };
     let mut out = ItemFix {
         item: item.to_string(),
@@ -296,7 +321,7 @@ fn fix_item(
     let mut settled: HashSet<String> = HashSet::new();
     let mut found = match known {
         Some(found) => found,
-        None => scan_item(&current)?,
+        None => scan_item(&current, &mut ahead)?,
     };
     for _round in 0..MAX_ROUNDS {
         let targets: Vec<&Finding> = found
@@ -351,10 +376,8 @@ fn fix_item(
             break;
         }
         let before: Vec<&Finding> = found.iter().collect();
-        let batch = rescan
-            .scan(overlay.current(), &only)
-            .map_err(|e| FixError::Scan(e.to_string()))?;
-        let after = findings(&batch);
+        let (after, batch_ahead) = scan_both(overlay.current())?;
+        let after: Vec<&Finding> = after.iter().collect();
         let all_targets: Vec<Finding> = candidates
             .iter()
             .flat_map(|p| p.fixes.iter().cloned())
@@ -390,6 +413,7 @@ fn fix_item(
         if whole_batch {
             current = overlay.into_current();
             found = after.into_iter().cloned().collect();
+            ahead = batch_ahead;
         } else {
             let (next, kept, left) = rebuild(&current, applied);
             for plan in &left {
@@ -399,7 +423,7 @@ fn fix_item(
             }
             current = next;
             applied = kept;
-            found = scan_item(&current)?;
+            found = scan_item(&current, &mut ahead)?;
         }
         let progressed = !applied.is_empty();
         out.applied.extend(applied);
@@ -409,7 +433,9 @@ fn fix_item(
     }
     out.remaining = found;
     out.changes = changes_between(start, &current);
-    Ok((out, current))
+    // Valid only for the tree returned: when this item changed nothing and the last scan was
+    // not of `start` (the findings were known), there is none.
+    Ok((out, current, ahead))
 }
 
 /// `base` with `plans` applied in turn. They applied in this order on an overlay that also

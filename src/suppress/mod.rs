@@ -67,8 +67,13 @@ static PATTERN: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The suppression comments of one file.
+/// Whether `text` can hold a suppression comment at all (a fast test before [`parse`]).
+pub fn may_hold_suppression(text: &str) -> bool {
+    text.contains("flask-harden:")
+}
+
 pub fn parse(path: &str, text: &str) -> Vec<Comment> {
-    if !text.contains("flask-harden:") {
+    if !may_hold_suppression(text) {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -142,10 +147,30 @@ pub fn apply(
         return None;
     }
     let mut used = vec![false; comments.len()];
+    // The comments of each file by line: a finding is matched only against those on its
+    // lines or the line before, so thousands of suppressions in one file stay cheap.
+    let mut by_line: std::collections::HashMap<&str, BTreeMap<usize, Vec<usize>>> =
+        Default::default();
+    for (i, c) in comments.iter().enumerate() {
+        by_line
+            .entry(c.path.as_str())
+            .or_default()
+            .entry(c.line)
+            .or_default()
+            .push(i);
+    }
     for r in items.iter_mut() {
         let findings = std::mem::take(&mut r.outcome.findings);
         for f in findings {
-            match comments.iter().position(|c| c.covers(&f)) {
+            let covering = by_line.get(f.path.as_str()).and_then(|lines| {
+                let first = f.line.saturating_sub(1);
+                let last = f.end_line.max(f.line);
+                lines
+                    .range(first..=last)
+                    .flat_map(|(_, at)| at.iter().copied())
+                    .find(|&i| comments[i].covers(&f))
+            });
+            match covering {
                 Some(i) => {
                     used[i] = true;
                     r.suppressed.push(Suppressed {
