@@ -131,6 +131,13 @@ fn config_one(ctx: &FixContext, finding: &Finding) -> Generated {
         .iter()
         .find(|w| w.module == idx && w.key == "DEBUG" && w.range == range)
         .ok_or_else(|| no("the DEBUG setting is not where the finding says"))?;
+    // A guessed production class may be the development one: turning its DEBUG off there
+    // would change the setup developers run, not production's.
+    if matches!(write.scope, WriteScope::Class(_))
+        && let Some(reason) = super::common::production_unknown(ctx)
+    {
+        return Err(no(&reason));
+    }
     let mut patch = ctx.patch_for(finding)?;
     let text = patch.text();
 
