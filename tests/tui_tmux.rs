@@ -130,12 +130,26 @@ fn navigate_accept_commit_and_quit_in_a_real_terminal() {
     let repo = repo_of("example_app");
     // Uncommitted work: shown as a banner, and left alone.
     std::fs::write(repo.path().join("notes.txt"), "my notes\n").expect("write");
-    let tmux = start("e2e", repo.path(), (100, 30), &[]);
+    // The milestones bench/ times the interface by, written outside the repository.
+    let traces = tempfile::tempdir().expect("temp dir");
+    let trace = traces.path().join("trace.log");
+    let trace_env = format!("FLASK_HARDEN_TRACE_FILE={}", trace.display());
+    let tmux = start("e2e", repo.path(), (100, 30), &[trace_env.as_str()]);
 
     let screen = tmux.wait_for("Checklist (13)");
     assert!(screen.contains("uncommitted changes"), "{screen}");
     // The fixes are ready when the debug item shows its checkbox.
     tmux.wait_for("[ ] ✗ fail  H  3 debug");
+    let milestones: Vec<String> = std::fs::read_to_string(&trace)
+        .expect("the trace file")
+        .lines()
+        .map(|l| l.split_once(' ').expect("<ms> <event>").1.to_string())
+        .collect();
+    assert_eq!(milestones.first().map(String::as_str), Some("start"));
+    let at = |event: &str| milestones.iter().position(|m| m == event);
+    let scanned = at("scanned").expect("scanned");
+    let debug_ready = at("fix-ready debug").expect("the debug item's fix");
+    assert!(scanned < debug_ready, "{milestones:?}");
 
     // Move through the checklist and the panes.
     tmux.send(&["G"]);

@@ -433,6 +433,7 @@ impl App {
         match msg {
             WorkerMsg::Git(state) => self.git = Some(state),
             WorkerMsg::Scanned { generation, result } if generation == self.generation => {
+                super::trace::event("scanned");
                 self.scanning = false;
                 match result {
                     Ok(report) => {
@@ -458,6 +459,7 @@ impl App {
                 self.fixes_progress = Some((0, total));
             }
             WorkerMsg::FixReady { generation, view } if generation == self.generation => {
+                super::trace::event(&format!("fix-ready {}", view.item));
                 if let FixesState::Ready(fixes) = &mut self.fixes {
                     fixes.items.push(*view);
                 }
@@ -466,6 +468,7 @@ impl App {
                 }
             }
             WorkerMsg::Fixes { generation, result } if generation == self.generation => {
+                super::trace::event("fixes-ready");
                 self.fixes_progress = None;
                 self.fixes = match result {
                     Ok(view) => {

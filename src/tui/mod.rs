@@ -12,6 +12,7 @@ pub mod keys;
 pub mod line_edit;
 pub mod strings;
 pub mod theme;
+pub mod trace;
 pub mod ui;
 pub mod worker;
 
@@ -46,6 +47,7 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| path.display().to_string());
+    trace::start();
     let (tx, rx) = mpsc::channel();
     let worker = Worker::new(path, Arc::new(EngineFixes::new(path)), tx);
     let mut app = App::new(&label, Theme::from_env());
