@@ -595,12 +595,14 @@ def write_report(path: Path, ctx: dict) -> None:
                  f"{peak_mb:.0f} MB | {yes(peak_mb < TARGET_FIX_OFFERS_MB)} |")
     L.append(f"| `--no-fixes` at most {TARGET_RUFF_RATIO}x ruff's time | "
              f"{1 / r_ruff:.2f}x | {yes(1 / r_ruff <= TARGET_RUFF_RATIO)} |")
-    near = [a for a in fix_apps if 30 <= a["py_files"] <= 120]
-    for a in near:
+    def near_50(apps: list[dict]) -> list[dict]:
+        return [a for a in apps if 30 <= a["py_files"] <= 120]
+
+    for a in near_50(fix_apps):
         L.append(f"| `fix` on a 50-file app under {TARGET_FIX_APP_S} s ({a['name']}, "
                  f"{a['py_files']} files) | {fmt_s(a['median'])} | "
                  f"{yes(a['median'] < TARGET_FIX_APP_S)} |")
-    for a in (a for a in tui_apps if 30 <= a["py_files"] <= 120):
+    for a in near_50(tui_apps):
         L.append(f"| in the TUI, the fixes of a 50-file app ready within {TARGET_TUI_FIXES_S} s "
                  f"of the scan ({a['name']}, {a['py_files']} files) | {fmt_s(a['median'])} | "
                  f"{yes(a['median'] <= TARGET_TUI_FIXES_S)} |")

@@ -215,9 +215,7 @@ impl Snapshot {
     /// Read the relevant files of a directory (no repository: the working files themselves).
     pub fn from_dir(root: &Path) -> Result<Self, project::OpenError> {
         use rayon::prelude::*;
-        let trace = crate::scan::Trace::new();
         let files = project::discover(root)?;
-        trace.mark("discover");
         // Read in parallel, as the scan does: on a tree of many small files the reads are
         // most of the time.
         let read: Vec<(String, SnapFile)> = files

@@ -66,12 +66,12 @@ static PATTERN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(\{#-?|#)\s*flask-harden:\s*ignore\[([^\]\n]*)\]([^\n]*)").expect("valid regex")
 });
 
-/// The suppression comments of one file.
 /// Whether `text` can hold a suppression comment at all (a fast test before [`parse`]).
 pub fn may_hold_suppression(text: &str) -> bool {
     text.contains("flask-harden:")
 }
 
+/// The suppression comments of one file.
 pub fn parse(path: &str, text: &str) -> Vec<Comment> {
     if !may_hold_suppression(text) {
         return Vec::new();

@@ -292,6 +292,17 @@ pub fn assigned_name(stmt: &Stmt) -> Option<String> {
     }
 }
 
+/// `findings` grouped by file, in path order.
+pub fn by_file<'f>(
+    findings: &[&'f Finding],
+) -> std::collections::BTreeMap<&'f str, Vec<&'f Finding>> {
+    let mut out: std::collections::BTreeMap<&str, Vec<&Finding>> = Default::default();
+    for f in findings {
+        out.entry(f.path.as_str()).or_default().push(*f);
+    }
+    out
+}
+
 /// Byte offsets of findings' 1-based lines and character columns in snapshot texts. Each
 /// file's line starts are found once, so a file with thousands of findings is not walked from
 /// the top once per finding.

@@ -12,9 +12,9 @@ use super::super::style::{
 use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
-    Patches, TextOffsets, add_dependency, app_site_patch, append_to_class, dict_entry_insertion,
-    dict_has_key, ensure_imports, fail_all, insert_after, insert_before, keyword_insertion,
-    loaded_config_classes, located, quoted, test_config_dicts,
+    Patches, TextOffsets, add_dependency, app_site_patch, append_to_class, by_file,
+    dict_entry_insertion, dict_has_key, ensure_imports, fail_all, insert_after, insert_before,
+    keyword_insertion, loaded_config_classes, located, quoted, test_config_dicts,
 };
 use super::secret_key::TEST_KEY;
 use crate::checks::csrf::{header_or_json_api, meta_disables_csrf};
@@ -546,11 +546,7 @@ fn add_token(patch: &mut PatchBuilder, eol: LineEnding, tag_end: usize) -> Resul
 /// `csrf/form-without-token`: the token goes into each posting form. The forms of one template
 /// make one plan, so that a template with thousands of forms is read and patched once.
 pub fn form_token(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
-    let mut by_file: std::collections::BTreeMap<&str, Vec<&Finding>> = Default::default();
-    for f in findings {
-        by_file.entry(f.path.as_str()).or_default().push(f);
-    }
-    by_file
+    by_file(findings)
         .into_values()
         .flat_map(|fs| form_tokens_in(ctx, &fs))
         .collect()

@@ -39,12 +39,8 @@ pub fn plans(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
         let (db, _) = load(source);
         let audit = crate::deps::audit(files, db);
         let index = PackageIndex::new(!offline);
-        let mut by_path: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-        for f in findings {
-            by_path.entry(f.path.as_str()).or_default().push(f);
-        }
         let mut out = Vec::new();
-        for (path, group) in by_path {
+        for (path, group) in super::common::by_file(findings) {
             let file = audit.files.iter().find(|d| d.path == path);
             match file {
                 Some(file) if file.role == FileRole::Manifest => {

@@ -11,7 +11,7 @@ use super::super::style::preferred_quote;
 use super::super::templates;
 use super::super::{Applicability, FixContext, FixPlan, Generated, Unfixable};
 use super::common::{
-    TextOffsets, add_dependency, app_site_patch, ensure_imports, fail_all, insert_after,
+    TextOffsets, add_dependency, app_site_patch, by_file, ensure_imports, fail_all, insert_after,
     insert_before, keyword_insertion, located, py_string, stmt_at,
 };
 use crate::finding::Finding;
@@ -98,12 +98,8 @@ pub fn safe_filter(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
         Applicability::Unsafe,
     )
     .with_patch(app_patch);
-    let mut by_file: std::collections::BTreeMap<&str, Vec<&Finding>> = Default::default();
-    for f in findings {
-        by_file.entry(f.path.as_str()).or_default().push(f);
-    }
     let mut offsets = TextOffsets::default();
-    for (path, fs) in by_file {
+    for (path, fs) in by_file(findings) {
         let Some(text) = ctx.snapshot.get(path) else {
             continue;
         };
