@@ -47,6 +47,8 @@ pub struct Environment {
     /// Dependency files' content → the venv built from them.
     built: HashMap<String, PathBuf>,
     install_timeout: Duration,
+    /// Set by the caller to stop an install step (the verification was cancelled).
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// How to run one command in an environment.
@@ -75,6 +77,7 @@ impl Environment {
             scratch: scratch.to_path_buf(),
             built: HashMap::new(),
             install_timeout,
+            stop: None,
         };
         if let Some(venv) = virtual_env.filter(|v| !v.as_os_str().is_empty()) {
             let python = std::path::absolute(venv.join("bin/python"))
@@ -284,6 +287,7 @@ impl Environment {
             let done = runner::run(
                 cmd,
                 self.install_timeout,
+                self.stop.as_deref(),
                 &mut |stream: Stream, line: &str| {
                     on_event(Event::Line {
                         run: "environment".to_string(),
@@ -293,6 +297,9 @@ impl Environment {
                 },
             )
             .map_err(|e| VerifyError::Environment(format!("{}: {e}", argv[0])))?;
+            if done.stopped {
+                return Err(VerifyError::Stopped);
+            }
             if done.exit_code != Some(0) {
                 let tail: Vec<&str> = done
                     .lines

@@ -32,6 +32,8 @@ pub mod runner;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use git2::Oid;
@@ -63,6 +65,8 @@ pub enum VerifyError {
     Git(#[from] git2::Error),
     #[error("{0}")]
     Fix(String),
+    #[error("the tests were stopped")]
+    Stopped,
 }
 
 /// What happens, as it happens.
@@ -90,6 +94,9 @@ pub struct VerifyOptions {
     pub virtual_env: Option<PathBuf>,
     /// Keep the fixes that break tests instead of leaving them out.
     pub keep_breaking: bool,
+    /// Set from another thread to stop the run in progress (its processes are killed) and
+    /// end the verification with [`VerifyError::Stopped`].
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for VerifyOptions {
@@ -99,6 +106,7 @@ impl Default for VerifyOptions {
             test_command: None,
             virtual_env: std::env::var_os("VIRTUAL_ENV").map(PathBuf::from),
             keep_breaking: false,
+            stop: None,
         }
     }
 }
@@ -112,6 +120,7 @@ pub struct Verifier {
     pub environment: Environment,
     pub command: TestCommand,
     timeout: Duration,
+    stop: Option<Arc<AtomicBool>>,
     runs: usize,
 }
 
@@ -130,13 +139,14 @@ impl Verifier {
         // Private, and removed when a signal stops the run (or by a later run after kill -9).
         let scratch = crate::fix::verify::private_tempdir()
             .map_err(|e| VerifyError::Io(format!("temporary folder: {e}")))?;
-        let environment = Environment::detect(
+        let mut environment = Environment::detect(
             path,
             repo.workdir().ok(),
             options.virtual_env.as_deref(),
             scratch.path(),
             options.timeout,
         )?;
+        environment.stop = options.stop.clone();
         // The default command depends on HEAD's layout: look at a checkout of it.
         let probe = scratch.path().join("layout");
         checkout::write_tree(repo.repository(), base, &probe)?;
@@ -150,6 +160,7 @@ impl Verifier {
             environment,
             command,
             timeout: options.timeout,
+            stop: options.stop.clone(),
             runs: 0,
         })
     }
@@ -190,15 +201,23 @@ impl Verifier {
             cmd.env(k, v);
         }
         let run_name = label.to_string();
-        let finished = runner::run(cmd, self.timeout, &mut |stream, text| {
-            on_event(Event::Line {
-                run: run_name.clone(),
-                stream,
-                text: text.to_string(),
-            })
-        })
+        let finished = runner::run(
+            cmd,
+            self.timeout,
+            self.stop.as_deref(),
+            &mut |stream, text| {
+                on_event(Event::Line {
+                    run: run_name.clone(),
+                    stream,
+                    text: text.to_string(),
+                })
+            },
+        )
         .map_err(|e| VerifyError::Spawn(format!("{}: {e}", argv[0])))?;
         let _ = std::fs::remove_dir_all(&tree);
+        if finished.stopped {
+            return Err(VerifyError::Stopped);
+        }
         let result = SuiteResult {
             tests: outcome::parse(self.command.runner, &finished.lines),
             exit_code: finished.exit_code,

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -21,14 +22,18 @@ pub struct Finished {
     /// `None` when the command was killed.
     pub exit_code: Option<i32>,
     pub timed_out: bool,
+    /// Killed because the caller asked it to stop.
+    pub stopped: bool,
 }
 
 /// Run `command` (already given its arguments, folder and environment) until it exits or
-/// `timeout` passes, calling `on_line` for each line. On timeout the command's whole process
-/// group is killed, so test workers it started do not linger.
+/// `timeout` passes or `stop` is set (looked at every 200 ms), calling `on_line` for each
+/// line. On timeout or stop the command's whole process group is killed, so test workers it
+/// started do not linger.
 pub fn run(
     mut command: Command,
     timeout: Duration,
+    stop: Option<&AtomicBool>,
     on_line: &mut dyn FnMut(Stream, &str),
 ) -> std::io::Result<Finished> {
     command
@@ -60,6 +65,11 @@ pub fn run(
             kill_group(&mut child);
             break;
         }
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            finished.stopped = true;
+            kill_group(&mut child);
+            break;
+        }
         match rx.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok((stream, line)) => {
                 on_line(stream, &line);
@@ -79,7 +89,7 @@ pub fn run(
     for r in readers {
         let _ = r.join();
     }
-    finished.exit_code = if finished.timed_out {
+    finished.exit_code = if finished.timed_out || finished.stopped {
         None
     } else {
         status.code()
@@ -142,7 +152,7 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "echo one; echo two >&2; exit 3"]);
         let mut seen = Vec::new();
-        let done = run(cmd, Duration::from_secs(20), &mut |s, l| {
+        let done = run(cmd, Duration::from_secs(20), None, &mut |s, l| {
             seen.push((s, l.to_string()))
         })
         .expect("sh runs");
@@ -158,10 +168,32 @@ mod tests {
         // A child that keeps the pipe open: the whole group must go.
         cmd.args(["-c", "echo started; sleep 30 & sleep 30"]);
         let start = Instant::now();
-        let done = run(cmd, Duration::from_millis(500), &mut |_, _| {}).expect("sh runs");
+        let done = run(cmd, Duration::from_millis(500), None, &mut |_, _| {}).expect("sh runs");
         assert!(done.timed_out);
         assert_eq!(done.exit_code, None);
         assert_eq!(done.lines, ["started"]);
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn stops_when_asked_with_its_children() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo started; sleep 30 & sleep 30"]);
+        let stop = AtomicBool::new(false);
+        let start = Instant::now();
+        let done = run(cmd, Duration::from_secs(60), Some(&stop), &mut |_, line| {
+            if line == "started" {
+                stop.store(true, Ordering::Relaxed);
+            }
+        })
+        .expect("sh runs");
+        assert!(done.stopped);
+        assert!(!done.timed_out);
+        assert_eq!(done.exit_code, None);
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "{:?}",
