@@ -392,3 +392,171 @@ fn refuses_without_a_terminal_and_on_a_missing_folder() {
         "{out:?}"
     );
 }
+
+/// `T` in a real terminal: the guestbook app with a test that asserts the old behaviour (a
+/// script reads the theme cookie, so it must not be HttpOnly) and its `.venv` (the tests'
+/// Flask and pytest). The dialog says the tests run the project's code; the live output shows
+/// pytest; the session fix breaks that test and is accepted no more, the debug fix stays; the
+/// commit then holds only the debug fix.
+#[test]
+fn tests_run_on_the_accepted_fixes_in_a_real_terminal() {
+    if tmux_missing() {
+        return;
+    }
+    let python = match std::env::var_os("FLASK_HARDEN_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => {
+            eprintln!(
+                "SKIPPED: FLASK_HARDEN_TEST_PYTHON is not set (tests/run.sh sets it); the tests' \
+                 run from the interface was not tried"
+            );
+            return;
+        }
+    };
+    let repo = tempfile::tempdir().expect("temp dir");
+    copy_dir(&common::fixture("apps/guestbook"), repo.path());
+    std::fs::write(
+        repo.path().join("tests/test_theme_script.py"),
+        "import app as guestbook\n\n\ndef test_the_theme_script_can_read_the_cookie():\n    \
+         client = guestbook.app.test_client()\n    response = client.get(\"/theme/dark\")\n    \
+         assert \"HttpOnly\" not in response.headers[\"Set-Cookie\"]\n",
+    )
+    .expect("write");
+    std::fs::write(repo.path().join(".gitignore"), ".venv\n__pycache__/\n").expect("write");
+    let venv = python.parent().and_then(Path::parent).expect("a venv");
+    std::os::unix::fs::symlink(venv, repo.path().join(".venv")).expect("symlink");
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["config", "user.name", "Test"]);
+    git(repo.path(), &["config", "user.email", "test@example.com"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+
+    let tmux = start("verify", repo.path(), (100, 30), &["VIRTUAL_ENV="]);
+    tmux.wait_for("Checklist (13)");
+    // Nothing accepted yet: T says what it needs.
+    tmux.wait_for("[ ] ✗ fail  H  1 debug");
+    tmux.send(&["T"]);
+    tmux.wait_for("Accept a fix first");
+
+    tmux.send(&["/", "debug", "Enter", "Space"]);
+    tmux.wait_for("1 accepted");
+    tmux.send(&["/"]);
+    tmux.send(&["BSpace"; 5]);
+    tmux.send(&["session", "Enter", "Space"]);
+    tmux.wait_for("2 accepted");
+
+    tmux.send(&["T"]);
+    let screen = tmux.wait_for("own test suite, which executes");
+    assert!(screen.contains("each of the 2 accepted"), "{screen}");
+    tmux.send(&["y"]);
+    let screen = tmux.wait_for("T run them again");
+    assert!(
+        screen.contains("`pytest` in .venv in the repository"),
+        "{screen}"
+    );
+    assert!(screen.contains("on HEAD: 10 passed (exit 0)"), "{screen}");
+    assert!(screen.contains("✓ debug: no test newly broken"), "{screen}");
+    assert!(screen.contains("✗ session: newly breaks tests"), "{screen}");
+    assert!(
+        screen.contains("test_the_theme_script_can_read_the_cookie: failed"),
+        "{screen}"
+    );
+    // pytest's own lines came through.
+    assert!(screen.contains("[with the session fix]"), "{screen}");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("1 accepted");
+
+    tmux.send(&["c"]);
+    tmux.wait_for("Commit the accepted fixes");
+    tmux.send(&["BSpace"; 10]);
+    tmux.send(&["tested"]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for("The checklist on the new branch");
+    tmux.send(&["Escape", "q"]);
+    tmux.wait_for("EXITED 0");
+    let log = git(
+        repo.path(),
+        &["log", "--format=%s", "main..flask-harden/tested"],
+    );
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(log.starts_with("harden(debug)"), "{log}");
+    // Nothing of the test runs is left in the working tree.
+    let status = git(repo.path(), &["status", "--porcelain", "--ignored"]);
+    assert_eq!(status, "!! .venv\n", "{status}");
+}
+
+/// Quitting while the tests run stops them: the suite's processes are killed before the
+/// program exits, so nothing goes on running the project's code behind the user's back.
+#[test]
+fn quitting_stops_the_tests() {
+    if tmux_missing() {
+        return;
+    }
+    let python = match std::env::var_os("FLASK_HARDEN_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => {
+            eprintln!("SKIPPED: FLASK_HARDEN_TEST_PYTHON is not set (tests/run.sh sets it)");
+            return;
+        }
+    };
+    let marks = tempfile::tempdir().expect("temp dir");
+    let pid_file = marks.path().join("pid");
+    let repo = tempfile::tempdir().expect("temp dir");
+    copy_dir(&common::fixture("apps/guestbook"), repo.path());
+    std::fs::write(
+        repo.path().join("tests/test_slow.py"),
+        format!(
+            "import os\nimport time\n\n\ndef test_slow():\n    with open({:?}, \"w\") as f:\n        \
+             f.write(str(os.getpid()))\n    time.sleep(300)\n",
+            pid_file.display().to_string()
+        ),
+    )
+    .expect("write");
+    std::fs::write(repo.path().join(".gitignore"), ".venv\n__pycache__/\n").expect("write");
+    let venv = python.parent().and_then(Path::parent).expect("a venv");
+    std::os::unix::fs::symlink(venv, repo.path().join(".venv")).expect("symlink");
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["config", "user.name", "Test"]);
+    git(repo.path(), &["config", "user.email", "test@example.com"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+
+    let tmux = start("verify-quit", repo.path(), (100, 30), &["VIRTUAL_ENV="]);
+    tmux.wait_for("[ ] ✗ fail  H  1 debug");
+    tmux.send(&["/", "debug", "Enter", "Space"]);
+    tmux.wait_for("1 accepted");
+    tmux.send(&["T", "y"]);
+    tmux.wait_for("running the tests on HEAD");
+    let start = Instant::now();
+    let pid = loop {
+        if let Ok(pid) = std::fs::read_to_string(&pid_file)
+            && !pid.is_empty()
+        {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the slow test never started"
+        );
+        sleep(Duration::from_millis(100));
+    };
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    // Hidden, then quit: asked first, because the tests run.
+    tmux.send(&["Escape", "q"]);
+    tmux.wait_for("quitting stops them");
+    tmux.send(&["y"]);
+    tmux.wait_for("EXITED 0");
+    let gone = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // A zombie waits only for its parent to reap it: it runs nothing.
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        if gone.elapsed() > Duration::from_secs(5) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("the test process {pid} still ran after the interface quit");
+        }
+        sleep(Duration::from_millis(100));
+    }
+}

@@ -1,6 +1,6 @@
 //! The model and `update`: every change of state happens here, from a message.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use ratatui::crossterm::event::{
@@ -10,6 +10,7 @@ use ratatui::layout::{Position, Rect};
 
 use super::fixes::{
     CommitOutcome, CommitRequest, Exception, FindingNote, FixesView, GitState, ItemFixView,
+    VerdictView, VerifyReport,
 };
 use super::keys::{self, Action, Pane};
 use super::line_edit::{Edited, LineEdit};
@@ -19,6 +20,7 @@ use super::ui;
 use super::worker::{Effect, ScanProgress, ScanReport, WorkerMsg};
 use crate::finding::{Finding, Status};
 use crate::scan::{ItemResult, ScanResult};
+use crate::verify::Event as VerifyEvent;
 
 /// What the user decided about an item's fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +75,10 @@ pub enum Popup {
         unchecked: BTreeSet<String>,
     },
     ConfirmQuit,
+    /// `T`: says that the project's tests run its code, before they do.
+    ConfirmVerify,
+    /// The tests' live output and, once done, their verdicts ([`App::verify_run`]).
+    Verify,
     Committing {
         branch: String,
     },
@@ -114,6 +120,32 @@ pub struct Committed {
 pub struct PendingException {
     pub exception: Exception,
     pub diff: Option<Result<String, String>>,
+}
+
+/// How many output lines of the tests the interface keeps.
+pub const VERIFY_LINES: usize = 400;
+
+/// `T`: the project's own tests, run on HEAD and after each accepted fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyRun {
+    /// What is tested: the accepted items, each with the findings the user unchecked.
+    pub tested: Vec<(String, BTreeSet<String>)>,
+    /// The step in progress.
+    pub status: String,
+    /// The last output lines, `[run] text`.
+    pub lines: VecDeque<String>,
+    /// Runs finished so far: (label, summary).
+    pub runs: Vec<(String, String)>,
+    /// `None` while the tests run.
+    pub outcome: Option<Result<VerifyReport, String>>,
+    /// The user asked to stop.
+    pub stopping: bool,
+}
+
+impl VerifyRun {
+    pub fn running(&self) -> bool {
+        self.outcome.is_none()
+    }
 }
 
 /// One entry of the fix pane's finding list.
@@ -166,6 +198,11 @@ pub struct App {
     pub message: Option<String>,
     pub exceptions: Vec<PendingException>,
     pub committed: Vec<Committed>,
+    /// The last (or current) run of the project's tests.
+    pub verify_run: Option<VerifyRun>,
+    /// Per item, the verdict of the tests on its fix, with the findings unchecked when it
+    /// was tested (it holds while they are the same).
+    pub verdicts: HashMap<String, (BTreeSet<String>, VerdictView)>,
     /// Mouse capture on (wheel and clicks) or off (the terminal selects text).
     pub mouse: bool,
     /// Frames drawn, for the spinner.
@@ -205,6 +242,8 @@ impl App {
             message: None,
             exceptions: Vec::new(),
             committed: Vec::new(),
+            verify_run: None,
+            verdicts: HashMap::new(),
             mouse: true,
             tick: 0,
             size: (80, 24),
@@ -376,6 +415,18 @@ impl App {
         }
     }
 
+    /// The tests' verdict on the item's fix as it is accepted now, if they ran on it.
+    pub fn verdict_of(&self, id: &str) -> Option<&VerdictView> {
+        let (unchecked, verdict) = self.verdicts.get(id)?;
+        let now = self.unchecked.get(id).cloned().unwrap_or_default();
+        (*unchecked == now).then_some(verdict)
+    }
+
+    /// The tests are running.
+    pub fn verifying(&self) -> bool {
+        self.verify_run.as_ref().is_some_and(VerifyRun::running)
+    }
+
     /// The diff of what the commit takes of an item: the checked findings' fixes only.
     pub fn diff_of(&self, id: &str) -> Option<Result<String, String>> {
         let fix = self.fix_of(id).filter(|f| f.has_fix())?;
@@ -532,6 +583,29 @@ impl App {
                 self.message = Some(strings::COMMIT_FAILED.to_string());
                 self.popup = Some(Popup::CommitFailed { error, branch });
             }
+            WorkerMsg::VerifyEvent(event) => {
+                if let Some(run) = self.verify_run.as_mut().filter(|r| r.running()) {
+                    match event {
+                        VerifyEvent::Status(text) => {
+                            if !run.stopping {
+                                run.status = text;
+                            }
+                        }
+                        VerifyEvent::Line {
+                            run: label, text, ..
+                        } => {
+                            if run.lines.len() == VERIFY_LINES {
+                                run.lines.pop_front();
+                            }
+                            run.lines.push_back(format!("[{label}] {text}"));
+                        }
+                        VerifyEvent::Finished { run: label, result } => {
+                            run.runs.push((label, result.summary()));
+                        }
+                    }
+                }
+            }
+            WorkerMsg::Verified(result) => self.verified(result),
             WorkerMsg::Switched(result) => match result {
                 Ok(branch) => {
                     self.message = Some(format!("Switched to branch {branch}."));
@@ -659,7 +733,7 @@ impl App {
     fn act(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Quit => {
-                if self.accepted().is_empty() && self.exceptions.is_empty() {
+                if self.accepted().is_empty() && self.exceptions.is_empty() && !self.verifying() {
                     self.quit = true;
                 } else {
                     self.popup = Some(Popup::ConfirmQuit);
@@ -694,6 +768,7 @@ impl App {
             Action::Skip => self.skip(),
             Action::Undo => self.undo_last(),
             Action::Commit => self.open_commit(),
+            Action::Verify => self.open_verify(),
             Action::Edit => return self.edit(),
             Action::Copy => return self.copy(),
             Action::Ignore => self.open_ignore(),
@@ -1058,6 +1133,91 @@ impl App {
         });
     }
 
+    /// `T`: the live view of a run in progress (or of the last run's verdicts, until the
+    /// choices change), or the dialog that starts one.
+    fn open_verify(&mut self) {
+        let items = self.commit_request().items;
+        let shown = self
+            .verify_run
+            .as_ref()
+            .is_some_and(|r| r.running() || r.tested == items);
+        if shown {
+            self.popup = Some(Popup::Verify);
+            return;
+        }
+        if let Some(git) = &self.git
+            && !git.is_repo
+        {
+            self.message = Some(strings::NOT_A_REPO_VERIFY.to_string());
+            return;
+        }
+        if self.git.as_ref().is_some_and(|g| g.unborn) {
+            self.message = Some(strings::UNBORN.to_string());
+            return;
+        }
+        if self.accepted().is_empty() {
+            self.message = Some(strings::NOTHING_TO_VERIFY.to_string());
+            return;
+        }
+        self.popup = Some(Popup::ConfirmVerify);
+    }
+
+    /// The tests ended: their verdicts, and each fix that breaks a test is accepted no more
+    /// (`u` or space accepts it again).
+    fn verified(&mut self, result: Result<VerifyReport, String>) {
+        let Some(run) = self.verify_run.as_mut().filter(|r| r.running()) else {
+            return;
+        };
+        run.outcome = Some(result.clone());
+        let tested = run.tested.clone();
+        // The verdicts show up unless another dialog is open (then T shows them).
+        if self.popup.is_none() {
+            self.popup = Some(Popup::Verify);
+        }
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                self.message = Some(format!("{}: {e}", strings::VERIFY_FAILED));
+                return;
+            }
+        };
+        let mut dropped = Vec::new();
+        for verdict in &report.verdicts {
+            let unchecked = tested
+                .iter()
+                .find(|(id, _)| *id == verdict.item)
+                .map(|(_, u)| u.clone())
+                .unwrap_or_default();
+            let still_as_tested = self.decisions.get(&verdict.item) == Some(&Decision::Accepted)
+                && self
+                    .unchecked
+                    .get(&verdict.item)
+                    .cloned()
+                    .unwrap_or_default()
+                    == unchecked;
+            if !verdict.passes && still_as_tested {
+                self.set_decision(&verdict.item, None);
+                dropped.push(verdict.item.clone());
+            }
+            self.verdicts
+                .insert(verdict.item.clone(), (unchecked, verdict.clone()));
+        }
+        let passing = report.verdicts.iter().filter(|v| v.passes).count();
+        self.message = Some(if dropped.is_empty() {
+            format!(
+                "{passing} fix{} tested: no test newly broken.",
+                if passing == 1 { "" } else { "es" }
+            )
+        } else {
+            format!(
+                "{}: {} ({})",
+                dropped.join(", "),
+                strings::VERIFY_BREAKS,
+                strings::VERIFY_REACCEPT
+            )
+        });
+    }
+
     fn edit(&mut self) -> Vec<Effect> {
         let Some(row) = self.current_finding() else {
             self.message = Some(strings::NO_FINDING.to_string());
@@ -1167,6 +1327,50 @@ impl App {
                     return self.rescan();
                 }
                 self.popup = Some(Popup::Done(done));
+            }
+            Popup::ConfirmVerify => match keys::action_in_dialog(&key) {
+                Some(Action::Confirm) => {
+                    let request = CommitRequest {
+                        exceptions: Vec::new(),
+                        ..self.commit_request()
+                    };
+                    self.verify_run = Some(VerifyRun {
+                        tested: request.items.clone(),
+                        status: strings::VERIFY_STARTING.to_string(),
+                        lines: VecDeque::new(),
+                        runs: Vec::new(),
+                        outcome: None,
+                        stopping: false,
+                    });
+                    self.popup = Some(Popup::Verify);
+                    return vec![Effect::Verify { request }];
+                }
+                Some(_) => self.message = Some(strings::VERIFY_CANCELLED.to_string()),
+                None => self.popup = Some(popup),
+            },
+            Popup::Verify => {
+                let running = self.verifying();
+                if running && key.code == KeyCode::Char('x') {
+                    if let Some(run) = &mut self.verify_run {
+                        run.stopping = true;
+                        run.status = strings::VERIFY_STOPPING.to_string();
+                    }
+                    self.popup = Some(popup);
+                    return vec![Effect::StopVerify];
+                }
+                if !running && key.code == KeyCode::Char('T') {
+                    // Once more, on the choices as they are now.
+                    self.verify_run = None;
+                    self.open_verify();
+                    return Vec::new();
+                }
+                if keys::action_in_dialog(&key).is_some() || key.code == KeyCode::Char('q') {
+                    if running {
+                        self.message = Some(strings::VERIFY_IN_BACKGROUND.to_string());
+                    }
+                    return Vec::new();
+                }
+                self.popup = Some(popup);
             }
             Popup::ConfirmQuit => match keys::action_in_dialog(&key) {
                 Some(Action::Confirm) => self.quit = true,

@@ -3,6 +3,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use git2::{ObjectType, Repository, Status as GitStatus, StatusOptions, TreeWalkMode};
 
@@ -14,12 +16,13 @@ use crate::fix::snapshot::is_safe_path;
 use crate::fix::subset::{SubsetError, changes_between, combine, start_of, subset_changes};
 use crate::fix::verify::check_files;
 use crate::fix::{
-    Applicability, FileChange, FixOptions, FixPlan, ItemFix, PatchKind, SnapFile, Snapshot,
+    Applicability, FileChange, FixOptions, FixPlan, FixRun, ItemFix, PatchKind, SnapFile, Snapshot,
     plan_fixes,
 };
 use crate::git::{GitError, GitRepo, Stage};
 use crate::project::MAX_FILE_BYTES;
 use crate::project::{FileKind, classify};
+use crate::verify::{Event as VerifyEvent, VerifyOptions, verify_fixes};
 
 /// One fix of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +287,31 @@ pub struct CommitOutcome {
     pub commits: Vec<(String, String)>,
 }
 
+/// One accepted item after the tests ran with its fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictView {
+    pub item: String,
+    /// No test that passed on HEAD fails (or no longer runs) with the fix.
+    pub passes: bool,
+    /// "9 passed, 1 failed (exit 1)".
+    pub summary: String,
+    /// "test id: now", one per newly broken test.
+    pub broken: Vec<String>,
+}
+
+/// What running the project's tests on the accepted fixes found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Where the tests ran: "the active virtualenv …", ".venv in the repository"…
+    pub environment: String,
+    pub command: String,
+    /// The suite on HEAD.
+    pub head: String,
+    pub verdicts: Vec<VerdictView>,
+    /// Items tested again, planned without a fix left out before them.
+    pub replanned: Vec<String>,
+}
+
 /// The repository's git state, for the banners.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GitState {
@@ -304,6 +332,14 @@ pub trait FixSource: Send + Sync {
     fn preview(&self, exception: &Exception) -> Result<String, String>;
     /// Commit the request (one commit per item, then one per exception) on a new branch.
     fn commit(&self, request: &CommitRequest, branch: &str) -> Result<CommitOutcome, String>;
+    /// Run the project's own tests on HEAD and after each accepted fix (see [`crate::verify`]):
+    /// this runs the user's code, so only when the user asks. `stop` ends it early.
+    fn verify(
+        &self,
+        request: &CommitRequest,
+        stop: Arc<AtomicBool>,
+        events: &mut dyn FnMut(VerifyEvent),
+    ) -> Result<VerifyReport, String>;
     /// Write the files of `branch`'s tree into `dir`, to scan what the branch holds.
     fn export_branch(&self, branch: &str, dir: &Path) -> Result<(), String>;
     /// Check out `branch` (only when the work tree is clean).
@@ -358,6 +394,82 @@ impl EngineFixes {
             )),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+/// The accepted fixes of a request, planned on HEAD item by item as they will be committed.
+struct Accepted {
+    repo: GitRepo,
+    /// The opened folder's path in the repository.
+    prefix: String,
+    /// HEAD's files under the opened folder.
+    base: Snapshot,
+    /// One per accepted item with its kept plans; changes relative to the item before.
+    items: Vec<ItemFix>,
+    /// `base` with every accepted fix.
+    result: Snapshot,
+}
+
+impl EngineFixes {
+    /// Plan the request's items on HEAD, each on the previous item's result (a later item's
+    /// fix is made for the text the commits before it leave, parts included), keeping the
+    /// plans of the findings the user left checked.
+    fn accepted_fixes(&self, request: &CommitRequest) -> Result<Accepted, String> {
+        let repo = GitRepo::open(&self.root).map_err(|e| e.to_string())?;
+        repo.ensure_no_operation_in_progress()
+            .map_err(|e| e.to_string())?;
+        // PATH may be a subfolder: the fixes see that folder, the commits get the prefix back.
+        let prefix = repo.prefix_of(&self.root).map_err(|e| e.to_string())?;
+        let base = repo
+            .head_snapshot()
+            .map_err(|e| e.to_string())?
+            .under(&prefix);
+        let options = self.options(Vec::new());
+        let mut current = base.clone();
+        let mut items = Vec::new();
+        for (id, unchecked) in &request.items {
+            let run = plan_fixes(current.clone(), &self.options(vec![id.clone()]))
+                .map_err(|e| e.to_string())?;
+            let Some(item) = run.items.into_iter().next() else {
+                continue;
+            };
+            let keep: Vec<bool> = item
+                .applied
+                .iter()
+                .map(|p| !p.fixes.iter().any(|f| unchecked.contains(&f.fingerprint())))
+                .collect();
+            if keep.iter().all(|k| *k) {
+                current = run.result;
+                items.push(item);
+                continue;
+            }
+            let result = combine(&current, &item.applied, &keep).map_err(|e| e.to_string())?;
+            let changes = changes_between(&current, &result);
+            check_files(
+                &options.compiler,
+                changes.iter().map(|c| (c.path.as_str(), &c.after)),
+            )
+            .map_err(|e| format!("the checked fixes of {id} together: {e}"))?;
+            items.push(ItemFix {
+                applied: item
+                    .applied
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+                changes,
+                ..item
+            });
+            current = result;
+        }
+        Ok(Accepted {
+            repo,
+            prefix,
+            base,
+            items,
+            result: current,
+        })
     }
 }
 
@@ -545,20 +657,13 @@ impl FixSource for EngineFixes {
     }
 
     fn commit(&self, request: &CommitRequest, branch: &str) -> Result<CommitOutcome, String> {
-        let repo = GitRepo::open(&self.root).map_err(|e| e.to_string())?;
-        repo.ensure_no_operation_in_progress()
-            .map_err(|e| e.to_string())?;
-        // PATH may be a subfolder: the fixes see that folder, the commits get the prefix back.
-        let prefix = repo.prefix_of(&self.root).map_err(|e| e.to_string())?;
-        let mut current = repo
-            .head_snapshot()
-            .map_err(|e| e.to_string())?
-            .under(&prefix);
-        let options = self.options(Vec::new());
+        let accepted = self.accepted_fixes(request)?;
+        let prefix = &accepted.prefix;
         let mut stages = Vec::new();
-        let mut add_stage = |message: String, start: &Snapshot, end: &Snapshot| {
-            let changes: Vec<FileChange> = changes_between(start, end)
-                .into_iter()
+        let mut add_stage = |message: String, changes: &[FileChange]| {
+            let changes: Vec<FileChange> = changes
+                .iter()
+                .cloned()
                 .map(|mut c| {
                     c.path = format!("{prefix}{}", c.path);
                     c
@@ -568,54 +673,24 @@ impl FixSource for EngineFixes {
                 stages.push(Stage { message, changes });
             }
         };
-        // Item by item on the previous item's result: a later item's fix is made for the text
-        // the commits before it leave, parts included.
-        for (id, unchecked) in &request.items {
-            let run = plan_fixes(current.clone(), &self.options(vec![id.clone()]))
-                .map_err(|e| e.to_string())?;
-            let Some(item) = run.items.into_iter().next() else {
-                continue;
-            };
-            let keep: Vec<bool> = item
-                .applied
-                .iter()
-                .map(|p| !p.fixes.iter().any(|f| unchecked.contains(&f.fingerprint())))
-                .collect();
-            let (message, result) = if keep.iter().all(|k| *k) {
-                (item.commit_message(), run.result)
-            } else {
-                let result = combine(&current, &item.applied, &keep).map_err(|e| e.to_string())?;
-                let changed = changes_between(&current, &result);
-                check_files(
-                    &options.compiler,
-                    changed.iter().map(|c| (c.path.as_str(), &c.after)),
-                )
-                .map_err(|e| format!("the checked fixes of {id} together: {e}"))?;
-                let part = ItemFix {
-                    applied: item
-                        .applied
-                        .iter()
-                        .zip(&keep)
-                        .filter(|(_, k)| **k)
-                        .map(|(p, _)| p.clone())
-                        .collect(),
-                    ..item
-                };
-                (part.commit_message(), result)
-            };
-            add_stage(message, &current, &result);
-            current = result;
+        for item in &accepted.items {
+            add_stage(item.commit_message(), &item.changes);
         }
+        let mut current = accepted.result;
         for exception in &request.exceptions {
             let mut after = current.clone();
             apply_exception(&mut after, exception)?;
-            add_stage(exception.commit_message(), &current, &after);
+            add_stage(
+                exception.commit_message(),
+                &changes_between(&current, &after),
+            );
             current = after;
         }
         if stages.is_empty() {
             return Err("none of the accepted items has a change to commit".to_string());
         }
-        let done = repo
+        let done = accepted
+            .repo
             .commit_stages(branch, &stages)
             .map_err(|e| e.to_string())?;
         Ok(CommitOutcome {
@@ -626,6 +701,59 @@ impl FixSource for EngineFixes {
                 .iter()
                 .map(|(id, subject)| (id.to_string().chars().take(7).collect(), subject.clone()))
                 .collect(),
+        })
+    }
+
+    fn verify(
+        &self,
+        request: &CommitRequest,
+        stop: Arc<AtomicBool>,
+        events: &mut dyn FnMut(VerifyEvent),
+    ) -> Result<VerifyReport, String> {
+        let accepted = self.accepted_fixes(request)?;
+        if accepted.items.iter().all(|i| i.changes.is_empty()) {
+            return Err("none of the accepted items has a change to test".to_string());
+        }
+        let config = crate::config::Config::load(&self.root).map_err(|e| e.to_string())?;
+        let options = VerifyOptions {
+            test_command: config.test_command.clone(),
+            stop: Some(stop),
+            ..VerifyOptions::default()
+        };
+        let run = FixRun {
+            base: accepted.base,
+            result: accepted.result,
+            items: accepted.items,
+            findings_before: Vec::new(),
+        };
+        let verified = verify_fixes(
+            &accepted.repo,
+            &self.root,
+            run,
+            &self.options(Vec::new()),
+            &options,
+            events,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(VerifyReport {
+            environment: verified.environment,
+            command: verified.command,
+            head: verified.head.summary(),
+            verdicts: verified
+                .verdicts
+                .iter()
+                .map(|v| VerdictView {
+                    item: v.item.clone(),
+                    passes: v.broken.is_empty(),
+                    summary: v.result.summary(),
+                    broken: v
+                        .broken
+                        .iter()
+                        .map(|b| format!("{}: {}", b.id, b.now))
+                        .collect(),
+                })
+                .collect(),
+            replanned: verified.replanned,
         })
     }
 

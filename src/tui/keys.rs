@@ -30,6 +30,8 @@ pub enum Action {
     SideBySide,
     Filter,
     Commit,
+    /// Run the project's tests on the accepted fixes.
+    Verify,
     Rescan,
     Edit,
     Copy,
@@ -139,6 +141,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[K::PageUp], "", A::PageUp, S::Fix, "", ""),
     b(&[K::PageDown], "", A::PageDown, S::Fix, "", ""),
     b(&[K::Char('c')], "c", A::Commit, S::Global, "commit", "commit on a new branch"),
+    b(&[K::Char('T')], "T", A::Verify, S::Global, "", "test the accepted fixes"),
     b(&[K::Char('?')], "?", A::Help, S::Global, "help", "this help"),
     b(&[K::Char('q'), K::Esc], "q/esc", A::Quit, S::Global, "quit", "quit (asks if work is open)"),
     b(&[K::Tab], "tab/S-tab", A::NextPane, S::Global, "pane", "next / previous pane"),

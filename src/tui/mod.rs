@@ -59,6 +59,11 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     let result = event_loop(&mut terminal, &mut app, &worker, &rx, path);
     set_mouse(false);
     ratatui::restore();
+    // Tests still running are stopped, their processes killed, before the program ends.
+    if app.verifying() {
+        eprintln!("flask-harden: stopping the tests…");
+    }
+    worker.shutdown();
     if let Some(summary) = app.exit_summary() {
         print!("{summary}");
     }

@@ -126,3 +126,20 @@ pub fn files_count(n: usize) -> String {
         n => format!("{n} files"),
     }
 }
+
+pub const VERIFY_TITLE: &str = "Run your tests";
+pub const VERIFY_BODY: &str = "This runs this project's own test suite, which executes its \
+code (and may install its dependencies in a temporary virtualenv). It runs in temporary \
+checkouts: your working tree, index and branches are not touched. Each run stops after 10 \
+minutes.";
+pub const VERIFY_STARTING: &str = "Choosing the environment and the test command…";
+pub const VERIFY_STOPPING: &str = "Stopping the tests…";
+pub const VERIFY_CANCELLED: &str = "The tests were not run.";
+pub const VERIFY_IN_BACKGROUND: &str = "The tests go on running: T shows them.";
+pub const VERIFY_FAILED: &str = "The tests could not be run";
+pub const VERIFY_BREAKS: &str = "the fix newly breaks tests and is no longer accepted";
+pub const VERIFY_REACCEPT: &str = "space accepts it again, u undoes";
+pub const NOTHING_TO_VERIFY: &str = "Accept a fix first: T runs your tests on the accepted fixes.";
+pub const NOT_A_REPO_VERIFY: &str = "Not a git repository: the tests run on checkouts of the last \
+commit, so there is nothing to test the fixes on.";
+pub const VERIFY_QUIT: &str = "The tests are running; quitting stops them.";

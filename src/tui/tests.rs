@@ -1175,3 +1175,216 @@ fn copy_is_an_osc52_sequence() {
     // A path with an escape byte cannot break out of the sequence.
     assert_eq!(super::osc52("a\x07\x1b.py:1").matches('\x07').count(), 1);
 }
+
+fn shift(app: &mut App, c: char) -> Vec<Effect> {
+    app.update_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT))
+}
+
+fn verdict(item: &str, broken: &[&str]) -> super::fixes::VerdictView {
+    super::fixes::VerdictView {
+        item: item.into(),
+        passes: broken.is_empty(),
+        summary: if broken.is_empty() {
+            "10 passed (exit 0)".into()
+        } else {
+            format!("9 passed, {} failed (exit 1)", broken.len())
+        },
+        broken: broken.iter().map(|b| format!("{b}: failed")).collect(),
+    }
+}
+
+/// `T` asks first (it runs the project's code), then streams the tests' output, can be hidden
+/// and shown again, and at the end drops the accepted fix that breaks a test (undo brings it
+/// back) while the one that breaks nothing stays accepted and says so in the fix pane.
+#[test]
+fn tests_run_on_the_accepted_fixes_after_a_confirmation() {
+    let mut app = app();
+    assert!(shift(&mut app, 'T').is_empty());
+    assert!(app.popup.is_none(), "nothing accepted: no dialog");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("Accept a fix first"))
+    );
+
+    select(&mut app, "debug");
+    keys(&mut app, " ");
+    select(&mut app, "session");
+    keys(&mut app, " ");
+    keys(&mut app, "y");
+    assert_eq!(app.accepted(), ["debug", "session"]);
+    assert!(shift(&mut app, 'T').is_empty());
+    assert!(matches!(app.popup, Some(Popup::ConfirmVerify)));
+    let t = render(&app, 80, 24);
+    row_with(t.backend().buffer(), "own test suite, which executes");
+    insta::assert_snapshot!("verify_confirmation", t.backend());
+
+    // Cancelling runs nothing.
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.verify_run.is_none());
+
+    shift(&mut app, 'T');
+    let effects = press(&mut app, KeyCode::Enter);
+    let Some(Effect::Verify { request }) = effects.first() else {
+        panic!("{effects:?}");
+    };
+    let ids: Vec<&str> = request.items.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["debug", "session"]);
+    assert!(request.exceptions.is_empty());
+    assert!(app.verifying());
+
+    use crate::verify::{Event, Stream, SuiteResult};
+    app.update_worker(WorkerMsg::VerifyEvent(Event::Status(
+        "running the tests on HEAD: python -m pytest -rA".into(),
+    )));
+    for i in 0..(super::app::VERIFY_LINES + 5) {
+        app.update_worker(WorkerMsg::VerifyEvent(Event::Line {
+            run: "on HEAD".into(),
+            stream: Stream::Stdout,
+            text: format!("line {i}\x1b[2J"),
+        }));
+    }
+    app.update_worker(WorkerMsg::VerifyEvent(Event::Finished {
+        run: "on HEAD".into(),
+        result: SuiteResult::default(),
+    }));
+    let run = app.verify_run.as_ref().expect("a run");
+    assert_eq!(
+        run.lines.len(),
+        super::app::VERIFY_LINES,
+        "the oldest lines go"
+    );
+    assert_eq!(run.runs.len(), 1);
+    let t = render(&app, 80, 24);
+    row_with(t.backend().buffer(), "running the tests on HEAD");
+    let (_, last) = row_with(t.backend().buffer(), "line 404^[[2J");
+    assert!(!last.contains('\x1b'));
+    row_with(t.backend().buffer(), "x stop the tests");
+    row_with(t.backend().buffer(), "tests on HEAD:");
+
+    // Hidden, the tests go on; the title says so and T shows them again.
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.popup.is_none());
+    assert!(app.verifying());
+    row_with(
+        render(&app, 100, 24).backend().buffer(),
+        "testing the fixes",
+    );
+    assert!(shift(&mut app, 'T').is_empty());
+    assert!(matches!(app.popup, Some(Popup::Verify)));
+
+    // Quitting while they run asks, and says it stops them.
+    press(&mut app, KeyCode::Esc);
+    keys(&mut app, "q");
+    assert!(matches!(app.popup, Some(Popup::ConfirmQuit)));
+    row_with(
+        render(&app, 80, 24).backend().buffer(),
+        "quitting stops them",
+    );
+    press(&mut app, KeyCode::Esc);
+
+    app.update_worker(WorkerMsg::Verified(Ok(super::fixes::VerifyReport {
+        environment: ".venv in the repository".into(),
+        command: "python -m pytest -rA".into(),
+        head: "10 passed (exit 0)".into(),
+        verdicts: vec![
+            verdict("debug", &[]),
+            verdict(
+                "session",
+                &["tests/test_theme.py::test_script_reads_the_cookie"],
+            ),
+        ],
+        replanned: vec![],
+    })));
+    assert!(!app.verifying());
+    assert_eq!(
+        app.accepted(),
+        ["debug"],
+        "the breaking fix is accepted no more"
+    );
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("session: the fix newly breaks tests"))
+    );
+    assert!(
+        matches!(app.popup, Some(Popup::Verify)),
+        "the verdicts show up"
+    );
+    let t = render(&app, 80, 24);
+    row_with(t.backend().buffer(), "✓ debug: no test newly broken");
+    row_with(t.backend().buffer(), "✗ session: newly breaks tests");
+    row_with(t.backend().buffer(), "test_script_reads_the_cookie: failed");
+    insta::assert_snapshot!("verify_done", t.backend());
+    press(&mut app, KeyCode::Esc);
+    // The choices changed (session is out): T offers a new run.
+    shift(&mut app, 'T');
+    assert!(matches!(app.popup, Some(Popup::ConfirmVerify)));
+    press(&mut app, KeyCode::Esc);
+
+    // The fix pane shows each verdict while the selection is the one tested.
+    select(&mut app, "debug");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    row_with(
+        render(&app, 100, 30).backend().buffer(),
+        "Your tests: no test newly broken",
+    );
+    press(&mut app, KeyCode::BackTab);
+    press(&mut app, KeyCode::BackTab);
+    keys(&mut app, "u");
+    assert_eq!(
+        app.accepted(),
+        ["debug", "session"],
+        "undo accepts it again"
+    );
+    select(&mut app, "session");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    row_with(
+        render(&app, 100, 30).backend().buffer(),
+        "Your tests: this fix breaks 1",
+    );
+}
+
+/// `x` stops the tests: the worker is asked to, and the popup says it is stopping.
+#[test]
+fn tests_can_be_stopped() {
+    let mut app = app();
+    select(&mut app, "debug");
+    keys(&mut app, " ");
+    shift(&mut app, 'T');
+    press(&mut app, KeyCode::Enter);
+    assert!(app.verifying());
+    assert_eq!(
+        press(&mut app, KeyCode::Char('x')),
+        vec![Effect::StopVerify]
+    );
+    assert!(app.verify_run.as_ref().is_some_and(|r| r.stopping));
+    row_with(
+        render(&app, 80, 24).backend().buffer(),
+        "Stopping the tests",
+    );
+    app.update_worker(WorkerMsg::Verified(Err("the tests were stopped".into())));
+    assert!(!app.verifying());
+    assert_eq!(app.accepted(), ["debug"], "stopping changes no choice");
+    row_with(
+        render(&app, 80, 24).backend().buffer(),
+        "the tests were stopped",
+    );
+}
+
+#[test]
+fn tests_refused_outside_a_repository() {
+    let mut app = app();
+    app.update_worker(WorkerMsg::Git(GitState::default()));
+    select(&mut app, "debug");
+    keys(&mut app, " ");
+    assert!(shift(&mut app, 'T').is_empty());
+    assert!(app.popup.is_none());
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("Not a git repository"))
+    );
+}

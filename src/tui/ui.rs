@@ -133,6 +133,12 @@ fn title_line(app: &App) -> Line<'static> {
         }
         None => {}
     }
+    if app.verifying() {
+        spans.push(Span::styled(
+            format!("· {} testing the fixes (T) ", spinner(app)),
+            theme.dim(),
+        ));
+    }
     let accepted = app.accepted().len();
     if accepted > 0 {
         spans.push(Span::styled(
@@ -860,6 +866,33 @@ pub fn fix_view(app: &App, width: u16) -> FixView {
         );
     }
 
+    if let Some(v) = app.verdict_of(&id) {
+        if v.passes {
+            wrapped(
+                out,
+                &format!("Your tests: no test newly broken ({})", v.summary),
+                w,
+                "",
+                theme.accepted(),
+            );
+        } else {
+            wrapped(
+                out,
+                &format!(
+                    "Your tests: this fix breaks {} ({})",
+                    v.broken.len(),
+                    v.summary
+                ),
+                w,
+                "",
+                theme.error(),
+            );
+            for b in &v.broken {
+                wrapped(out, &escape_line(b), w, "  ", theme.error());
+            }
+        }
+    }
+
     // The findings, each with its checkbox and note.
     let rows = app.finding_rows(item);
     let kept = app.kept(&id);
@@ -978,7 +1011,6 @@ pub fn fix_view(app: &App, width: u16) -> FixView {
     for note in &fix.notes {
         wrapped(out, note, w, "", theme.dim());
     }
-
     // The diff, with an anchor at each file and hunk.
     let out = &mut view.lines;
     let rendered = if app.side_by_side && diff::side_by_side_fits(inner) {
@@ -1189,6 +1221,112 @@ fn popup_frame(
     rect
 }
 
+/// The tests' popup: the step, each finished run, the verdicts once done, and the last lines
+/// of output in the room left.
+fn draw_verify(frame: &mut Frame, app: &App) {
+    let theme = app.theme;
+    let Some(run) = &app.verify_run else { return };
+    let width = frame.area().width.min(100);
+    let inner = usize::from(width.saturating_sub(2));
+    let room = usize::from(frame.area().height.saturating_sub(4));
+    let mut lines = Vec::new();
+    match &run.outcome {
+        None => wrapped(
+            &mut lines,
+            &format!("{} {}", spinner(app), escape_line(&run.status)),
+            inner,
+            "",
+            theme.heading(),
+        ),
+        Some(Err(e)) => wrapped(
+            &mut lines,
+            &format!("{}: {}", s::VERIFY_FAILED, escape_line(e)),
+            inner,
+            "",
+            theme.error(),
+        ),
+        Some(Ok(report)) => {
+            wrapped(
+                &mut lines,
+                &format!(
+                    "`{}` in {}",
+                    escape_line(&report.command),
+                    escape_line(&report.environment)
+                ),
+                inner,
+                "",
+                theme.heading(),
+            );
+            wrapped(
+                &mut lines,
+                &format!("on HEAD: {}", report.head),
+                inner,
+                "  ",
+                Style::new(),
+            );
+            for v in &report.verdicts {
+                let (mark, style, what) = if v.passes {
+                    ("✓", theme.accepted(), "no test newly broken")
+                } else {
+                    ("✗", theme.error(), "newly breaks tests; no longer accepted")
+                };
+                wrapped(
+                    &mut lines,
+                    &format!("{mark} {}: {what} ({})", v.item, v.summary),
+                    inner,
+                    "  ",
+                    style,
+                );
+                for b in &v.broken {
+                    wrapped(&mut lines, &escape_line(b), inner, "      ", theme.error());
+                }
+            }
+            if !report.replanned.is_empty() {
+                wrapped(
+                    &mut lines,
+                    &format!(
+                        "planned again without the fixes left out: {}",
+                        report.replanned.join(", ")
+                    ),
+                    inner,
+                    "  ",
+                    theme.dim(),
+                );
+            }
+        }
+    }
+    if run.running() {
+        for (label, summary) in &run.runs {
+            wrapped(
+                &mut lines,
+                &format!("tests {label}: {summary}"),
+                inner,
+                "  ",
+                Style::new(),
+            );
+        }
+    }
+    // The newest output in what is left, above the key line.
+    let left = room.saturating_sub(lines.len() + 2);
+    if left > 0 && !run.lines.is_empty() {
+        lines.push(Line::default());
+        let take = left.saturating_sub(1).min(run.lines.len());
+        for l in run.lines.iter().skip(run.lines.len() - take) {
+            let text: String = escape_line(l).chars().take(inner).collect();
+            lines.push(Line::styled(text, theme.dim()));
+        }
+    }
+    lines.push(Line::styled(
+        if run.running() {
+            "x stop the tests · esc hide (they go on; T shows them again)"
+        } else {
+            "T run them again · esc close"
+        },
+        theme.dim(),
+    ));
+    popup_frame(frame, app, s::VERIFY_TITLE, lines, width);
+}
+
 fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
     let theme = app.theme;
     let width = frame.area().width.min(76);
@@ -1368,6 +1506,24 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
                 narrow,
             );
         }
+        Popup::ConfirmVerify => {
+            let n = app.accepted().len();
+            let mut lines = Vec::new();
+            wrapped(
+                &mut lines,
+                &format!(
+                    "Run your tests on HEAD, then with each of the {n} accepted fix{}?",
+                    if n == 1 { "" } else { "es" }
+                ),
+                narrow_inner,
+                "",
+                theme.heading(),
+            );
+            wrapped(&mut lines, s::VERIFY_BODY, narrow_inner, "", Style::new());
+            lines.push(key_line(s::yes_no("run the tests")));
+            popup_frame(frame, app, s::VERIFY_TITLE, lines, narrow);
+        }
+        Popup::Verify => draw_verify(frame, app),
         Popup::ConfirmQuit => {
             let n = app.accepted().len();
             let mut lines = vec![Line::styled(
@@ -1378,6 +1534,9 @@ fn draw_popup(frame: &mut Frame, app: &App, popup: &Popup) {
                 theme.heading(),
             )];
             wrapped(&mut lines, s::QUIT_BODY, narrow_inner, "", Style::new());
+            if app.verifying() {
+                wrapped(&mut lines, s::VERIFY_QUIT, narrow_inner, "", theme.error());
+            }
             lines.push(key_line(s::yes_no("quit")));
             popup_frame(frame, app, s::QUIT_TITLE, lines, narrow);
         }

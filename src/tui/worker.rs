@@ -3,14 +3,15 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
-use std::thread;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
 
 use super::excerpt::{Excerpt, excerpt, read_inside};
 use super::fixes::{
-    CommitOutcome, CommitRequest, Exception, FixSource, FixesView, GitState, ItemFixView, PlanEvent,
+    CommitOutcome, CommitRequest, Exception, FixSource, FixesView, GitState, ItemFixView,
+    PlanEvent, VerifyReport,
 };
 use crate::scan::{Progress, ScanOptions, ScanResult, scan_with_progress};
 
@@ -120,6 +121,10 @@ pub enum WorkerMsg {
     },
     /// `git switch` to the new branch: its name, or why not.
     Switched(Result<String, String>),
+    /// A step, an output line or a finished run of the project's tests.
+    VerifyEvent(crate::verify::Event),
+    /// The tests ended (or could not run, or were stopped).
+    Verified(Result<VerifyReport, String>),
 }
 
 /// What `update` asks the loop to do.
@@ -138,6 +143,12 @@ pub enum Effect {
         branch: String,
     },
     Preview(Exception),
+    /// Run the project's tests on HEAD and after each of the request's fixes.
+    Verify {
+        request: CommitRequest,
+    },
+    /// Stop the tests that are running.
+    StopVerify,
     Switch {
         branch: String,
     },
@@ -156,6 +167,8 @@ pub struct Worker {
     root: PathBuf,
     source: Arc<dyn FixSource>,
     tx: Sender<WorkerMsg>,
+    /// The tests' thread and the flag that stops them, while they run.
+    verifying: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
 }
 
 impl Worker {
@@ -164,6 +177,7 @@ impl Worker {
             root: root.to_path_buf(),
             source,
             tx,
+            verifying: Mutex::new(None),
         }
     }
 
@@ -190,7 +204,51 @@ impl Worker {
                     let _ = tx.send(WorkerMsg::Switched(result));
                 });
             }
+            Effect::Verify { request } => self.verify(request),
+            Effect::StopVerify => {
+                if let Some((stop, _)) = self
+                    .verifying
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
             Effect::Edit { .. } | Effect::Copy(_) | Effect::Mouse(_) => {}
+        }
+    }
+
+    fn verify(&self, request: CommitRequest) {
+        let mut slot = self.verifying.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|(_, t)| !t.is_finished()) {
+            return;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let source = Arc::clone(&self.source);
+        let tx = self.tx.clone();
+        let flag = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let events = tx.clone();
+            let result = source.verify(&request, flag, &mut |event| {
+                let _ = events.send(WorkerMsg::VerifyEvent(event));
+            });
+            let _ = tx.send(WorkerMsg::Verified(result));
+        });
+        *slot = Some((stop, thread));
+    }
+
+    /// Stop the tests, if they run, and wait for their processes to be gone: the interface
+    /// is closing.
+    pub fn shutdown(&self) {
+        let running = self
+            .verifying
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((stop, thread)) = running {
+            stop.store(true, Ordering::Relaxed);
+            let _ = thread.join();
         }
     }
 
