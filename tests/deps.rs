@@ -785,3 +785,67 @@ fn online_both_resolvers_tell_a_set_that_installs_from_one_that_does_not() {
         );
     }
 }
+
+/// Requirements files joined by `-r` are installed together: raising Flask in base.txt raises
+/// the Jinja2, itsdangerous and click that prod.txt and dev.txt pin beside it, each in its own
+/// file, and the note says which file each pin is in. With uv and the index, both top files
+/// resolve afterwards (they did not before).
+#[test]
+fn pins_in_included_requirements_files_move_with_the_set() {
+    const BASE: &str = "Flask==1.1.2\nWerkzeug==1.0.1\nMarkupSafe==1.1.1\n";
+    const PROD: &str = "-r base.txt\nJinja2==2.11.3\nitsdangerous==1.1.0\nsix==1.16.0\n";
+    const DEV: &str = "-r base.txt\nclick==7.1.1\ncoverage==7.6.1\n";
+    let repo = git_repo(&[
+        ("requirements/base.txt", BASE),
+        ("requirements/prod.txt", PROD),
+        ("requirements/dev.txt", DEV),
+        ("app.py", "from flask import Flask\napp = Flask(__name__)\n"),
+        (".python-version", "3.11\n"),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = fix_deps(repo.path(), cache.path(), true, &path_with(None));
+    let read = |f: &str| std::fs::read_to_string(repo.path().join(f)).unwrap();
+    let (base, prod, dev) = (
+        read("requirements/base.txt"),
+        read("requirements/prod.txt"),
+        read("requirements/dev.txt"),
+    );
+    assert!(base.contains("Flask==3.1.3\n"), "{base}\n{out}");
+    assert!(base.contains("Werkzeug==3.1.6\n"), "{base}\n{out}");
+    assert!(prod.starts_with("-r base.txt\n"), "{prod}");
+    assert!(prod.contains("Jinja2==3.1.6\n"), "{prod}\n{out}");
+    assert!(!prod.contains("itsdangerous==1.1.0"), "{prod}\n{out}");
+    assert!(prod.contains("six==1.16.0\n"), "untouched: {prod}");
+    assert!(!dev.contains("click==7.1.1"), "{dev}\n{out}");
+    assert!(dev.contains("coverage==7.6.1\n"), "untouched: {dev}");
+    assert!(
+        out.contains("Jinja2 (in requirements/prod.txt) 2.11.3 -> 3.1.6"),
+        "{out}"
+    );
+    // One fix for the set, not one per file that could clash.
+    assert_eq!(out.matches("fix: raise ").count(), 1, "{out}");
+    assert!(
+        out.contains("Flask (in requirements/base.txt) 1.1.2 -> 3.1.3"),
+        "{out}"
+    );
+
+    let Some(uv) = online_uv() else { return };
+    let fresh = git_repo(&[
+        ("requirements/base.txt", BASE),
+        ("requirements/prod.txt", PROD),
+        ("requirements/dev.txt", DEV),
+        ("app.py", "from flask import Flask\napp = Flask(__name__)\n"),
+        (".python-version", "3.11\n"),
+    ]);
+    let dir = fresh.path().join("requirements");
+    assert!(
+        uv_resolves(&uv, &dir, "prod.txt").is_err(),
+        "HEAD's set must not install"
+    );
+    let out = fix_deps(fresh.path(), cache.path(), false, &path_with(Some(&uv)));
+    for file in ["prod.txt", "dev.txt"] {
+        uv_resolves(&uv, &dir, file)
+            .unwrap_or_else(|e| panic!("{file} does not resolve:\n{}\n{e}\n{out}", read(file)));
+    }
+    assert!(out.contains("resolves with uv pip compile"), "{out}");
+}

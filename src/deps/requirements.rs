@@ -311,6 +311,23 @@ pub fn follow_includes(
     (files, problems)
 }
 
+/// The files a requirements file at `rel` pulls in with `-r` / `-c`, relative to the
+/// repository root (an include that would leave it is left out).
+pub fn included_paths(rel: &str, text: &str) -> Vec<String> {
+    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    parse(rel, text)
+        .includes
+        .iter()
+        .filter_map(|(_, target)| {
+            if dir.is_empty() {
+                normalize_rel(target)
+            } else {
+                normalize_rel(&format!("{dir}/{target}"))
+            }
+        })
+        .collect()
+}
+
 /// Resolve `.` and `..` in a relative path; `None` when it leaves the root or is absolute.
 fn normalize_rel(path: &str) -> Option<String> {
     if path.starts_with('/') || path.contains('\\') && path.contains(':') {

@@ -1,7 +1,9 @@
 //! `dependencies/*`: raise vulnerable pins as a set that installs.
 //!
-//! Per dependency file: every vulnerable pin goes to the lowest release that fixes all its
-//! advisories, and the file's other pins go up as far as the new releases need
+//! Per set of files installed together (a manifest, or requirements files joined by `-r` /
+//! `-c` includes): every vulnerable pin goes to the lowest release that fixes all its
+//! advisories, and the set's other pins go up as far as the new releases need, each in the
+//! file that declares it
 //! ([`crate::deps::resolve::plan_set`]: the packages' metadata from the index, the project's
 //! Python version, the known breaks). A resolver on PATH checks the new set before it is
 //! offered; the note says what was checked, what the code uses that the raise removes, and
@@ -20,8 +22,9 @@ use crate::deps::advisories::{AdvisoryDb, DataSource, load};
 use crate::deps::audit::{FixAction, edit_for};
 use crate::deps::compat::breaks_in;
 use crate::deps::index::PackageIndex;
+use crate::deps::requirements::included_paths;
 use crate::deps::resolve::{Resolution, check_resolves, plan_set, python_version};
-use crate::deps::{Audit, Constraint, DepFile, FileRole};
+use crate::deps::{Audit, Constraint, DepFile, FileRole, Format, format_of};
 use crate::finding::Finding;
 
 pub fn plans(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
@@ -39,19 +42,61 @@ pub fn plans(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
         let (db, _) = load(source);
         let audit = crate::deps::audit(files, db);
         let index = PackageIndex::new(!offline);
+        let groups = install_groups(&audit);
+        let mut sets: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
         let mut out = Vec::new();
         for (path, group) in super::common::by_file(findings) {
-            let file = audit.files.iter().find(|d| d.path == path);
+            let file = audit.files.iter().position(|d| d.path == path);
             match file {
-                Some(file) if file.role == FileRole::Manifest => {
-                    out.extend(raise_set(ctx, &audit, db, file, &group, &index));
+                Some(i) if audit.files[i].role == FileRole::Manifest => {
+                    sets.entry(groups[i]).or_default().extend(group);
                 }
                 _ => out.extend(group.iter().map(|f| lock_or_none(&audit, f))),
             }
         }
+        for (group, found) in sets {
+            // The file that includes the others first: its declarations win a tie.
+            let mut files: Vec<&DepFile> = (0..audit.files.len())
+                .filter(|i| groups[*i] == group)
+                .map(|i| &audit.files[i])
+                .collect();
+            files.sort_by_key(|f| (f.path.matches('/').count(), f.path.clone()));
+            out.extend(raise_set(ctx, &audit, db, &files, &found, &index));
+        }
         out
     });
     result.unwrap_or_else(|e| fail_all(findings, &e))
+}
+
+/// For each file of the audit, the set of files installed with it: requirements files joined
+/// by `-r` / `-c` includes (either way: `prod.txt` pulls in `base.txt`, so a raise in one may
+/// need one in the other) share a number; every other file is alone.
+fn install_groups(audit: &Audit) -> Vec<usize> {
+    let n = audit.files.len();
+    let mut group: Vec<usize> = (0..n).collect();
+    fn root(group: &mut [usize], mut i: usize) -> usize {
+        while group[i] != i {
+            group[i] = group[group[i]];
+            i = group[i];
+        }
+        i
+    }
+    for (i, file) in audit.files.iter().enumerate() {
+        if file.role != FileRole::Manifest || format_of(&file.path) != Format::Requirements {
+            continue;
+        }
+        for target in included_paths(&file.path, &file.text) {
+            if let Some(j) = audit.files.iter().position(|f| {
+                f.path == target
+                    && f.role == FileRole::Manifest
+                    && format_of(&f.path) == Format::Requirements
+            }) {
+                let (a, b) = (root(&mut group, i), root(&mut group, j));
+                group[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    (0..n).map(|i| root(&mut group, i)).collect()
 }
 
 /// A lock file's finding: the command that regenerates it.
@@ -77,18 +122,17 @@ fn raise_set(
     ctx: &FixContext,
     audit: &Audit,
     db: &AdvisoryDb,
-    file: &DepFile,
+    files: &[&DepFile],
     group: &[&Finding],
     index: &PackageIndex,
 ) -> Vec<Generated> {
-    let fail = |reason: &str| -> Vec<Generated> {
-        group
+    let declared = || {
+        files
             .iter()
-            .map(|f| Err(Unfixable::new(f, reason)))
-            .collect()
+            .flat_map(|f| f.declared.iter().map(move |d| (*f, d)))
     };
     let mut pins: BTreeMap<String, Version> = BTreeMap::new();
-    for d in &file.declared {
+    for (_, d) in declared() {
         if let Constraint::Pin(v) = &d.constraint {
             pins.entry(d.name.clone()).or_insert_with(|| v.clone());
         }
@@ -172,55 +216,75 @@ fn raise_set(
         )));
         return out;
     }
-    let Some(text) = ctx.snapshot.get(&file.path) else {
-        out.extend(fail("the file is not in the snapshot"));
-        return out;
-    };
-    let mut patch = PatchBuilder::new(&file.path, text);
+    // Each raise in every file of the set that pins the old version.
+    let mut patches: BTreeMap<&str, PatchBuilder> = BTreeMap::new();
+    // Where each raised pin is declared, for the note.
+    let mut raised_in: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in &plan.raises {
-        let Some(declared) = file.declared.iter().find(|d| {
+        for (file, declared) in declared().filter(|(_, d)| {
             d.name == r.name && matches!(&d.constraint, Constraint::Pin(v) if *v == r.from)
-        }) else {
-            continue;
-        };
-        let Some((range, replacement)) = edit_for(declared, &r.to.to_string()) else {
-            out.extend(fail_these(&format!(
-                "{} must go to {} but its declaration cannot be edited in place",
-                declared.display_name, r.to
-            )));
-            return out;
-        };
-        if let Err(e) = patch.replace(range, replacement) {
-            out.extend(fail_these(&e.to_string()));
-            return out;
+        }) {
+            let Some((range, replacement)) = edit_for(declared, &r.to.to_string()) else {
+                out.extend(fail_these(&format!(
+                    "{} must go to {} but its declaration in {} cannot be edited in place",
+                    declared.display_name, r.to, file.path
+                )));
+                return out;
+            };
+            let patch = match patches.entry(file.path.as_str()) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let Some(text) = ctx.snapshot.get(&file.path) else {
+                        out.extend(fail_these(&format!("{} is not in the snapshot", file.path)));
+                        return out;
+                    };
+                    e.insert(PatchBuilder::new(&file.path, text))
+                }
+            };
+            if let Err(e) = patch.replace(range, replacement) {
+                out.extend(fail_these(&e.to_string()));
+                return out;
+            }
+            raised_in
+                .entry(r.name.as_str())
+                .or_default()
+                .push(file.path.as_str());
         }
     }
     // The resolver sees the whole new set: every pin, and the ranges as written.
     let mut lines: Vec<String> = plan.pins.iter().map(|(n, v)| format!("{n}=={v}")).collect();
-    for d in &file.declared {
+    for (_, d) in declared() {
         if let Constraint::Range { text, .. } = &d.constraint
             && !plan.pins.contains_key(&d.name)
         {
             lines.push(format!("{}{text}", d.name));
         }
     }
+    let first = files[0];
     let mut notes: Vec<String> = Vec::new();
     let display = |name: &str| {
-        file.declared
-            .iter()
-            .find(|d| d.name == name)
-            .map_or(name.to_string(), |d| d.display_name.clone())
+        declared()
+            .find(|(_, d)| d.name == name)
+            .map_or(name.to_string(), |(_, d)| d.display_name.clone())
+    };
+    // A pin in another file of the set says which.
+    let display_in = |name: &str| {
+        let shown = display(name);
+        match raised_in.get(name) {
+            Some(paths) if files.len() > 1 => format!("{shown} (in {})", paths.join(", ")),
+            _ => shown,
+        }
     };
     let raised: Vec<String> = plan
         .raises
         .iter()
-        .map(|r| format!("{} {} -> {}", display(&r.name), r.from, r.to))
+        .map(|r| format!("{} {} -> {}", display_in(&r.name), r.from, r.to))
         .collect();
     let companions: Vec<String> = plan
         .raises
         .iter()
         .filter(|r| !targets.contains_key(&r.name) && !r.why.is_empty())
-        .map(|r| format!("{}: {}", display(&r.name), r.why))
+        .map(|r| format!("{}: {}", display_in(&r.name), r.why))
         .collect();
     if !companions.is_empty() {
         notes.push(format!("raised with it: {}", companions.join("; ")));
@@ -264,16 +328,28 @@ fn raise_set(
             plan.still_vulnerable.join(", ")
         ));
     }
-    if file.pins_hashed() {
-        notes.push("the --hash values are for the old versions: regenerate them".into());
-    }
-    if let Some(tool) = file.compiled_by {
-        notes.push(format!(
-            "this file is generated by {tool}: re-run it with the new versions as floors"
-        ));
-    }
-    if let Some(lock) = stale_lock(ctx, &file.path) {
-        notes.push(lock);
+    for file in files
+        .iter()
+        .filter(|f| patches.contains_key(f.path.as_str()))
+    {
+        let this = if files.len() > 1 {
+            file.path.clone()
+        } else {
+            "this file".to_string()
+        };
+        if file.pins_hashed() {
+            notes.push(format!(
+                "the --hash values in {this} are for the old versions: regenerate them"
+            ));
+        }
+        if let Some(tool) = file.compiled_by {
+            notes.push(format!(
+                "{this} is generated by {tool}: re-run it with the new versions as floors"
+            ));
+        }
+        if let Some(lock) = stale_lock(ctx, &file.path) {
+            notes.push(lock);
+        }
     }
     let python_files = || {
         ctx.snapshot
@@ -305,10 +381,23 @@ fn raise_set(
     for f in &fixing {
         fix_plan = fix_plan.fixing(f);
     }
-    match patch.finish() {
-        Ok(p) => out.push(Ok(fix_plan.with_patch(p))),
-        Err(e) => out.extend(fail_these(&e.to_string())),
+    if patches.is_empty() {
+        out.extend(fail_these(&format!(
+            "no pin of {} matches the raise",
+            first.path
+        )));
+        return out;
     }
+    for (_, patch) in patches {
+        match patch.finish() {
+            Ok(p) => fix_plan = fix_plan.with_patch(p),
+            Err(e) => {
+                out.extend(fail_these(&e.to_string()));
+                return out;
+            }
+        }
+    }
+    out.push(Ok(fix_plan));
     out
 }
 
