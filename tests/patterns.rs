@@ -387,3 +387,76 @@ fn get_views_that_commit_for_the_logged_in_user() {
         ]
     );
 }
+
+/// The factory loads `config[os.getenv('FLASK_CONFIG') or 'default']`, and `'default'` is the
+/// development config with DEBUG on: production runs it when a deployment file starts the app
+/// without FLASK_CONFIG (here the Procfile), and not when every one sets it, when only a
+/// development compose file starts it, or when nothing in the repository starts it.
+#[test]
+fn debug_in_the_config_a_deployment_falls_back_to() {
+    const CONFIG: &str = "import os\n\n\nclass Config:\n    SECRET_KEY = os.environ['SECRET_KEY']\n\n\nclass DevelopmentConfig(Config):\n    DEBUG = True\n\n\nclass ProductionConfig(Config):\n    pass\n\n\nconfig = {\n    'development': DevelopmentConfig,\n    'production': ProductionConfig,\n    'default': DevelopmentConfig,\n}\n";
+    const FACTORY: &str = "from flask import Flask\nfrom config import config\n\n\ndef create_app(config_name):\n    app = Flask(__name__)\n    app.config.from_object(config[config_name])\n    return app\n";
+    const ENTRY: &str = "import os\nfrom app import create_app\n\napp = create_app(os.getenv('FLASK_CONFIG') or 'default')\n";
+    let base = [
+        ("config.py", CONFIG),
+        ("app/__init__.py", FACTORY),
+        ("wsgi.py", ENTRY),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut files: Vec<(&str, &str)> = base.to_vec();
+        files.extend_from_slice(extra);
+        rules_of(repo(&files).path(), "debug")
+    };
+    assert_eq!(
+        with(&[("Procfile", "web: gunicorn wsgi:app\n")]),
+        vec!["debug/default-config@config.py:9"]
+    );
+    // Set where the app starts: production gets ProductionConfig.
+    assert!(
+        with(&[(
+            "Dockerfile",
+            "FROM python:3.12\nENV FLASK_CONFIG=production\nCMD [\"gunicorn\", \"wsgi:app\"]\n"
+        )])
+        .is_empty()
+    );
+    assert!(
+        with(&[(
+            "Procfile",
+            "web: FLASK_CONFIG=production gunicorn wsgi:app\n"
+        )])
+        .is_empty()
+    );
+    // Set to the development entry: the same finding.
+    assert_eq!(
+        with(&[(
+            "Procfile",
+            "web: FLASK_CONFIG=development gunicorn wsgi:app\n"
+        )]),
+        vec!["debug/default-config@config.py:9"]
+    );
+    // A committed .flaskenv is read by `flask run`, not by gunicorn (no load_dotenv()).
+    assert_eq!(
+        with(&[
+            ("Procfile", "web: gunicorn wsgi:app\n"),
+            (".flaskenv", "FLASK_CONFIG=production\n"),
+        ]),
+        vec!["debug/default-config@config.py:9"]
+    );
+    assert!(
+        with(&[
+            ("Procfile", "web: flask run\n"),
+            (".flaskenv", "FLASK_CONFIG=production\n"),
+        ])
+        .iter()
+        .all(|r| !r.starts_with("debug/default-config")),
+    );
+    // Only a development setup starts it, or nothing does: no finding.
+    assert!(
+        with(&[(
+            "docker-compose.dev.yml",
+            "services:\n  web:\n    build: .\n    command: gunicorn wsgi:app\n"
+        )])
+        .is_empty()
+    );
+    assert!(with(&[]).is_empty());
+}

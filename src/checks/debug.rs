@@ -1,12 +1,14 @@
-//! debug: debug mode switched on in code production runs, in the production config, or in a
-//! committed .flaskenv/.env.
+//! debug: debug mode switched on in code production runs, in the production config (or in the
+//! config the app falls back to when the deployment does not choose one), or in a committed
+//! .flaskenv/.env.
 
 use ruff_text_size::Ranged;
 
 use super::{Context, no_flask_app};
+use crate::deploy::{Deployment, Launch};
 use crate::finding::{CheckOutcome, Finding, Severity};
 use crate::python::expr::{dotted, literal_truth, method_name, receiver};
-use crate::python::facts::Facts;
+use crate::python::facts::{EnvKind, Facts, env_kind};
 
 pub fn check(ctx: &Context) -> CheckOutcome {
     let facts = ctx.facts;
@@ -14,6 +16,7 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         return no_flask_app();
     }
     let mut findings = app_run_findings(facts);
+    findings.extend(default_config_findings(ctx));
     for w in facts.production_writes("DEBUG") {
         let value = facts.resolve_const(w.module, w.value);
         // `DEBUG = os.environ.get("DEBUG", True)`: on wherever the variable is missing.
@@ -65,6 +68,137 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         }
     }
     CheckOutcome::findings(findings)
+}
+
+/// `DEBUG = True` in the config entry a factory loads for the environment a committed
+/// deployment file starts the app with: `config[os.getenv('FLASK_CONFIG') or 'default']`
+/// with `'default': DevelopmentConfig`, and a Procfile running gunicorn without FLASK_CONFIG.
+/// The variable's value is the one the command sets, else the one a committed `.flaskenv` /
+/// `.env` sets where it is loaded (by `flask run`, or by the code's `load_dotenv()`), else the
+/// fallback.
+fn default_config_findings(ctx: &Context) -> Vec<Finding> {
+    let facts = ctx.facts;
+    let mut out = Vec::new();
+    let mut deployment: Option<Deployment> = None;
+    let mut seen = std::collections::HashSet::new();
+    let loads_dotenv = (0..facts.modules.len()).any(|idx| {
+        !facts.modules[idx].is_test && facts.calls_named(idx, "load_dotenv").next().is_some()
+    });
+    for load in &facts.loads {
+        let Some((var, fallback)) = &load.when_unset else {
+            continue;
+        };
+        if !load.production || !facts.is_production_module(load.module) {
+            continue;
+        }
+        let from_env_file = facts.env_files.iter().find_map(|e| {
+            e.entries
+                .iter()
+                .find(|(k, _, _)| k == var)
+                .map(|(_, v, _)| v.clone())
+        });
+        let deployment = deployment.get_or_insert_with(|| Deployment::read(ctx.files));
+        for (place, flask_run, explicit) in launches(deployment, var) {
+            let label = explicit
+                .or_else(|| from_env_file.clone().filter(|_| flask_run || loads_dotenv))
+                .unwrap_or_else(|| fallback.clone());
+            if env_kind(&label) == EnvKind::Production {
+                continue;
+            }
+            for (l, class) in &load.candidates {
+                if l.as_deref() != Some(label.as_str())
+                    || facts.production.contains(class)
+                    || env_kind(&facts.classes[*class].name) == EnvKind::Production
+                {
+                    continue;
+                }
+                let Some(w) = facts.effective_write(*class, "DEBUG") else {
+                    continue;
+                };
+                if literal_truth(facts.resolve_const(w.module, w.value)) != Some(true)
+                    || !seen.insert((w.module, w.range.start()))
+                {
+                    continue;
+                }
+                let how = if label == *fallback {
+                    format!("loads when {var} is unset (the '{label}' entry)")
+                } else {
+                    format!("loads for {var}={label}")
+                };
+                out.push(facts.module(w.module).finding(
+                    "debug/default-config",
+                    Severity::High,
+                    w.range,
+                    format!(
+                        "DEBUG is on in {}, which the app {how}, and {place} starts the app that \
+                         way: production runs with the Werkzeug debugger, which lets anyone run \
+                         code; set {var} to the production config there",
+                        facts.classes[*class].name
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Each deployment command that starts the app (a server, `flask run`, a Python script or a
+/// start script): where (`Procfile:1 (web)`), whether it is `flask run`, and the value it
+/// gives `var`, if any.
+fn launches(deployment: &Deployment, var: &str) -> Vec<(String, bool, Option<String>)> {
+    let mut out = Vec::new();
+    for cmd in &deployment.commands {
+        let file = deployment.file(cmd.file);
+        if is_development_file(&file.path) {
+            continue;
+        }
+        let set = cmd
+            .env
+            .iter()
+            .find(|(k, _)| k == var)
+            .map(|(_, v)| v.clone());
+        for started in cmd.started(file.text()) {
+            let flask_run = matches!(started.launch, Launch::FlaskRun { .. });
+            if !flask_run
+                && !matches!(
+                    started.launch,
+                    Launch::Server(_) | Launch::Python { .. } | Launch::Script(_)
+                )
+            {
+                continue;
+            }
+            let value = started
+                .env
+                .iter()
+                .find(|(k, _)| k == var)
+                .map(|(_, v)| v.clone())
+                .or_else(|| set.clone());
+            out.push((
+                format!(
+                    "{}:{} ({})",
+                    file.path,
+                    file.line_of(cmd.range.start),
+                    cmd.what
+                ),
+                flask_run,
+                value,
+            ));
+        }
+    }
+    out
+}
+
+/// A deployment file named for development or tests (`docker-compose.dev.yml`,
+/// `Dockerfile.local`, `docker-compose.override.yml`): what it starts is not production.
+fn is_development_file(path: &str) -> bool {
+    path.to_ascii_lowercase()
+        .split(['/', '.', '-', '_'])
+        .any(|w| {
+            matches!(
+                w,
+                "dev" | "development" | "local" | "override" | "test" | "tests"
+            )
+        })
 }
 
 /// `app.run(debug=True)` and `app.run(host, port, True)`, also `socketio.run(app, debug=True)`.

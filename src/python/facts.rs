@@ -96,6 +96,10 @@ pub struct ConfigLoad {
     pub candidates: Vec<(Option<String>, usize)>,
     /// The argument could not be followed: `candidates` are every config-like class.
     pub guessed: bool,
+    /// For `from_object(configs[name])`: the environment variable that picks the entry and
+    /// the label of the entry loaded when it is unset (`os.getenv('FLASK_CONFIG') or
+    /// 'default'`, here or at the factory's call sites).
+    pub when_unset: Option<(String, String)>,
 }
 
 /// A view function (or a method of a class-based view).
@@ -654,6 +658,16 @@ impl<'m> Facts<'m> {
                     candidates.push((None, c));
                 }
             }
+            let when_unset = match (p.kind, p.arg) {
+                (LoadKind::Object, Some(arg)) => self.selection_when_unset(
+                    p.module,
+                    arg,
+                    p.param_defaults.as_ref(),
+                    p.function.as_ref(),
+                    0,
+                ),
+                _ => None,
+            };
             self.loads.push(ConfigLoad {
                 module: p.module,
                 kind: p.kind,
@@ -661,7 +675,100 @@ impl<'m> Facts<'m> {
                 range: p.range,
                 candidates,
                 guessed: self.guessing,
+                when_unset,
             });
+        }
+    }
+
+    /// `from_object(configs[key])` / `configs.get(key)` (or a local bound to one): the
+    /// variable `key` is read from and the entry chosen when it is unset.
+    fn selection_when_unset(
+        &self,
+        module: usize,
+        arg: &'m Expr,
+        locals: Option<&HashMap<String, Option<&'m Expr>>>,
+        function: Option<&(String, Vec<String>)>,
+        depth: usize,
+    ) -> Option<(String, String)> {
+        if depth > 4 {
+            return None;
+        }
+        match arg {
+            Expr::Subscript(sub) => self.env_default(module, &sub.slice, locals, function, depth),
+            Expr::Call(call) if method_name(call) == Some("get") => {
+                let key = call.arguments.args.first()?;
+                self.env_default(module, key, locals, function, depth)
+            }
+            Expr::Name(n) => {
+                let value = (*locals?.get(n.id.as_str())?)?;
+                self.selection_when_unset(module, value, locals, function, depth + 1)
+            }
+            _ => None,
+        }
+    }
+
+    /// What `key` is when the environment sets nothing: `os.getenv('X', 'dev')`,
+    /// `os.getenv('X') or 'dev'`, a local bound to one, or a parameter that every call site
+    /// passes one for. Returns the variable and the literal.
+    fn env_default(
+        &self,
+        module: usize,
+        key: &'m Expr,
+        locals: Option<&HashMap<String, Option<&'m Expr>>>,
+        function: Option<&(String, Vec<String>)>,
+        depth: usize,
+    ) -> Option<(String, String)> {
+        if depth > 4 {
+            return None;
+        }
+        let env_var = |e: &'m Expr| -> Option<(String, Option<&'m Expr>)> {
+            let Expr::Call(call) = e else { return None };
+            let callee = self.imports[module].qualified(&call.func)?;
+            if !ENV_GETTERS.contains(&callee.as_str()) {
+                return None;
+            }
+            let var = call.arguments.args.first().and_then(str_value)?;
+            Some((
+                var.to_string(),
+                call.arguments.find_argument_value("default", 1),
+            ))
+        };
+        match key {
+            Expr::Call(_) => {
+                let (var, fallback) = env_var(key)?;
+                Some((var, str_value(fallback?)?.to_string()))
+            }
+            Expr::BoolOp(b) if b.op == ruff_python_ast::BoolOp::Or => {
+                // `os.getenv('X') or 'dev'`.
+                if let [.., read, last] = b.values.as_slice()
+                    && let Some((var, None)) = env_var(read)
+                    && let Some(label) = str_value(last)
+                {
+                    return Some((var, label.to_string()));
+                }
+                b.values
+                    .iter()
+                    .find_map(|v| self.env_default(module, v, locals, function, depth + 1))
+            }
+            Expr::Name(n) => {
+                if let Some(Some(value)) = locals.and_then(|l| l.get(n.id.as_str()))
+                    && !matches!(value, Expr::Name(v) if v.id == n.id)
+                {
+                    return self.env_default(module, value, locals, function, depth + 1);
+                }
+                // A parameter of the factory: what its callers pass.
+                let (name, params) = function?;
+                let position = params.iter().position(|p| p == n.id.as_str())?;
+                (0..self.modules.len()).find_map(|idx| {
+                    self.calls_named(idx, name).find_map(|call| {
+                        let passed = call
+                            .arguments
+                            .find_argument_value(n.id.as_str(), position)?;
+                        self.env_default(idx, passed, None, None, depth + 1)
+                    })
+                })
+            }
+            _ => None,
         }
     }
 
@@ -1338,6 +1445,8 @@ struct PendingLoad<'m> {
     range: TextRange,
     arg: Option<&'m Expr>,
     param_defaults: Option<HashMap<String, Option<&'m Expr>>>,
+    /// The enclosing function's name and its parameters in order.
+    function: Option<(String, Vec<String>)>,
 }
 
 struct ModuleWalker<'a, 'm> {
@@ -1600,6 +1709,15 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
                     local_bindings(&f.body, &mut names);
                     names
                 });
+                let function = self.functions.last().map(|f| {
+                    (
+                        f.name.to_string(),
+                        f.parameters
+                            .iter_non_variadic_params()
+                            .map(|p| p.parameter.name.to_string())
+                            .collect(),
+                    )
+                });
                 self.out_loads.push(PendingLoad {
                     module: self.module_idx,
                     kind,
@@ -1607,6 +1725,7 @@ impl<'a, 'm> ModuleWalker<'a, 'm> {
                     range: call.range(),
                     arg: call.arguments.args.first(),
                     param_defaults,
+                    function,
                 });
             }
             _ => {}
