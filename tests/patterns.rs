@@ -460,3 +460,38 @@ fn debug_in_the_config_a_deployment_falls_back_to() {
     );
     assert!(with(&[]).is_empty());
 }
+
+/// A pydantic-settings field reads SECRET_KEY from the environment and falls back to its
+/// default: a literal default that SECRET_KEY is set from is an env read with a fallback. A
+/// field with no default (the key must be set) and a plain pydantic model are silent.
+#[test]
+fn secret_key_from_a_pydantic_settings_field_with_a_default() {
+    const SETTINGS: &str = "from pydantic_settings import BaseSettings\n\n\nclass Settings(BaseSettings):\n    name: str = 'web'\n    secret_key: str = 'test_secret'\n\n\nsettings = Settings()\n";
+    const APP: &str = "from flask import Flask, session\nfrom web.config import settings\n\napp = Flask(__name__)\napp.config['SECRET_KEY'] = settings.secret_key\n";
+    let r = repo(&[
+        ("web/__init__.py", ""),
+        ("web/config.py", SETTINGS),
+        ("web/app.py", APP),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "secret-key"),
+        vec!["secret-key/settings-default@web/config.py:6"]
+    );
+    let required = SETTINGS.replace("secret_key: str = 'test_secret'", "secret_key: str");
+    let r = repo(&[
+        ("web/__init__.py", ""),
+        ("web/config.py", &required),
+        ("web/app.py", APP),
+    ]);
+    assert!(rules_of(r.path(), "secret-key").is_empty());
+    let model = SETTINGS.replace(
+        "pydantic_settings import BaseSettings",
+        "pydantic import BaseModel as BaseSettings",
+    );
+    let r = repo(&[
+        ("web/__init__.py", ""),
+        ("web/config.py", &model),
+        ("web/app.py", APP),
+    ]);
+    assert!(rules_of(r.path(), "secret-key").is_empty());
+}

@@ -1,7 +1,9 @@
-//! secret-key: SECRET_KEY hardcoded, a placeholder, weak, an env read with a literal fallback,
-//! committed in a .env file, or never set while sessions are used.
+//! secret-key: SECRET_KEY hardcoded, a placeholder, weak, an env read with a literal fallback
+//! (or a pydantic-settings field with a default), committed in a .env file, or never set while
+//! sessions are used.
 
-use ruff_python_ast::Expr;
+use ruff_python_ast::{Expr, Stmt};
+use ruff_text_size::Ranged;
 
 use super::{Context, no_flask_app};
 use crate::finding::{CheckOutcome, Finding, Severity};
@@ -137,6 +139,9 @@ fn env_finding(env: &crate::python::facts::EnvFile, line: usize, key: &str) -> F
 fn judge_write<'m>(facts: &Facts<'m>, w: &ConfigWrite<'m>) -> Option<Finding> {
     let module = facts.module(w.module);
     let value = facts.resolve_const(w.module, w.value);
+    if let Some(f) = settings_fallback(facts, value) {
+        return Some(f);
+    }
     if let Some(fallback) = facts.env_fallback(w.module, value) {
         let shown = str_value(fallback)
             .map(|s| format!(" {s:?}"))
@@ -178,6 +183,66 @@ fn judge_write<'m>(facts: &Facts<'m>, w: &ConfigWrite<'m>) -> Option<Finding> {
              os.environ[\"SECRET_KEY\"] and rotate the key"
         ),
     ))
+}
+
+/// The settings classes pydantic-settings fills from the environment.
+const SETTINGS_BASES: &[&str] = &[
+    "pydantic_settings.BaseSettings",
+    "pydantic.BaseSettings",
+    "pydantic.v1.BaseSettings",
+];
+
+/// `SECRET_KEY = settings.secret_key` where `secret_key: str = "literal"` is a field of a
+/// pydantic-settings class: the field reads SECRET_KEY from the environment (or a `.env`),
+/// case-insensitively, and falls back to its literal default when it is missing, the same as
+/// `os.environ.get("SECRET_KEY", "literal")`. The finding is on the field.
+fn settings_fallback(facts: &Facts, value: &Expr) -> Option<Finding> {
+    let Expr::Attribute(attr) = value else {
+        return None;
+    };
+    let field = attr.attr.as_str();
+    for (idx, module) in facts.modules.iter().enumerate() {
+        let imports = facts.imports[idx];
+        if module.is_test || !SETTINGS_BASES.iter().any(|b| imports.may_name(b)) {
+            continue;
+        }
+        for stmt in &module.tree().body {
+            let Stmt::ClassDef(class) = stmt else {
+                continue;
+            };
+            let is_settings = class.bases().iter().any(|b| imports.is(b, SETTINGS_BASES));
+            if !is_settings {
+                continue;
+            }
+            for item in &class.body {
+                let Stmt::AnnAssign(a) = item else { continue };
+                let (Expr::Name(target), Some(default)) = (a.target.as_ref(), a.value.as_deref())
+                else {
+                    continue;
+                };
+                if !target.id.as_str().eq_ignore_ascii_case(field) {
+                    continue;
+                }
+                let Some(literal) = str_value(default) else {
+                    continue;
+                };
+                return Some(module.finding(
+                    "secret-key/settings-default",
+                    Severity::High,
+                    a.range(),
+                    format!(
+                        "the settings field {} falls back to {literal:?} when {} is not in the \
+                         environment (or .env), and SECRET_KEY is set from it: that fallback \
+                         ships to production; give the field no default, so that a missing key \
+                         stops the app",
+                        target.id,
+                        target.id.to_ascii_uppercase()
+                    ),
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn is_placeholder(s: &str) -> bool {

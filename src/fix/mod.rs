@@ -82,6 +82,10 @@ pub const GENERATORS: &[(&str, GenerateFn)] = &[
     ("secret-key/placeholder", items::secret_key::value),
     ("secret-key/weak", items::secret_key::value),
     ("secret-key/env-fallback", items::secret_key::value),
+    (
+        "secret-key/settings-default",
+        items::secret_key::settings_default,
+    ),
     ("secret-key/missing", items::secret_key::missing),
     ("secret-key/committed-env", items::secret_key::committed_env),
     ("xss/safe-filter", items::xss::safe_filter),

@@ -26,6 +26,22 @@ use crate::finding::Finding;
 use crate::python::expr::str_value;
 use crate::python::facts::{ConfigWrite, EnvKind, WriteScope, env_kind};
 
+/// A pydantic-settings field's default: not fixed. Without it the settings refuse to load
+/// wherever SECRET_KEY is unset, which stops the development and test setups as well.
+pub fn settings_default(_: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
+    findings
+        .iter()
+        .map(|f| {
+            Err(Unfixable::new(
+                f,
+                "removing the field's default stops every setup that does not set SECRET_KEY \
+                 (development, the tests): give those a key of their own first (a .env they \
+                 load, the test configuration), then drop the default",
+            ))
+        })
+        .collect()
+}
+
 pub fn value(ctx: &FixContext, findings: &[&Finding]) -> Vec<Generated> {
     findings.iter().map(|f| value_one(ctx, f)).collect()
 }
