@@ -495,3 +495,42 @@ fn secret_key_from_a_pydantic_settings_field_with_a_default() {
     ]);
     assert!(rules_of(r.path(), "secret-key").is_empty());
 }
+
+/// `post.body_html|safe` where the code stores only sanitiser output in `body_html` (flasky's
+/// Markdown rendered through bleach.clean in a model event) is safe; one store of raw input,
+/// by assignment or by the model's constructor, makes it a finding again.
+#[test]
+fn safe_on_a_column_the_code_only_fills_with_sanitised_html() {
+    const MODEL: &str = "import bleach\nfrom markdown import markdown\n\n\nclass Post:\n    def on_changed_body(target, value, oldvalue, initiator):\n        target.body_html = bleach.linkify(bleach.clean(markdown(value), tags=['p'], strip=True))\n";
+    const VIEW: &str = "from flask import Flask, render_template\napp = Flask(__name__)\n\n\n@app.route('/')\ndef index():\n    return render_template('post.html', post=None)\n";
+    const TEMPLATE: &str = "<div>{{ post.body_html | safe }}</div>\n";
+    let files = |extra: &'static str| {
+        repo(&[
+            ("models.py", MODEL),
+            ("app.py", VIEW),
+            ("templates/post.html", TEMPLATE),
+            ("extra.py", extra),
+        ])
+    };
+    assert!(rules_of(files("").path(), "xss").is_empty());
+    let r = files(
+        "from flask import request\nfrom models import Post\n\n\ndef edit(post):\n    post.body_html = request.form['body']\n",
+    );
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec!["xss/safe-filter@templates/post.html:1"]
+    );
+    let r = files(
+        "from flask import request\nfrom models import Post\n\n\ndef new():\n    return Post(body_html=request.form['body'])\n",
+    );
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec!["xss/safe-filter@templates/post.html:1"]
+    );
+    // Nothing stores it at all: nothing says it is safe.
+    let r = repo(&[("app.py", VIEW), ("templates/post.html", TEMPLATE)]);
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec!["xss/safe-filter@templates/post.html:1"]
+    );
+}

@@ -9,7 +9,7 @@ use crate::python::Module;
 use crate::python::expr::{calls_in_expr, is_constant, literal_truth, method_name};
 use crate::python::facts::Facts;
 use crate::python::imports::Imports;
-use crate::python::taint::{Event, Sink, view_flow, walk_function};
+use crate::python::taint::{Event, Sink, sanitises, view_flow, walk_function};
 
 pub(crate) const MARKUP: &[&str] = &[
     "markupsafe.Markup",
@@ -30,8 +30,17 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         return no_flask_app();
     }
     let mut findings = Vec::new();
+    let mut stored: Option<StoredAttributes> = None;
     for t in &facts.templates {
         for u in t.safe_uses() {
+            // `post.body_html|safe` where the code only ever stores sanitiser output there.
+            if let Some(attr) = attribute_of(&u.expr)
+                && stored
+                    .get_or_insert_with(|| StoredAttributes::collect(facts))
+                    .always_sanitised(attr)
+            {
+                continue;
+            }
             findings.push(t.finding(
                 "xss/safe-filter",
                 Severity::Medium,
@@ -83,6 +92,100 @@ pub fn check(ctx: &Context) -> CheckOutcome {
     }
     view_findings(facts, &mut findings);
     CheckOutcome::findings(findings)
+}
+
+/// The last attribute of a plain dotted value (`post.body_html`), the kind of value a model
+/// column holds.
+fn attribute_of(expr: &str) -> Option<&str> {
+    let expr = expr.trim();
+    let (_, attr) = expr.rsplit_once('.')?;
+    let plain = expr
+        .split('.')
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    plain.then_some(attr)
+}
+
+/// Every `x.attr = value` and `Model(attr=value)` of the project's code, by attribute name:
+/// what a model column is given before a template shows it.
+struct StoredAttributes<'m> {
+    by_attr: std::collections::HashMap<&'m str, Vec<(usize, &'m Expr)>>,
+    imports: Vec<&'m Imports>,
+}
+
+impl<'m> StoredAttributes<'m> {
+    fn collect(facts: &Facts<'m>) -> Self {
+        struct Assigns<'m> {
+            out: Vec<(&'m str, &'m Expr)>,
+        }
+        impl<'m> Visitor<'m> for Assigns<'m> {
+            fn visit_stmt(&mut self, stmt: &'m Stmt) {
+                if let Stmt::Assign(a) = stmt {
+                    for t in &a.targets {
+                        if let Expr::Attribute(attr) = t {
+                            self.out.push((attr.attr.as_str(), &a.value));
+                        }
+                    }
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            // `Post(body_html=...)`: a model built with the value.
+            fn visit_expr(&mut self, expr: &'m Expr) {
+                if let Expr::Call(call) = expr {
+                    for k in &call.arguments.keywords {
+                        if let Some(arg) = &k.arg {
+                            self.out.push((arg.as_str(), &k.value));
+                        }
+                    }
+                }
+                visitor::walk_expr(self, expr);
+            }
+        }
+        let mut by_attr: std::collections::HashMap<&'m str, Vec<(usize, &'m Expr)>> =
+            Default::default();
+        for (idx, module) in facts.modules.iter().enumerate() {
+            if module.is_test {
+                continue;
+            }
+            let mut v = Assigns { out: Vec::new() };
+            v.visit_body(module.body());
+            for (attr, value) in v.out {
+                by_attr.entry(attr).or_default().push((idx, value));
+            }
+        }
+        Self {
+            by_attr,
+            imports: facts.imports.clone(),
+        }
+    }
+
+    /// The code stores something in `attr`, and every value it stores is an HTML sanitiser's
+    /// output (`bleach.clean(...)`, `nh3.clean(...)`, `escape(...)`, or `bleach.linkify` of
+    /// one).
+    fn always_sanitised(&self, attr: &str) -> bool {
+        let Some(values) = self.by_attr.get(attr) else {
+            return false;
+        };
+        values
+            .iter()
+            .all(|(idx, value)| sanitised(self.imports[*idx], value))
+    }
+}
+
+/// A call to an HTML sanitiser, or `bleach.linkify` of one.
+fn sanitised(imports: &Imports, value: &Expr) -> bool {
+    let Expr::Call(call) = value else {
+        return false;
+    };
+    let Some(callee) = imports.qualified(&call.func) else {
+        return false;
+    };
+    sanitises(&callee, Sink::Html)
+        || callee == "bleach.linkify"
+            && call
+                .arguments
+                .args
+                .first()
+                .is_some_and(|a| sanitised(imports, a))
 }
 
 /// `Markup(variable)` and `jinja2.Environment(...)` without autoescape, anywhere.

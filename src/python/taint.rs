@@ -120,7 +120,8 @@ const PASS_THROUGH: &[&str] = &[
     "codecs.decode",
 ];
 
-fn sanitises(callee: &str, sink: Sink) -> bool {
+/// Whether a call to `callee` makes a value safe for `sink`.
+pub fn sanitises(callee: &str, sink: Sink) -> bool {
     if CASTS.contains(&callee) {
         return true;
     }
