@@ -534,3 +534,31 @@ fn safe_on_a_column_the_code_only_fills_with_sanitised_html() {
         vec!["xss/safe-filter@templates/post.html:1"]
     );
 }
+
+/// render_template_string over a template formatted from anything not constant (here the
+/// text of a database error, which quotes the input) is template injection; a template
+/// formatted only from constants, or a constant template given values as variables, is not.
+#[test]
+fn render_template_string_formatted_from_an_exception() {
+    let app = |body: &str| {
+        format!(
+            "from flask import Flask, render_template_string, request\nimport sqlite3\n\nSITE = 'Shop'\napp = Flask(__name__)\n\n\n@app.route('/search', methods=['POST'])\ndef search():\n    try:\n        sqlite3.connect('x').execute('SELECT 1')\n    except Exception as e:\n{body}\n    return 'ok'\n"
+        )
+    };
+    let rules = |body: &str| rules_of(repo(&[("app.py", &app(body))]).path(), "xss");
+    assert_eq!(
+        rules(
+            "        template = '<h3>%s</h3>' % str(e)\n        return render_template_string(template), 500"
+        ),
+        vec!["xss/render-template-string@app.py:14"]
+    );
+    assert_eq!(
+        rules("        return render_template_string(f'<h3>{e}</h3>'), 500"),
+        vec!["xss/render-template-string@app.py:13"]
+    );
+    assert!(rules("        return render_template_string('<h3>%s</h3>' % SITE), 500").is_empty());
+    assert!(
+        rules("        return render_template_string('<h3>{{ e }}</h3>', e=str(e)), 500")
+            .is_empty()
+    );
+}

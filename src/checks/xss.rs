@@ -246,6 +246,8 @@ fn view_findings(facts: &Facts, out: &mut Vec<Finding>) {
         }
         let imports = &facts.imports[route.module];
         let html_names = html_built_names(&route.func.body);
+        let mut formatted = std::collections::HashMap::new();
+        formatted_names(&route.func.body, &mut formatted);
         let mut flow = view_flow(imports, &route.url_params);
         walk_function(route.func, &mut flow, &mut |event, flow| {
             let expr = match event {
@@ -264,6 +266,22 @@ fn view_findings(facts: &Facts, out: &mut Vec<Finding>) {
                             "render_template_string() compiles a template built from {src}: \
                              that is server-side template injection (code execution) and XSS; \
                              keep the template constant and pass the value as a variable"
+                        ),
+                    ));
+                } else if imports.is(&call.func, RENDER_STRING)
+                    && let Some(arg) = call.arguments.args.first()
+                    && let Some(what) = formatted_from(facts, route.module, arg, &formatted)
+                {
+                    out.push(module.finding(
+                        "xss/render-template-string",
+                        Severity::High,
+                        call.range(),
+                        format!(
+                            "render_template_string() compiles a template formatted from {what}, \
+                             which is not constant: whatever that value holds (an error message \
+                             quoting the input, a stored value) is run as template code, which \
+                             is server-side template injection and XSS; keep the template \
+                             constant and pass the value as a variable"
                         ),
                     ));
                 }
@@ -344,6 +362,93 @@ fn html_built_names(body: &[Stmt]) -> std::collections::HashSet<&str> {
         }
     }
     names
+}
+
+/// Local names assigned a string formatted with something not constant, anywhere in the body
+/// (`template = '<h3>%s</h3>' % str(e)` in an `except` clause too).
+fn formatted_names<'m>(body: &'m [Stmt], out: &mut std::collections::HashMap<&'m str, &'m Expr>) {
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    if let Expr::Name(n) = t {
+                        out.insert(n.id.as_str(), &a.value);
+                    }
+                }
+            }
+            Stmt::If(s) => {
+                formatted_names(&s.body, out);
+                for c in &s.elif_else_clauses {
+                    formatted_names(&c.body, out);
+                }
+            }
+            Stmt::For(s) => formatted_names(&s.body, out),
+            Stmt::While(s) => formatted_names(&s.body, out),
+            Stmt::With(s) => formatted_names(&s.body, out),
+            Stmt::Try(s) => {
+                formatted_names(&s.body, out);
+                for h in &s.handlers {
+                    let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                    formatted_names(&h.body, out);
+                }
+                formatted_names(&s.orelse, out);
+                formatted_names(&s.finalbody, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A template string formatted (`%`, `+`, an f-string, `.format()`) with a value that is not
+/// a constant: what that value is, as written (`str(e)`).
+fn formatted_from<'m>(
+    facts: &Facts<'m>,
+    module: usize,
+    arg: &'m Expr,
+    names: &std::collections::HashMap<&'m str, &'m Expr>,
+) -> Option<String> {
+    let constant = |e: &'m Expr| is_constant(facts.resolve_const(module, e));
+    let shown = |e: &Expr| {
+        let text = &facts.module(module).source.text;
+        let r = ruff_text_size::Ranged::range(e);
+        let s = text
+            .get(usize::from(r.start())..usize::from(r.end()))
+            .unwrap_or("a value");
+        let s: String = s.chars().take(40).collect();
+        format!("`{s}`")
+    };
+    let expr = match arg {
+        Expr::Name(n) => *names.get(n.id.as_str())?,
+        e => e,
+    };
+    match expr {
+        Expr::BinOp(b) if matches!(b.op, Operator::Mod | Operator::Add) => {
+            let parts: Vec<&Expr> = match b.right.as_ref() {
+                Expr::Tuple(t) if b.op == Operator::Mod => t.elts.iter().collect(),
+                r => vec![r],
+            };
+            if !constant(&b.left) && b.op == Operator::Add {
+                return Some(shown(&b.left));
+            }
+            parts.into_iter().find(|p| !constant(p)).map(shown)
+        }
+        Expr::FString(f) => f.value.elements().find_map(|el| match el {
+            ruff_python_ast::InterpolatedStringElement::Interpolation(i)
+                if !constant(&i.expression) =>
+            {
+                Some(shown(&i.expression))
+            }
+            _ => None,
+        }),
+        Expr::Call(c) if method_name(c) == Some("format") => c
+            .arguments
+            .args
+            .iter()
+            .chain(c.arguments.keywords.iter().map(|k| &k.value))
+            .find(|a| !constant(a))
+            .map(shown),
+        _ => None,
+    }
 }
 
 /// A string built by formatting whose literal parts contain markup.
