@@ -562,3 +562,20 @@ fn render_template_string_formatted_from_an_exception() {
             .is_empty()
     );
 }
+
+/// Bootstrap-Flask's render_table renders the columns named in safe_columns with |safe.
+#[test]
+fn render_table_safe_columns_are_raw_html() {
+    let app = "from flask import Flask, render_template\napp = Flask(__name__)\n";
+    let r = repo(&[
+        ("app.py", app),
+        (
+            "templates/notes.html",
+            "{% from 'bootstrap5/table.html' import render_table %}\n<div>\n{{ render_table(notes, responsive=True, safe_columns=['text']) }}\n{{ render_table(notes, safe_columns=[]) }}\n{{ render_table(notes) }}\n</div>\n",
+        ),
+    ]);
+    assert_eq!(
+        rules_of(r.path(), "xss"),
+        vec!["xss/safe-columns@templates/notes.html:3"]
+    );
+}

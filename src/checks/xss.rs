@@ -52,6 +52,19 @@ pub fn check(ctx: &Context) -> CheckOutcome {
                 ),
             ));
         }
+        for u in t.safe_columns() {
+            findings.push(t.finding(
+                "xss/safe-columns",
+                Severity::Medium,
+                u.range,
+                format!(
+                    "`{}` renders those columns as raw HTML (Bootstrap-Flask marks them |safe); \
+                     if users write them this is stored XSS: leave them out of safe_columns, or \
+                     sanitize the values with nh3 when they are stored",
+                    u.expr
+                ),
+            ));
+        }
         for r in t.autoescape_off() {
             findings.push(t.finding(
                 "xss/autoescape-off",

@@ -38,6 +38,9 @@ static COMMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)\{#.*?#\}|<!--.*?-->").expect("valid regex"));
 static BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").expect("valid regex"));
+static SAFE_COLUMNS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"safe_columns\s*=\s*(\[[^\]]*\]|\([^)]*\))").expect("valid regex")
+});
 static SAFE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\|\s*safe\b").expect("valid regex"));
 static AUTOESCAPE_OFF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\{%-?\s*autoescape\s+(?:false|False|0)\s*-?%\}").expect("valid regex")
@@ -123,6 +126,33 @@ impl Template {
                 out.push(SafeUse {
                     range: range(start, block.start() + m.end()),
                     expr: shown,
+                });
+            }
+        }
+        out
+    }
+
+    /// Bootstrap-Flask's `render_table(rows, safe_columns=[...])`: the macro renders the
+    /// named columns with `|safe`. One use per call, its value the columns as written.
+    pub fn safe_columns(&self) -> Vec<SafeUse> {
+        if !self.code.contains("safe_columns") {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for block in BLOCK.find_iter(&self.code) {
+            let inner = block.as_str();
+            if !inner.contains("render_table") {
+                continue;
+            }
+            for m in SAFE_COLUMNS.find_iter(inner) {
+                let columns = m.as_str().split_once('=').map_or("", |(_, c)| c.trim());
+                // An empty list marks nothing.
+                if columns.trim_matches(['[', ']', '(', ')', ' ']).is_empty() {
+                    continue;
+                }
+                out.push(SafeUse {
+                    range: range(block.start(), block.end()),
+                    expr: format!("render_table(..., safe_columns={columns})"),
                 });
             }
         }
