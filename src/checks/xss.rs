@@ -30,14 +30,12 @@ pub fn check(ctx: &Context) -> CheckOutcome {
         return no_flask_app();
     }
     let mut findings = Vec::new();
-    let mut stored: Option<StoredAttributes> = None;
+    let mut stored = StoredAttributes::new(facts);
     for t in &facts.templates {
         for u in t.safe_uses() {
             // `post.body_html|safe` where the code only ever stores sanitiser output there.
             if let Some(attr) = attribute_of(&u.expr)
-                && stored
-                    .get_or_insert_with(|| StoredAttributes::collect(facts))
-                    .always_sanitised(attr)
+                && stored.always_sanitised(attr)
             {
                 continue;
             }
@@ -118,24 +116,39 @@ fn attribute_of(expr: &str) -> Option<&str> {
     plain.then_some(attr)
 }
 
-/// Every `x.attr = value` and `Model(attr=value)` of the project's code, by attribute name:
-/// what a model column is given before a template shows it.
-struct StoredAttributes<'m> {
-    by_attr: std::collections::HashMap<&'m str, Vec<(usize, &'m Expr)>>,
-    imports: Vec<&'m Imports>,
+/// What the project's code stores in an attribute (`x.attr = value`, `Model(attr=value)`):
+/// what a model column is given before a template shows it. Worked out per attribute, in the
+/// modules whose text names it.
+struct StoredAttributes<'a, 'm> {
+    facts: &'a Facts<'m>,
+    verdicts: std::collections::HashMap<String, bool>,
 }
 
-impl<'m> StoredAttributes<'m> {
-    fn collect(facts: &Facts<'m>) -> Self {
-        struct Assigns<'m> {
-            out: Vec<(&'m str, &'m Expr)>,
+impl<'a, 'm> StoredAttributes<'a, 'm> {
+    fn new(facts: &'a Facts<'m>) -> Self {
+        Self {
+            facts,
+            verdicts: Default::default(),
         }
-        impl<'m> Visitor<'m> for Assigns<'m> {
+    }
+
+    /// The code stores something in `attr`, and every value it stores is an HTML sanitiser's
+    /// output (`bleach.clean(...)`, `nh3.clean(...)`, `escape(...)`, or `bleach.linkify` of
+    /// one).
+    fn always_sanitised(&mut self, attr: &str) -> bool {
+        if let Some(v) = self.verdicts.get(attr) {
+            return *v;
+        }
+        struct Stores<'s, 'm> {
+            attr: &'s str,
+            out: Vec<&'m Expr>,
+        }
+        impl<'m> Visitor<'m> for Stores<'_, 'm> {
             fn visit_stmt(&mut self, stmt: &'m Stmt) {
                 if let Stmt::Assign(a) = stmt {
                     for t in &a.targets {
-                        if let Expr::Attribute(attr) = t {
-                            self.out.push((attr.attr.as_str(), &a.value));
+                        if matches!(t, Expr::Attribute(x) if x.attr.as_str() == self.attr) {
+                            self.out.push(&a.value);
                         }
                     }
                 }
@@ -145,42 +158,35 @@ impl<'m> StoredAttributes<'m> {
             fn visit_expr(&mut self, expr: &'m Expr) {
                 if let Expr::Call(call) = expr {
                     for k in &call.arguments.keywords {
-                        if let Some(arg) = &k.arg {
-                            self.out.push((arg.as_str(), &k.value));
+                        if k.arg.as_ref().is_some_and(|a| a.as_str() == self.attr) {
+                            self.out.push(&k.value);
                         }
                     }
                 }
                 visitor::walk_expr(self, expr);
             }
         }
-        let mut by_attr: std::collections::HashMap<&'m str, Vec<(usize, &'m Expr)>> =
-            Default::default();
+        let facts = self.facts;
+        let mut any = false;
+        let mut all = true;
         for (idx, module) in facts.modules.iter().enumerate() {
-            if module.is_test {
+            if module.is_test || !module.source.text.contains(attr) {
                 continue;
             }
-            let mut v = Assigns { out: Vec::new() };
+            let mut v = Stores {
+                attr,
+                out: Vec::new(),
+            };
             v.visit_body(module.body());
-            for (attr, value) in v.out {
-                by_attr.entry(attr).or_default().push((idx, value));
+            any |= !v.out.is_empty();
+            all &= v.out.iter().all(|e| sanitised(facts.imports[idx], e));
+            if !all {
+                break;
             }
         }
-        Self {
-            by_attr,
-            imports: facts.imports.clone(),
-        }
-    }
-
-    /// The code stores something in `attr`, and every value it stores is an HTML sanitiser's
-    /// output (`bleach.clean(...)`, `nh3.clean(...)`, `escape(...)`, or `bleach.linkify` of
-    /// one).
-    fn always_sanitised(&self, attr: &str) -> bool {
-        let Some(values) = self.by_attr.get(attr) else {
-            return false;
-        };
-        values
-            .iter()
-            .all(|(idx, value)| sanitised(self.imports[*idx], value))
+        let verdict = any && all;
+        self.verdicts.insert(attr.to_string(), verdict);
+        verdict
     }
 }
 
