@@ -579,3 +579,40 @@ fn render_table_safe_columns_are_raw_html() {
         vec!["xss/safe-columns@templates/notes.html:3"]
     );
 }
+
+/// Second order: a view runs a shell command formatted from what it read back from the
+/// database (an upload's stored name). Request data there is command injection proper (one
+/// finding, not two); a constant, a quoted value or an argument list is silent.
+#[test]
+fn shell_command_from_a_stored_value() {
+    let app = |body: &str| {
+        format!(
+            "import os\nimport shlex\nimport subprocess\nfrom flask import Flask, request\nimport db\n\nFOLDER = 'uploads'\napp = Flask(__name__)\n\n\n@app.route('/delete/<int:book_id>')\ndef delete(book_id):\n    book = db.get_book(book_id)\n{body}\n    return 'ok'\n"
+        )
+    };
+    let rules = |body: &str| {
+        rules_of(
+            repo(&[
+                ("app.py", &app(body)),
+                ("db.py", "def get_book(i):\n    return None\n"),
+            ])
+            .path(),
+            "input-validation",
+        )
+    };
+    assert_eq!(
+        rules("    path = book.cover\n    os.system(f'rm uploads/{path}')"),
+        vec!["input-validation/command-from-stored-data@app.py:15"]
+    );
+    assert_eq!(
+        rules("    subprocess.run('rm ' + book.cover, shell=True)"),
+        vec!["input-validation/command-from-stored-data@app.py:14"]
+    );
+    assert_eq!(
+        rules("    os.system('rm %s' % request.args['name'])"),
+        vec!["input-validation/command-injection@app.py:14"]
+    );
+    assert!(rules("    os.system(f'rm -rf {FOLDER}')").is_empty());
+    assert!(rules("    os.system(f'rm uploads/{shlex.quote(book.cover)}')").is_empty());
+    assert!(rules("    subprocess.run(['rm', book.cover])").is_empty());
+}

@@ -170,6 +170,7 @@ pub fn analyse<'m>(ctx: &Context<'_, 'm>) -> Report<'m> {
     for (finding, view) in json_findings {
         an.push(finding, Some(FixSite::Json(view)));
     }
+    an.stored_commands();
     an.report
 }
 
@@ -405,6 +406,76 @@ impl<'m> Analyser<'_, 'm> {
         }
     }
 
+    /// Second order: a view runs a shell command formatted from a value that is neither a
+    /// constant nor request data (then it is command injection, reported above): what it
+    /// read back from the database or a file. Whatever a user once stored there (an upload's
+    /// name, a title) reaches the shell.
+    fn stored_commands(&mut self) {
+        let facts = self.facts;
+        for route in &facts.routes {
+            let module = facts.module(route.module);
+            if module.is_test {
+                continue;
+            }
+            let imports = facts.imports[route.module];
+            if !sinks::SHELL_ALWAYS
+                .iter()
+                .chain(sinks::SUBPROCESS)
+                .any(|q| imports.may_name(q))
+            {
+                continue;
+            }
+            let mut calls = CallsIn::default();
+            calls.visit_body(&route.func.body);
+            let locals = local_values(route.func);
+            for call in calls.found {
+                let Some(callee) = imports.qualified(&call.func) else {
+                    continue;
+                };
+                let shell = sinks::SHELL_ALWAYS.contains(&callee.as_str())
+                    || sinks::SUBPROCESS.contains(&callee.as_str())
+                        && call.arguments.find_keyword("shell").is_some_and(|k| {
+                            crate::python::expr::literal_truth(&k.value) == Some(true)
+                        });
+                if !shell {
+                    continue;
+                }
+                let Some(command) = call.arguments.args.first() else {
+                    continue;
+                };
+                let command = match command {
+                    Expr::Name(n) => locals.get(n.id.as_str()).copied().unwrap_or(command),
+                    c => c,
+                };
+                let Some(value) = formatted_value(facts, route.module, command) else {
+                    continue;
+                };
+                let at = u32::from(call.range().start());
+                if self
+                    .seen
+                    .contains(&(route.module, at, Rule::CommandInjection))
+                    || !self.seen.insert((route.module, at, Rule::StoredCommand))
+                {
+                    continue;
+                }
+                let rule = Rule::StoredCommand;
+                let finding = module.finding(
+                    rule.id(),
+                    rule.severity(),
+                    call.range(),
+                    format!(
+                        "the view runs a shell command formatted from `{value}`, which it read \
+                         back rather than from the request: whatever a user once stored there \
+                         (an upload's file name, a title) reaches the shell (second-order \
+                         command injection); {}",
+                        rule.advice()
+                    ),
+                );
+                self.push(finding, None);
+            }
+        }
+    }
+
     fn push(&mut self, finding: Finding, site: Option<FixSite<'m>>) {
         if let Some(site) = site {
             self.report.sites.push((finding.clone(), site));
@@ -427,6 +498,98 @@ impl<'m> sinks::Surroundings<'m> for Around<'_, 'm, '_, '_> {
     /// data of a form's `FileField`): werkzeug's FileStorage.
     fn is_upload(&self, expr: &Expr) -> bool {
         self.flow.source_of(expr, Sink::Any).is_some()
+    }
+}
+
+/// Every call in a function body, nested functions and classes left out.
+#[derive(Default)]
+struct CallsIn<'m> {
+    found: Vec<&'m ruff_python_ast::ExprCall>,
+}
+
+impl<'m> Visitor<'m> for CallsIn<'m> {
+    fn visit_stmt(&mut self, stmt: &'m Stmt) {
+        if matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+            return;
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'m Expr) {
+        if let Expr::Call(c) = expr {
+            self.found.push(c);
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// `name = value` at the top of a function's body (the last binding of each name).
+fn local_values(func: &StmtFunctionDef) -> HashMap<&str, &Expr> {
+    let mut out = HashMap::new();
+    for stmt in &func.body {
+        if let Stmt::Assign(a) = stmt {
+            for t in &a.targets {
+                if let Expr::Name(n) = t {
+                    out.insert(n.id.as_str(), a.value.as_ref());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A string formatted (f-string, `%`, `+`, `.format()`) with a value that is not a constant
+/// and not made safe for a shell (`shlex.quote`, `int()`, `secure_filename`): that value, as
+/// written.
+fn formatted_value<'m>(facts: &Facts<'m>, module: usize, expr: &'m Expr) -> Option<String> {
+    let imports = facts.imports[module];
+    let risky = |e: &'m Expr| -> bool {
+        if crate::python::expr::is_constant(facts.resolve_const(module, e)) {
+            return false;
+        }
+        if let Expr::Call(c) = e
+            && let Some(q) = imports.qualified(&c.func)
+            && (crate::python::taint::sanitises(&q, Sink::Shell)
+                || crate::python::taint::sanitises(&q, Sink::Path))
+        {
+            return false;
+        }
+        true
+    };
+    let shown = |e: &Expr| -> String {
+        let text = facts.module(module).text(e.range());
+        text.chars().take(40).collect()
+    };
+    match expr {
+        Expr::FString(f) => f.value.elements().find_map(|el| match el {
+            ruff_python_ast::InterpolatedStringElement::Interpolation(i)
+                if risky(&i.expression) =>
+            {
+                Some(shown(&i.expression))
+            }
+            _ => None,
+        }),
+        Expr::BinOp(b)
+            if matches!(
+                b.op,
+                ruff_python_ast::Operator::Mod | ruff_python_ast::Operator::Add
+            ) =>
+        {
+            let parts: Vec<&'m Expr> = match (b.op, b.right.as_ref()) {
+                (ruff_python_ast::Operator::Mod, Expr::Tuple(t)) => t.elts.iter().collect(),
+                (ruff_python_ast::Operator::Add, r) => vec![b.left.as_ref(), r],
+                (_, r) => vec![r],
+            };
+            parts.into_iter().find(|p| risky(p)).map(shown)
+        }
+        Expr::Call(c) if crate::python::expr::method_name(c) == Some("format") => c
+            .arguments
+            .args
+            .iter()
+            .chain(c.arguments.keywords.iter().map(|k| &k.value))
+            .find(|a| risky(a))
+            .map(shown),
+        _ => None,
     }
 }
 

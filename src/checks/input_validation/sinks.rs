@@ -14,6 +14,8 @@ pub enum Rule {
     SqlInjection,
     PathTraversal,
     CommandInjection,
+    /// A shell command formatted from a value the view read back from storage.
+    StoredCommand,
     UnsafeDeserialization,
     OpenRedirect,
     Ssrf,
@@ -27,6 +29,7 @@ impl Rule {
             Rule::SqlInjection => "input-validation/sql-injection",
             Rule::PathTraversal => "input-validation/path-traversal",
             Rule::CommandInjection => "input-validation/command-injection",
+            Rule::StoredCommand => "input-validation/command-from-stored-data",
             Rule::UnsafeDeserialization => "input-validation/unsafe-deserialization",
             Rule::OpenRedirect => "input-validation/open-redirect",
             Rule::Ssrf => "input-validation/ssrf",
@@ -37,7 +40,7 @@ impl Rule {
 
     pub fn severity(self) -> Severity {
         match self {
-            Rule::OpenRedirect | Rule::UnvalidatedJson => Severity::Medium,
+            Rule::OpenRedirect | Rule::UnvalidatedJson | Rule::StoredCommand => Severity::Medium,
             _ => Severity::High,
         }
     }
@@ -54,7 +57,7 @@ impl Rule {
                  werkzeug.security.safe_join() / secure_filename() so that `..` cannot leave the \
                  folder"
             }
-            Rule::CommandInjection => {
+            Rule::CommandInjection | Rule::StoredCommand => {
                 "run the program with an argument list and no shell \
                  (subprocess.run([prog, arg])), or quote with shlex.quote()"
             }
@@ -127,14 +130,14 @@ const PATH_METHODS: &[&str] = &[
     "write_bytes",
     "unlink",
 ];
-const SHELL_ALWAYS: &[&str] = &[
+pub(super) const SHELL_ALWAYS: &[&str] = &[
     "os.system",
     "os.popen",
     "subprocess.getoutput",
     "subprocess.getstatusoutput",
     "commands.getoutput",
 ];
-const SUBPROCESS: &[&str] = &[
+pub(super) const SUBPROCESS: &[&str] = &[
     "subprocess.run",
     "subprocess.call",
     "subprocess.check_call",
