@@ -29,6 +29,7 @@ pub mod imports;
 pub mod items;
 pub mod pipeline;
 pub mod plan;
+pub mod shim;
 pub mod snapshot;
 pub mod style;
 pub mod subset;

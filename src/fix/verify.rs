@@ -71,6 +71,7 @@ impl CompileState {
     fn python(&mut self) -> Option<PathBuf> {
         if self.python.is_none() {
             let found = find_program("python3", &self.avoid).and_then(|python| {
+                let python = super::shim::interpreter_for(&python, &self.avoid);
                 let mut server = CompileServer::start(&python).ok()?;
                 matches!(server.compile("<empty>", b""), Ok(None)).then(|| {
                     self.server = Some(server);
