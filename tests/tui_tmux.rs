@@ -393,6 +393,33 @@ fn refuses_without_a_terminal_and_on_a_missing_folder() {
     );
 }
 
+/// The guestbook app with one more test file, committed in a fresh repository whose `.venv`
+/// is the tests' venv (Flask and pytest): `None`, said on stderr, without that venv.
+fn guestbook_with_venv(test_file: &str, test: &str) -> Option<tempfile::TempDir> {
+    let python = match std::env::var_os("FLASK_HARDEN_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => {
+            eprintln!(
+                "SKIPPED: FLASK_HARDEN_TEST_PYTHON is not set (tests/run.sh sets it); the tests' \
+                 run from the interface was not tried"
+            );
+            return None;
+        }
+    };
+    let repo = tempfile::tempdir().expect("temp dir");
+    copy_dir(&common::fixture("apps/guestbook"), repo.path());
+    std::fs::write(repo.path().join(test_file), test).expect("write");
+    std::fs::write(repo.path().join(".gitignore"), ".venv\n__pycache__/\n").expect("write");
+    let venv = python.parent().and_then(Path::parent).expect("a venv");
+    std::os::unix::fs::symlink(venv, repo.path().join(".venv")).expect("symlink");
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["config", "user.name", "Test"]);
+    git(repo.path(), &["config", "user.email", "test@example.com"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+    Some(repo)
+}
+
 /// `T` in a real terminal: the guestbook app with a test that asserts the old behaviour (a
 /// script reads the theme cookie, so it must not be HttpOnly) and its `.venv` (the tests'
 /// Flask and pytest). The dialog says the tests run the project's code; the live output shows
@@ -403,33 +430,14 @@ fn tests_run_on_the_accepted_fixes_in_a_real_terminal() {
     if tmux_missing() {
         return;
     }
-    let python = match std::env::var_os("FLASK_HARDEN_TEST_PYTHON") {
-        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
-        _ => {
-            eprintln!(
-                "SKIPPED: FLASK_HARDEN_TEST_PYTHON is not set (tests/run.sh sets it); the tests' \
-                 run from the interface was not tried"
-            );
-            return;
-        }
-    };
-    let repo = tempfile::tempdir().expect("temp dir");
-    copy_dir(&common::fixture("apps/guestbook"), repo.path());
-    std::fs::write(
-        repo.path().join("tests/test_theme_script.py"),
+    let Some(repo) = guestbook_with_venv(
+        "tests/test_theme_script.py",
         "import app as guestbook\n\n\ndef test_the_theme_script_can_read_the_cookie():\n    \
          client = guestbook.app.test_client()\n    response = client.get(\"/theme/dark\")\n    \
          assert \"HttpOnly\" not in response.headers[\"Set-Cookie\"]\n",
-    )
-    .expect("write");
-    std::fs::write(repo.path().join(".gitignore"), ".venv\n__pycache__/\n").expect("write");
-    let venv = python.parent().and_then(Path::parent).expect("a venv");
-    std::os::unix::fs::symlink(venv, repo.path().join(".venv")).expect("symlink");
-    git(repo.path(), &["init", "-q", "-b", "main"]);
-    git(repo.path(), &["config", "user.name", "Test"]);
-    git(repo.path(), &["config", "user.email", "test@example.com"]);
-    git(repo.path(), &["add", "-A"]);
-    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+    ) else {
+        return;
+    };
 
     let tmux = start("verify", repo.path(), (100, 30), &["VIRTUAL_ENV="]);
     tmux.wait_for("Checklist (13)");
@@ -492,34 +500,18 @@ fn quitting_stops_the_tests() {
     if tmux_missing() {
         return;
     }
-    let python = match std::env::var_os("FLASK_HARDEN_TEST_PYTHON") {
-        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
-        _ => {
-            eprintln!("SKIPPED: FLASK_HARDEN_TEST_PYTHON is not set (tests/run.sh sets it)");
-            return;
-        }
-    };
     let marks = tempfile::tempdir().expect("temp dir");
     let pid_file = marks.path().join("pid");
-    let repo = tempfile::tempdir().expect("temp dir");
-    copy_dir(&common::fixture("apps/guestbook"), repo.path());
-    std::fs::write(
-        repo.path().join("tests/test_slow.py"),
-        format!(
+    let Some(repo) = guestbook_with_venv(
+        "tests/test_slow.py",
+        &format!(
             "import os\nimport time\n\n\ndef test_slow():\n    with open({:?}, \"w\") as f:\n        \
              f.write(str(os.getpid()))\n    time.sleep(300)\n",
             pid_file.display().to_string()
         ),
-    )
-    .expect("write");
-    std::fs::write(repo.path().join(".gitignore"), ".venv\n__pycache__/\n").expect("write");
-    let venv = python.parent().and_then(Path::parent).expect("a venv");
-    std::os::unix::fs::symlink(venv, repo.path().join(".venv")).expect("symlink");
-    git(repo.path(), &["init", "-q", "-b", "main"]);
-    git(repo.path(), &["config", "user.name", "Test"]);
-    git(repo.path(), &["config", "user.email", "test@example.com"]);
-    git(repo.path(), &["add", "-A"]);
-    git(repo.path(), &["commit", "-q", "-m", "initial"]);
+    ) else {
+        return;
+    };
 
     let tmux = start("verify-quit", repo.path(), (100, 30), &["VIRTUAL_ENV="]);
     tmux.wait_for("[ ] ✗ fail  H  1 debug");
