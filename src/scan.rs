@@ -290,7 +290,7 @@ fn load_referenced_templates(
     let mut out = Vec::new();
     let known: std::collections::HashSet<&str> =
         facts.templates.iter().map(|t| t.path.as_str()).collect();
-    for rel in crate::python::templates::referenced_paths(facts) {
+    for rel in facts.referenced_template_paths() {
         if known.contains(rel.as_str()) {
             continue;
         }

@@ -253,56 +253,6 @@ fn is_string_literal(s: &str) -> bool {
         && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')))
 }
 
-/// Template files the code names (`render_template("page.tpl")`) that the walk did not
-/// classify as templates: a custom `template_folder`, an unusual extension. Returns paths
-/// relative to the root that may hold them, most likely first.
-pub fn referenced_paths(facts: &super::facts::Facts) -> Vec<String> {
-    let mut out = Vec::new();
-    for (idx, m) in facts.modules.iter().enumerate() {
-        // Folders only matter to this module's own render_template calls.
-        if m.is_test || facts.calls_named(idx, "render_template").next().is_none() {
-            continue;
-        }
-        let dir = m.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-        let mut folders: Vec<String> = vec!["templates".to_string()];
-        // The keyword has to be in the text for a call to pass it.
-        let calls: &[&ruff_python_ast::ExprCall] = if m.source.text.contains("template_folder") {
-            facts.calls(idx)
-        } else {
-            &[]
-        };
-        for c in calls {
-            if let Some(folder) = c
-                .arguments
-                .find_keyword("template_folder")
-                .and_then(|k| super::expr::str_value(&k.value))
-            {
-                folders.push(folder.trim_end_matches('/').to_string());
-            }
-        }
-        for c in facts.calls_named(idx, "render_template") {
-            let Some(name) = c.arguments.args.first().and_then(super::expr::str_value) else {
-                continue;
-            };
-            if name.contains("..") || name.starts_with('/') {
-                continue;
-            }
-            for folder in &folders {
-                let rel = [dir, folder.as_str(), name.as_str()]
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("/");
-                out.push(rel);
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,8 @@
 //! production uses, committed env files and templates.
 //!
 //! The rooms: this file holds the facts and their lookups (classes, writes, calls, constants);
-//! [`walker`] walks each module once for apps, config writes and loads, routes and feature use;
-//! [`config_loads`] works out what each `from_*` load may load and which config production uses.
+//! `walker` walks each module once for apps, config writes and loads, routes and feature use;
+//! `config_loads` works out what each `from_*` load may load and which config production uses.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -612,6 +612,58 @@ impl<'m> Facts<'m> {
             .filter(|c| imports.is(&c.func, targets))
             .collect();
         out.sort_by_key(|c| c.range().start());
+        out
+    }
+
+    /// Template files the code names (`render_template("page.tpl")`) that the walk did not
+    /// classify as templates: a custom `template_folder`, an unusual extension. Returns paths
+    /// relative to the root that may hold them, most likely first.
+    pub fn referenced_template_paths(&self) -> Vec<String> {
+        let facts = self;
+        let mut out = Vec::new();
+        for (idx, m) in facts.modules.iter().enumerate() {
+            // Folders only matter to this module's own render_template calls.
+            if m.is_test || facts.calls_named(idx, "render_template").next().is_none() {
+                continue;
+            }
+            let dir = m.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            let mut folders: Vec<String> = vec!["templates".to_string()];
+            // The keyword has to be in the text for a call to pass it.
+            let calls: &[&ruff_python_ast::ExprCall] = if m.source.text.contains("template_folder")
+            {
+                facts.calls(idx)
+            } else {
+                &[]
+            };
+            for c in calls {
+                if let Some(folder) = c
+                    .arguments
+                    .find_keyword("template_folder")
+                    .and_then(|k| super::expr::str_value(&k.value))
+                {
+                    folders.push(folder.trim_end_matches('/').to_string());
+                }
+            }
+            for c in facts.calls_named(idx, "render_template") {
+                let Some(name) = c.arguments.args.first().and_then(super::expr::str_value) else {
+                    continue;
+                };
+                if name.contains("..") || name.starts_with('/') {
+                    continue;
+                }
+                for folder in &folders {
+                    let rel = [dir, folder.as_str(), name.as_str()]
+                        .iter()
+                        .filter(|p| !p.is_empty())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
         out
     }
 
