@@ -279,7 +279,16 @@ fn apply_suppressions(
         .iter()
         .map(|r| -> &'static str { &r.item.id })
         .collect();
-    crate::suppress::apply(results, &texts, &ran)
+    let mut parts: Vec<(&mut CheckOutcome, &mut Vec<crate::suppress::Suppressed>)> = results
+        .iter_mut()
+        .map(|r| (&mut r.outcome, &mut r.suppressed))
+        .collect();
+    crate::suppress::apply(&mut parts, &texts, &ran).map(|(item, outcome)| ItemResult {
+        item,
+        outcome,
+        suppressed: Vec::new(),
+        baselined: Vec::new(),
+    })
 }
 
 /// Templates the code renders by a name the walk did not recognise as a template.

@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use crate::checklist::{self, ChecklistError, Item};
 use crate::finding::{CheckOutcome, Finding};
-use crate::scan::ItemResult;
 
 pub const ITEM_ID: &str = "suppression";
 pub const MISSING_REASON: &str = "suppression/missing-reason";
@@ -128,15 +127,15 @@ fn item_of(target: &str) -> &str {
     target.split('/').next().unwrap_or(target)
 }
 
-/// Move the findings the comments in `texts` (path → text) cover from `items[].outcome` to
-/// `items[].suppressed`. Returns the `suppression` pseudo-item when there is any comment:
-/// failing with the comments that have no reason or suppress nothing. `ran` are the ids of the
-/// items that ran; a comment for an item that did not run is not called unused.
+/// Move the findings the comments in `texts` (path → text) cover from each item's outcome to
+/// its suppressed list. Returns the `suppression` pseudo-item and its outcome when there is any
+/// comment: failing with the comments that have no reason or suppress nothing. `ran` are the
+/// ids of the items that ran; a comment for an item that did not run is not called unused.
 pub fn apply(
-    items: &mut [ItemResult],
+    items: &mut [(&mut CheckOutcome, &mut Vec<Suppressed>)],
     texts: &BTreeMap<String, &str>,
     ran: &[&str],
-) -> Option<ItemResult> {
+) -> Option<(&'static Item, CheckOutcome)> {
     use rayon::prelude::*;
     // Every text of the repository is searched: in parallel, in path order.
     let comments: Vec<Comment> = texts
@@ -159,8 +158,8 @@ pub fn apply(
             .or_default()
             .push(i);
     }
-    for r in items.iter_mut() {
-        let findings = std::mem::take(&mut r.outcome.findings);
+    for (outcome, suppressed) in items.iter_mut() {
+        let findings = std::mem::take(&mut outcome.findings);
         for f in findings {
             let covering = by_line.get(f.path.as_str()).and_then(|lines| {
                 let first = f.line.saturating_sub(1);
@@ -173,13 +172,13 @@ pub fn apply(
             match covering {
                 Some(i) => {
                     used[i] = true;
-                    r.suppressed.push(Suppressed {
+                    suppressed.push(Suppressed {
                         reason: comments[i].reason.clone(),
                         comment_line: comments[i].line,
                         finding: f,
                     });
                 }
-                None => r.outcome.findings.push(f),
+                None => outcome.findings.push(f),
             }
         }
     }
@@ -230,12 +229,7 @@ pub fn apply(
             ));
         }
     }
-    Some(ItemResult {
-        item,
-        outcome: CheckOutcome::findings(problems),
-        suppressed: Vec::new(),
-        baselined: Vec::new(),
-    })
+    Some((item, CheckOutcome::findings(problems)))
 }
 
 #[cfg(test)]
