@@ -6,7 +6,7 @@ use ruff_python_ast::{Expr, ExprCall, Operator, Stmt};
 use super::{Context, no_flask_app};
 use crate::finding::{CheckOutcome, Finding, Severity};
 use crate::python::Module;
-use crate::python::expr::{calls_in_expr, is_constant, literal_truth, method_name};
+use crate::python::expr::{calls_in_expr, formatted_part, is_constant, literal_truth, method_name};
 use crate::python::facts::Facts;
 use crate::python::imports::Imports;
 use crate::python::taint::{Event, Sink, sanitises, view_flow, walk_function};
@@ -440,34 +440,7 @@ fn formatted_from<'m>(
         Expr::Name(n) => *names.get(n.id.as_str())?,
         e => e,
     };
-    match expr {
-        Expr::BinOp(b) if matches!(b.op, Operator::Mod | Operator::Add) => {
-            let parts: Vec<&Expr> = match b.right.as_ref() {
-                Expr::Tuple(t) if b.op == Operator::Mod => t.elts.iter().collect(),
-                r => vec![r],
-            };
-            if !constant(&b.left) && b.op == Operator::Add {
-                return Some(shown(&b.left));
-            }
-            parts.into_iter().find(|p| !constant(p)).map(shown)
-        }
-        Expr::FString(f) => f.value.elements().find_map(|el| match el {
-            ruff_python_ast::InterpolatedStringElement::Interpolation(i)
-                if !constant(&i.expression) =>
-            {
-                Some(shown(&i.expression))
-            }
-            _ => None,
-        }),
-        Expr::Call(c) if method_name(c) == Some("format") => c
-            .arguments
-            .args
-            .iter()
-            .chain(c.arguments.keywords.iter().map(|k| &k.value))
-            .find(|a| !constant(a))
-            .map(shown),
-        _ => None,
-    }
+    formatted_part(expr, |e| !constant(e)).map(shown)
 }
 
 /// A string built by formatting whose literal parts contain markup.

@@ -162,6 +162,34 @@ impl<'m> ruff_python_ast::visitor::Visitor<'m> for CallCollector<'m> {
     }
 }
 
+/// The first value formatted into a string (an f-string's interpolations, `%` with one value
+/// or a tuple, either side of `+`, `.format()` arguments) for which `pick` holds.
+pub fn formatted_part<'e>(expr: &'e Expr, pick: impl Fn(&'e Expr) -> bool) -> Option<&'e Expr> {
+    use ruff_python_ast::Operator;
+    match expr {
+        Expr::FString(f) => f.value.elements().find_map(|el| match el {
+            InterpolatedStringElement::Interpolation(i) if pick(&i.expression) => {
+                Some(i.expression.as_ref())
+            }
+            _ => None,
+        }),
+        Expr::BinOp(b) if b.op == Operator::Add => [b.left.as_ref(), b.right.as_ref()]
+            .into_iter()
+            .find(|e| pick(e)),
+        Expr::BinOp(b) if b.op == Operator::Mod => match b.right.as_ref() {
+            Expr::Tuple(t) => t.elts.iter().find(|e| pick(e)),
+            r => Some(r).filter(|e| pick(e)),
+        },
+        Expr::Call(c) if method_name(c) == Some("format") => c
+            .arguments
+            .args
+            .iter()
+            .chain(c.arguments.keywords.iter().map(|k| &k.value))
+            .find(|a| pick(a)),
+        _ => None,
+    }
+}
+
 /// A Python string literal holding `s`, in `quote`.
 pub fn py_string(quote: char, s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

@@ -425,10 +425,8 @@ impl<'m> Analyser<'_, 'm> {
             {
                 continue;
             }
-            let mut calls = CallsIn::default();
-            calls.visit_body(&route.func.body);
             let locals = local_values(route.func);
-            for call in calls.found {
+            for call in crate::python::expr::calls_in_body(&route.func.body) {
                 let Some(callee) = imports.qualified(&call.func) else {
                     continue;
                 };
@@ -501,28 +499,6 @@ impl<'m> sinks::Surroundings<'m> for Around<'_, 'm, '_, '_> {
     }
 }
 
-/// Every call in a function body, nested functions and classes left out.
-#[derive(Default)]
-struct CallsIn<'m> {
-    found: Vec<&'m ruff_python_ast::ExprCall>,
-}
-
-impl<'m> Visitor<'m> for CallsIn<'m> {
-    fn visit_stmt(&mut self, stmt: &'m Stmt) {
-        if matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
-            return;
-        }
-        visitor::walk_stmt(self, stmt);
-    }
-
-    fn visit_expr(&mut self, expr: &'m Expr) {
-        if let Expr::Call(c) = expr {
-            self.found.push(c);
-        }
-        visitor::walk_expr(self, expr);
-    }
-}
-
 /// `name = value` at the top of a function's body (the last binding of each name).
 fn local_values(func: &StmtFunctionDef) -> HashMap<&str, &Expr> {
     let mut out = HashMap::new();
@@ -560,37 +536,7 @@ fn formatted_value<'m>(facts: &Facts<'m>, module: usize, expr: &'m Expr) -> Opti
         let text = facts.module(module).text(e.range());
         text.chars().take(40).collect()
     };
-    match expr {
-        Expr::FString(f) => f.value.elements().find_map(|el| match el {
-            ruff_python_ast::InterpolatedStringElement::Interpolation(i)
-                if risky(&i.expression) =>
-            {
-                Some(shown(&i.expression))
-            }
-            _ => None,
-        }),
-        Expr::BinOp(b)
-            if matches!(
-                b.op,
-                ruff_python_ast::Operator::Mod | ruff_python_ast::Operator::Add
-            ) =>
-        {
-            let parts: Vec<&'m Expr> = match (b.op, b.right.as_ref()) {
-                (ruff_python_ast::Operator::Mod, Expr::Tuple(t)) => t.elts.iter().collect(),
-                (ruff_python_ast::Operator::Add, r) => vec![b.left.as_ref(), r],
-                (_, r) => vec![r],
-            };
-            parts.into_iter().find(|p| risky(p)).map(shown)
-        }
-        Expr::Call(c) if crate::python::expr::method_name(c) == Some("format") => c
-            .arguments
-            .args
-            .iter()
-            .chain(c.arguments.keywords.iter().map(|k| &k.value))
-            .find(|a| risky(a))
-            .map(shown),
-        _ => None,
-    }
+    crate::python::expr::formatted_part(expr, risky).map(shown)
 }
 
 /// Names bound to a list or tuple literal in a function (`cmd = ['git', 'log', ref]`).
