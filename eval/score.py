@@ -2,14 +2,15 @@
 """Score flask-harden against the hand-written labels of the evaluation corpus.
 
 For each app of eval/corpus.toml that is fetched in eval/corpus/<name>/ and has a label file
-eval/labels/<name>.toml, runs
+eval/labels/<name>.toml (the seven core items) or eval/labels/deployment/<name>.toml (the six
+deployment items), runs
 
     flask-harden check --format json --no-fixes --offline <app>
 
 and matches its findings to the labels (see eval/README.md, "Matching"). Prints, per set
 (tune, held-out) and per check: labelled failures found / total (recall), findings on
 labelled-safe spots / labelled-safe spots, findings that match no label (to review), and how
-many apps get the labelled status. Exits 0 whatever the figures; 2 when it cannot run (no
+many apps get the labelled status; the core and the deployment items in tables of their own. Exits 0 whatever the figures; 2 when it cannot run (no
 binary, no corpus file).
 
 Standard library only, Python 3.9+.
@@ -36,6 +37,16 @@ ITEMS = [
     "dependencies",
     "input-validation",
 ]
+DEPLOYMENT_ITEMS = [
+    "headers",
+    "production-server",
+    "proxy",
+    "request-limits",
+    "cors",
+    "tls",
+]
+# Label groups: name, the items it labels, its folder under --labels-dir.
+GROUPS = [("core", ITEMS, ""), ("deployment", DEPLOYMENT_ITEMS, "deployment")]
 SETS = ["tune", "held-out"]
 STATUSES = {"fail", "pass", "not-applicable"}
 
@@ -132,28 +143,34 @@ def load_corpus(path: Path) -> list:
             raise ValueError(f"{path}: {a['name']}: commit is not 40 hex digits")
         if a["set"] not in SETS:
             raise ValueError(f"{path}: {a['name']}: set must be tune or held-out")
+        a.setdefault("batch", 1)
     return apps
 
 
-def expected_sets(names: list) -> dict:
-    """The held-out rule of README.md: sort by sha256(name); positions 0, 3, 6... held out."""
-    order = sorted(names, key=lambda n: hashlib.sha256(n.encode("utf-8")).hexdigest())
-    return {n: ("held-out" if i % 3 == 0 else "tune") for i, n in enumerate(order)}
+def expected_sets(apps: list) -> dict:
+    """The held-out rule of README.md, within each batch: sort by sha256(name); positions 0,
+    3, 6... held out."""
+    out = {}
+    for batch in sorted({a["batch"] for a in apps}):
+        names = [a["name"] for a in apps if a["batch"] == batch]
+        order = sorted(names, key=lambda n: hashlib.sha256(n.encode("utf-8")).hexdigest())
+        out.update({n: ("held-out" if i % 3 == 0 else "tune") for i, n in enumerate(order)})
+    return out
 
 
-def load_labels(path: Path, as_written: bool = False) -> dict:
+def load_labels(path: Path, as_written: bool = False, items: list = ITEMS) -> dict:
     data = load_toml(path)
     if as_written:
         data.setdefault("status", {}).update(data.get("status_as_written", {}))
         for kind in ("findings", "safe"):
             data[kind] = [e for e in data.get(kind, []) if not e.get("added_after_tool")]
     status = data.get("status", {})
-    for item in ITEMS:
+    for item in items:
         if status.get(item) not in STATUSES:
             raise ValueError(f"{path}: status.{item} must be one of {sorted(STATUSES)}")
     for kind in ("findings", "safe"):
         for e in data.get(kind, []):
-            if e.get("item") not in ITEMS:
+            if e.get("item") not in items:
                 raise ValueError(f"{path}: a {kind} entry has item {e.get('item')!r}")
             if not e.get("anywhere") and ("file" not in e or "line" not in e):
                 raise ValueError(f"{path}: a {kind} entry lacks file/line: {e}")
@@ -237,7 +254,8 @@ def near(f: dict, e: dict, tol: int) -> bool:
 # Scoring one app
 
 
-def score_app(labels: dict, statuses: dict, findings: list, tol: int) -> dict:
+def score_app(labels: dict, statuses: dict, findings: list, tol: int, items: list) -> dict:
+    findings = [f for f in findings if f["item"] in items]
     expected = labels.get("findings", [])
     safe = labels.get("safe", [])
     found = [False] * len(expected)
@@ -258,7 +276,7 @@ def score_app(labels: dict, statuses: dict, findings: list, tol: int) -> dict:
                 flagged[i] = True
                 matched_finding[j] = True
     per_item = {}
-    for item in ITEMS:
+    for item in items:
         per_item[item] = {
             "label_status": labels["status"][item],
             "tool_status": statuses.get(item, "missing"),
@@ -275,7 +293,7 @@ def score_app(labels: dict, statuses: dict, findings: list, tol: int) -> dict:
         "items": per_item,
         "missed": [e for e, ok in zip(expected, found) if not ok],
         "safe_flagged": [e for e, fl in zip(safe, flagged) if fl],
-        "unmatched": [f for f, m in zip(findings, matched_finding) if not m and f["item"] in ITEMS],
+        "unmatched": [f for f, m in zip(findings, matched_finding) if not m],
     }
 
 
@@ -284,17 +302,17 @@ def agree(label_status: str, tool_status: str) -> bool:
     return (label_status == "fail") == (tool_status == "fail")
 
 
-def totals(results: list, set_name: str) -> dict:
+def totals(results: list, set_name: str, group: str, items: list) -> dict:
     out = {}
-    for item in ITEMS + ["all"]:
-        keys = ITEMS if item == "all" else [item]
+    for item in items + ["all"]:
+        keys = items if item == "all" else [item]
         t = {"apps": 0, "status_agree": 0, "failures": 0, "found": 0, "safe": 0,
              "safe_flagged": 0, "unmatched": 0, "findings": 0}
         for r in results:
-            if r["set"] != set_name or "score" not in r:
+            if r["set"] != set_name or group not in r.get("score", {}):
                 continue
             for k in keys:
-                s = r["score"]["items"][k]
+                s = r["score"][group]["items"][k]
                 t["apps"] += 1
                 t["status_agree"] += int(agree(s["label_status"], s["tool_status"]))
                 for f in ("failures", "found", "safe", "safe_flagged", "unmatched", "findings"):
@@ -307,11 +325,11 @@ def pct(a: int, b: int) -> str:
     return f"{100.0 * a / b:5.1f}%" if b else "    -"
 
 
-def print_table(set_name: str, t: dict, n_apps: int) -> None:
-    print(f"\n== {set_name} ({n_apps} apps) ==")
+def print_table(title: str, t: dict, n_apps: int, items: list) -> None:
+    print(f"\n== {title} ({n_apps} apps) ==")
     print(f"{'check':<17} {'recall':>15} {'safe flagged':>15} {'unmatched':>9} "
           f"{'findings':>8} {'status agrees':>15}")
-    for item in ITEMS + ["all"]:
+    for item in items + ["all"]:
         s = t[item]
         print(
             f"{item:<17} {s['found']:>4}/{s['failures']:<4}{pct(s['found'], s['failures'])} "
@@ -353,7 +371,7 @@ def main() -> int:
             print(a["name"], a["url"], a["commit"])
         return 0
     if args.check_sets:
-        want = expected_sets([a["name"] for a in apps])
+        want = expected_sets(apps)
         bad = [a for a in apps if want[a["name"]] != a["set"]]
         for a in bad:
             print(f"{a['name']}: set is {a['set']}, the rule says {want[a['name']]}")
@@ -375,32 +393,42 @@ def main() -> int:
             continue
         if args.set and a["set"] != args.set:
             continue
-        r = {"name": a["name"], "set": a["set"], "commit": a["commit"]}
+        r = {"name": a["name"], "set": a["set"], "commit": a["commit"], "score": {}}
         results.append(r)
         app_dir = Path(args.apps_dir) / a["name"]
-        label_path = Path(args.labels_dir) / f"{a['name']}.toml"
         if not app_dir.is_dir():
             r["error"] = f"not fetched ({app_dir}); run eval/fetch.sh"
             continue
-        if not label_path.is_file():
-            r["error"] = f"no labels ({label_path})"
+        groups = {}
+        for group, items, folder in GROUPS:
+            label_path = Path(args.labels_dir) / folder / f"{a['name']}.toml"
+            if not label_path.is_file():
+                continue
+            try:
+                groups[group] = load_labels(label_path, args.as_written, items)
+            except (OSError, ValueError) as e:
+                r["error"] = f"labels: {e}"
+                break
+        if "error" in r:
             continue
-        try:
-            labels = load_labels(label_path, args.as_written)
-        except (OSError, ValueError) as e:
-            r["error"] = f"labels: {e}"
+        if not groups:
+            r["error"] = f"no labels under {args.labels_dir} for {a['name']}"
             continue
-        r["labels_meta"] = labels.get("meta", {})
-        widen_lock_entries(labels, app_dir)
+        r["labels_meta"] = {g: lab.get("meta", {}) for g, lab in groups.items()}
+        for lab in groups.values():
+            widen_lock_entries(lab, app_dir)
         report = run_tool(binary, app_dir, args.timeout)
         if "error" in report:
             r["error"] = f"flask-harden: {report['error']}"
             continue
         statuses, findings = tool_findings(report)
         r["diagnostics"] = len(report.get("diagnostics", []))
-        r["score"] = score_app(labels, statuses, findings, args.tolerance)
+        for group, items, _ in GROUPS:
+            if group in groups:
+                r["score"][group] = score_app(groups[group], statuses, findings,
+                                              args.tolerance, items)
 
-    summary = {s: totals(results, s) for s in SETS}
+    summary = {g: {s: totals(results, s, g, items) for s in SETS} for g, items, _ in GROUPS}
     if args.json:
         json.dump({"tolerance": args.tolerance, "as_written": args.as_written,
                    "binary": binary, "summary": summary,
@@ -411,30 +439,38 @@ def main() -> int:
     for r in results:
         if "error" in r:
             print(f"! {r['name']}: {r['error']}")
-    for s in SETS:
-        n = sum(1 for r in results if r["set"] == s and "score" in r)
-        if n:
-            print_table(s, summary[s], n)
+    for group, items, _ in GROUPS:
+        for s in SETS:
+            n = sum(1 for r in results if r["set"] == s and group in r["score"])
+            if n:
+                print_table(f"{group} items, {s}", summary[group][s], n, items)
     print("\nrecall: labelled failures with a matching finding; safe flagged: labelled-safe spots"
           f"\nwith a finding; unmatched: findings matching no label (line tolerance ±{args.tolerance}).")
     if args.details:
         for r in results:
-            sc = r.get("score")
-            if not sc:
+            if not r["score"]:
                 continue
             print(f"\n--- {r['name']} ({r['set']})")
-            for item in ITEMS:
-                s = sc["items"][item]
-                if not agree(s["label_status"], s["tool_status"]):
-                    print(f"  status {item}: labelled {s['label_status']}, tool {s['tool_status']}")
-            for e in sc["missed"]:
-                loc = "anywhere" if e.get("anywhere") else f"{e['file']}:{e['line']}"
-                print(f"  missed  {e['item']:<16} {loc} {e.get('rule', '')} -- {e.get('why', '')}")
-            for e in sc["safe_flagged"]:
-                print(f"  safe!   {e['item']:<16} {e['file']}:{e['line']} -- {e.get('why', '')}")
-            for f in sc["unmatched"]:
-                print(f"  review  {f['item']:<16} {f['file']}:{f['line']} {f['rule']}")
+            for group, items, _ in GROUPS:
+                sc = r["score"].get(group)
+                if not sc:
+                    continue
+                print_details(sc, items)
     return 0
+
+
+def print_details(sc: dict, items: list) -> None:
+    for item in items:
+        s = sc["items"][item]
+        if not agree(s["label_status"], s["tool_status"]):
+            print(f"  status {item}: labelled {s['label_status']}, tool {s['tool_status']}")
+    for e in sc["missed"]:
+        loc = "anywhere" if e.get("anywhere") else f"{e['file']}:{e['line']}"
+        print(f"  missed  {e['item']:<16} {loc} {e.get('rule', '')} -- {e.get('why', '')}")
+    for e in sc["safe_flagged"]:
+        print(f"  safe!   {e['item']:<16} {e['file']}:{e['line']} -- {e.get('why', '')}")
+    for f in sc["unmatched"]:
+        print(f"  review  {f['item']:<16} {f['file']}:{f['line']} {f['rule']}")
 
 
 if __name__ == "__main__":
